@@ -1,0 +1,53 @@
+"""The ``posestage`` command line: a thin dispatcher over ``posestage/commands/*``.
+
+Each command module has ``add_parser(subparsers)`` which registers a sub-command whose
+``func(args) -> int`` runs it. A :class:`~posestage.errors.PosestageError` becomes one line on
+stderr and exit status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import PosestageError
+
+# One module per sub-command, in the order ``posestage --help`` lists them.
+COMMAND_MODULES = [
+    "posestage.commands.detect",
+    "posestage.commands.models",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="posestage",
+        description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except PosestageError as err:
+        if args.debug:
+            raise
+        print(f"posestage: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
