@@ -1,0 +1,180 @@
+"""The numpy PoseNet decoder, on hand-built maps and against the literal spec transcription."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference_decoder import reference_decode
+
+from posestage import decode_poses
+from posestage.decoding import PARENT_CHILD, decode_quantized
+
+STRIDE = 16
+F = np.float32
+
+
+def person(cx: float, cy: float, scale: float = 1.0) -> np.ndarray:
+    """A standing stick figure's 17 keypoints (x, y) in input pixels around (cx, cy)."""
+    body = np.array([
+        (0, -60), (-6, -66), (6, -66), (-14, -62), (14, -62),     # head
+        (-24, -36), (24, -36), (-32, 0), (32, 0), (-36, 30), (36, 30),  # arms
+        (-14, 20), (14, 20), (-16, 70), (16, 70), (-18, 116), (18, 116),  # legs
+    ], F)  # fmt: skip
+    return body * F(scale) + np.array([cx, cy], F)
+
+
+def build_maps(people: list[np.ndarray], rows: int = 31, cols: int = 41, peaks=None):
+    """Raw float maps in which each person is exactly recoverable.
+
+    Heatmap: the person's ``peak`` logit on the 2x2 cells around each keypoint (so the
+    bilinear sample there is the peak) and 0.5 more on the nearest cell (the one local
+    maximum); -8 elsewhere. Short offsets at every cell point at the keypoint of the nearest person;
+    mid offsets carry the exact displacements of that person's skeleton.
+    """
+    peaks = peaks or [6.0] * len(people)
+    z = np.full((rows, cols, 17), -8.0, F)
+    s = np.zeros((rows, cols, 34), F)
+    m = np.zeros((rows, cols, 64), F)
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(F) * STRIDE
+    centres = np.array([p.mean(axis=0) for p in people])
+    owner = np.argmin(
+        [(xx - c[0]) ** 2 + (yy - c[1]) ** 2 for c in centres], axis=0
+    )  # nearest person per cell
+    for n, kp in enumerate(people):
+        mine = owner == n
+        for k, (x, y) in enumerate(kp):
+            i0, j0 = int(y // STRIDE), int(x // STRIDE)
+            patch = z[i0 : i0 + 2, j0 : j0 + 2, k]
+            np.maximum(patch, peaks[n], out=patch)
+            z[int(round(y / STRIDE)), int(round(x / STRIDE)), k] = peaks[n] + 0.5
+            s[..., k][mine] = (y - yy)[mine]
+            s[..., 17 + k][mine] = (x - xx)[mine]
+        for e, (a, b) in enumerate(PARENT_CHILD):
+            d = kp[b] - kp[a]
+            m[..., e][mine], m[..., 16 + e][mine] = d[1], d[0]
+            m[..., 32 + e][mine], m[..., 48 + e][mine] = -d[1], -d[0]
+    return z, s, m
+
+
+def test_one_person_is_recovered_exactly():
+    kp = person(300, 200)
+    xy, scores, pose_scores = decode_poses(*build_maps([kp]))
+    assert xy.shape == (1, 17, 2) and scores.shape == (1, 17) and pose_scores.shape == (1,)
+    np.testing.assert_allclose(xy[0], kp, atol=1e-3)
+    assert pose_scores[0] > 0.9
+    assert np.all(scores[0] > 0.9)
+
+
+def test_two_people_apart_are_both_found_best_first():
+    a, b = person(160, 200), person(460, 220, scale=0.9)
+    xy, _, pose_scores = decode_poses(*build_maps([a, b], peaks=[4.0, 6.0]))
+    assert len(pose_scores) == 2
+    assert pose_scores[0] >= pose_scores[1]
+    # both people, each exactly once, in some order
+    found = sorted(xy, key=lambda p: p[0, 0])
+    np.testing.assert_allclose(found[0], a, atol=1e-3)
+    np.testing.assert_allclose(found[1], b, atol=1e-3)
+
+
+def test_people_closer_than_nms_radius_are_one_pose():
+    a, b = person(300, 200), person(348, 200)  # 48 px (3 cells) apart
+    maps = build_maps([a, b], peaks=[6.0, 5.5])
+    xy, _, _ = decode_poses(*maps, nms_radius=40.0)
+    assert any(np.abs(p[0] - b[0]).max() < 1e-3 for p in xy)  # b's nose: b found beside a
+    xy, _, pose_scores = decode_poses(*maps, nms_radius=60.0)
+    assert len(pose_scores) == 1
+    np.testing.assert_allclose(xy[0, 0], a[0], atol=1e-3)  # the stronger one
+
+
+def test_nothing_above_threshold_gives_empty_arrays():
+    z, s, m = build_maps([person(300, 200)])
+    z[:] = -8.0
+    xy, scores, pose_scores = decode_poses(z, s, m)
+    assert xy.shape == (0, 17, 2) and scores.shape == (0, 17) and pose_scores.shape == (0,)
+
+
+def test_weak_person_below_score_threshold_is_dropped():
+    z, s, m = build_maps([person(300, 200)], peaks=[-1.0])  # σ(-1) ≈ 0.27
+    assert len(decode_poses(z, s, m, score_threshold=0.2)[2]) == 1
+    assert len(decode_poses(z, s, m, score_threshold=0.45)[2]) == 0
+
+
+def test_max_poses_keeps_the_strongest():
+    people = [person(100, 200), person(300, 200), person(500, 200)]
+    maps = build_maps(people, peaks=[3.0, 6.0, 4.5])
+    xy, _, pose_scores = decode_poses(*maps, max_poses=2)
+    assert len(pose_scores) == 2
+    noses = sorted(float(p[0, 0]) for p in xy)
+    assert noses == pytest.approx([300, 500], abs=1e-3)
+
+
+def test_batch_dimension_and_shape_errors():
+    z, s, m = build_maps([person(300, 200)])
+    a = decode_poses(z[None], s[None], m[None])
+    b = decode_poses(z, s, m)
+    np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ValueError, match="short_offsets"):
+        decode_poses(z, s[..., :30], m)
+
+
+def test_float_and_quantized_paths_agree():
+    z, s, m = build_maps([person(200, 200), person(450, 210)])
+
+    def quantize(a, scale, zp):
+        return np.clip(np.round(a / scale) + zp, 0, 255).astype(np.uint8)
+
+    q = ((0.0470588, 128), (0.5, 128), (1.5, 128))
+    qz, qs, qm = quantize(z, *q[0]), quantize(s, *q[1]), quantize(m, *q[2])
+    a = decode_quantized(qz, qs, qm, q)
+    deq = [(x.astype(F) - F(zp)) * F(sc) for x, (sc, zp) in zip((qz, qs, qm), q)]
+    b = decode_poses(*deq)
+    np.testing.assert_allclose(a[0], b[0], atol=1e-3)
+    np.testing.assert_allclose(a[2], b[2], atol=1e-6)
+
+
+def _random_case(rng):
+    rows, cols = int(rng.integers(3, 30)), int(rng.integers(3, 40))
+    spread = int(rng.integers(3, 30))  # small spread: many tied logits
+    maps = (
+        rng.integers(128 - spread, 128 + spread, (rows, cols, 17)).astype(np.uint8),
+        rng.integers(0, 256, (rows, cols, 34)).astype(np.uint8),
+        rng.integers(0, 256, (rows, cols, 64)).astype(np.uint8),
+    )
+    quant = (
+        (0.0470588, 128),
+        (float(rng.uniform(0.05, 0.5)), 128),
+        (float(rng.uniform(0.1, 1)), 128),
+    )
+    options = dict(
+        max_poses=int(rng.choice([1, 5, 10, 20, 40])),
+        score_threshold=float(rng.choice([0.05, 0.1, 0.2, 0.3, 0.5])),
+        nms_radius=float(rng.choice([5, 10, 20, 40])),
+        legacy_left_eye=bool(rng.integers(0, 2)),
+    )
+    return maps, quant, options
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_matches_literal_spec_on_noise_maps(seed):
+    """Noise with heavy ties exercises candidate order, suppression and clamping; the output
+    must be identical (float32-exact) to the loop-by-loop transcription of the spec."""
+    maps, quant, options = _random_case(np.random.default_rng(seed))
+    ours = decode_quantized(*maps, quant, **options)
+    deq = [(q.astype(F) - F(zp)) * F(sc) for q, (sc, zp) in zip(maps, quant)]
+    deq[1] *= F(1 / STRIDE)
+    deq[2] *= F(1 / STRIDE)
+    ref = reference_decode(*deq, **options)
+    for a, b in zip(ours, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_legacy_left_eye_changes_only_left_eye_rooted_poses():
+    kp = person(300, 200)
+    z, s, m = build_maps([kp], peaks=[-1.5])  # below the root threshold (logit -1.386)
+    # Only the left eye is a root candidate: the nose must be reached via left_eye → nose.
+    z[..., 1] = np.where(z[..., 1] > -8, 6.0, -8.0)
+    s[..., 0] = s[..., 17] = 0  # no refinement for the nose: it lands where the move puts it
+    fixed = decode_poses(z, s, m)[0]
+    legacy = decode_poses(z, s, m, legacy_left_eye=True)[0]
+    np.testing.assert_allclose(fixed[0], kp, atol=1e-3)
+    assert np.abs(legacy[0, 0] - kp[0]).max() > 1.0  # nose placed from the wrong channels
