@@ -21,6 +21,8 @@ _EXPORTS = {
     "Person": "posestage.frames",
     "PoseFrame": "posestage.frames",
     "hookimpl": "posestage.hookspecs",
+    "ControlMessage": "posestage.hookspecs",
+    "Setting": "posestage.settings",
     "KEYPOINT_NAMES": "posestage.keypoints",
     "PosestageError": "posestage.errors",
 }
