@@ -1,0 +1,265 @@
+"""The recorder plugin for real: pluggy registration, files on disk, a blocked pipe, a full disk."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pluggy
+import pytest
+
+from posestage import hookspecs
+from posestage.errors import PluginError
+from posestage.frames import PoseFrame
+from posestage.poses import Pose
+from posestage.posestream import read_posestream
+from posestage.settings import validate
+from posestage.sources import SourceOptions, open_source
+from posestage.tracking import Tracker
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "recorder"
+try:
+    import posestage_recorder
+except ImportError:  # not pip-installed: use the checkout
+    sys.path.insert(0, str(PLUGIN_DIR))
+    import posestage_recorder
+
+from posestage_recorder import Recorder, expand_path  # noqa: E402
+
+RNG = np.random.default_rng(3)
+BODY = np.stack([np.linspace(-20, 20, 17), np.linspace(-80, 80, 17)], axis=1)
+
+
+def stage(tmp_path=None, width=640, height=480):
+    """What a real Stage offers the configure hook (the StageContext fields + source/options)."""
+    return SimpleNamespace(
+        width=width,
+        height=height,
+        mirror=False,
+        privacy=False,
+        scene="test",
+        source=SimpleNamespace(name="video:walk.mp4"),
+        engine=None,
+        options=SimpleNamespace(model="posenet_mobilenet_v1_075_481_641_quant_decoder"),
+        post=lambda message: None,
+    )
+
+
+def settings(**values):
+    return validate(values, posestage_recorder.SETTINGS, "scene.toml: plugins.recorder")
+
+
+def tracked_frames(n: int, mirrored: bool = False, people: int = 2):
+    """PoseFrames from the real tracker: people walking across, one dropping out a while."""
+    tracker = Tracker()
+    for t in range(n):
+        poses = []
+        for k in range(people):
+            if k == 1 and 10 <= t < 13:
+                continue
+            xy = BODY + [80 + 50 * k + 6 * t * (-1) ** k, 240] + RNG.normal(0, 1.5, (17, 2))
+            poses.append(Pose(0.9 - 0.1 * k, xy.astype(np.float32), np.full(17, 0.8, np.float32)))
+        stamp = 2000.0 + t / 25
+        update = tracker.update(poses, 640, 480, stamp)
+        yield PoseFrame(
+            t, stamp, time.perf_counter(), 640, 480, people=update.people, mirrored=mirrored,
+            image=np.zeros((480, 640, 3), np.uint8), source="video:walk.mp4",
+        )  # fmt: skip
+
+
+def test_entry_point_and_hooks_match_the_specs():
+    project = tomllib.loads((PLUGIN_DIR / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["posestage"] == {
+        "recorder": "posestage_recorder:plugin"
+    }
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(posestage_recorder.plugin, name="recorder")
+    pm.check_pending()  # every hookimpl names a real hook with real arguments
+    (declared,) = pm.hook.posestage_settings()
+    assert [s.name for s in declared] == ["path", "flush_seconds"]
+    assert settings() == {"path": "recordings/poses-{time}.jsonl", "flush_seconds": 1.0}
+
+
+def test_records_what_replay_needs(tmp_path):
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "show-{time}.jsonl")))
+    assert rec.path.parent == tmp_path and rec.path.name.startswith("show-20")
+    frames = list(tracked_frames(40))
+    for frame in frames:
+        rec.posestage_frame(frame)
+    rec.posestage_unconfigure(stage())
+    assert (rec.frames, rec.dropped) == (40, 0)
+
+    header, got = read_posestream(rec.path)
+    assert (header.source, header.width, header.height) == ("video:walk.mp4", 640, 480)
+    assert header.model == "posenet_mobilenet_v1_075_481_641_quant_decoder"
+    assert abs(header.start_time - time.time()) < 60
+    assert [f.index for f in got] == list(range(40))
+    for frame, record in zip(frames, got, strict=True):
+        assert record.timestamp == frame.timestamp
+        assert [(p.id, p.slot, p.missing) for p in record.people] == [
+            (p.id, p.slot, p.missing) for p in frame.people
+        ]
+        for person, kept in zip(frame.people, record.people, strict=True):
+            assert np.array_equal(kept.xy, person.raw_xy)  # raw, not smoothed
+            assert np.array_equal(kept.scores, person.scores)
+    assert rec.path.stat().st_size < 100_000  # no pixels
+
+
+def test_replay_of_a_recording_reproduces_the_people(tmp_path):
+    """Recorder → replay source (fast) → a fresh tracker: the same ids, slots and positions."""
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "take.jsonl")))
+    frames = list(tracked_frames(60, people=3))
+    for frame in frames:
+        rec.posestage_frame(frame)
+    rec.posestage_unconfigure(stage())
+
+    tracker = Tracker()
+    with open_source(f"replay:{rec.path}", SourceOptions(pace="fast")) as src:
+        replayed = [
+            tracker.update(sf.poses, sf.width, sf.height, sf.timestamp).people for sf in src
+        ]
+    assert len(replayed) == len(frames)
+    for want, got in zip(frames, replayed, strict=True):
+        assert [(p.id, p.slot, p.missing) for p in got] == [
+            (p.id, p.slot, p.missing) for p in want.people
+        ]
+        for p, q in zip(got, want.people, strict=True):
+            assert np.array_equal(p.xy, q.xy)
+
+
+def test_mirrored_frames_are_recorded_in_camera_coordinates(tmp_path):
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "m.jsonl")))
+    frame = next(tracked_frames(1, mirrored=True))
+    rec.posestage_frame(frame)
+    rec.posestage_unconfigure(stage())
+    _, (record,) = read_posestream(rec.path)
+    for person, kept in zip(frame.people, record.people, strict=True):
+        assert np.allclose(kept.xy[:, 0], 639 - person.raw_xy[:, 0])
+        assert np.array_equal(kept.xy[:, 1], person.raw_xy[:, 1])
+
+
+def test_paths_never_overwrite_and_bad_ones_are_refused(tmp_path):
+    first = expand_path(str(tmp_path / "take.jsonl"))
+    assert first == tmp_path / "take.jsonl"
+    first.write_text("an earlier show\n")
+    assert expand_path(str(tmp_path / "take.jsonl")) == tmp_path / "take-2.jsonl"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(1e9))
+    assert expand_path(str(tmp_path / "{time}.jsonl"), 1e9).name == f"{stamp}.jsonl"
+    assert expand_path("~/x.jsonl").parts[0] != "~"
+
+    rec = Recorder()
+    with pytest.raises(PluginError, match=r"recorder.path .*\{camera\}.*the only one is \{time\}"):
+        rec.posestage_configure(stage(), settings(path=str(tmp_path / "{camera}.jsonl")))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(PluginError) as err:
+        rec.posestage_configure(stage(), settings(path=str(blocker / "x.jsonl")))
+    assert str(err.value).startswith("recorder.path: cannot write pose stream") and "\n" not in str(
+        err.value
+    )
+    rec.posestage_unconfigure(stage())  # after a failed configure: fine
+    rec.posestage_frame(next(tracked_frames(1)))  # not recording: ignored
+
+
+def test_configure_again_finishes_the_first_file(tmp_path):
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "a.jsonl")))
+    rec.posestage_frame(next(tracked_frames(1)))
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "b.jsonl")))
+    rec.posestage_unconfigure(stage())
+    rec.posestage_unconfigure(stage())  # twice: fine
+    assert len(read_posestream(tmp_path / "a.jsonl")[1]) == 1
+    assert read_posestream(tmp_path / "b.jsonl")[1] == []
+
+
+def test_frame_hook_is_cheap(tmp_path):
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path=str(tmp_path / "busy.jsonl")))
+    frames = list(tracked_frames(200, people=10))
+    times = []
+    for frame in frames:
+        t0 = time.perf_counter()
+        rec.posestage_frame(frame)
+        times.append(time.perf_counter() - t0)
+    rec.posestage_unconfigure(stage())
+    assert np.median(times) < 0.5e-3  # 10 people: well under a millisecond
+    assert len(read_posestream(rec.path)[1]) == 200
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_stalled_disk_never_blocks_the_frame_loop(tmp_path, monkeypatch):
+    """A pipe nobody reads stands in for a stalled disk: frames are dropped, the hook stays fast."""
+    monkeypatch.setattr(posestage_recorder, "QUEUE_FRAMES", 20)
+    monkeypatch.setattr(posestage_recorder, "CLOSE_SECONDS", 0.3)
+    fifo = tmp_path / "stalled.jsonl"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    drained = threading.Event()
+    try:
+        rec = Recorder()
+        rec.posestage_configure(stage(), settings(path=str(fifo), flush_seconds=0.0))
+        assert rec.path == fifo  # a pipe is written as it is
+        worst = 0.0
+        for frame in tracked_frames(400, people=10):  # far more than the pipe buffer holds
+            t0 = time.perf_counter()
+            rec.posestage_frame(frame)
+            worst = max(worst, time.perf_counter() - t0)
+        assert rec.dropped > 0 and rec.frames >= 20
+        assert worst < 0.05
+        t0 = time.perf_counter()
+        rec.posestage_unconfigure(stage())
+        assert time.perf_counter() - t0 < 2.0  # gives up waiting rather than hang the stage
+        assert rec._thread is None
+
+        def drain():
+            while True:
+                try:
+                    if not os.read(reader, 1 << 16):  # b"": the writer closed the pipe
+                        break
+                except BlockingIOError:
+                    time.sleep(0.01)
+            drained.set()
+
+        # the writer thread is still stuck in the pipe; reading unblocks it: it writes the
+        # queued frames, then closes
+
+        threading.Thread(target=drain, daemon=True).start()
+        assert drained.wait(5)
+    finally:
+        if drained.wait(5):
+            os.close(reader)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_is_reported_as_a_plugin_error():
+    rec = Recorder()
+    rec.posestage_configure(stage(), settings(path="/dev/full", flush_seconds=0.0))
+    frames = tracked_frames(50)
+    rec.posestage_frame(next(frames))
+    deadline = time.monotonic() + 2
+    with pytest.raises(PluginError, match="recorder: cannot write pose stream /dev/full.*disk"):
+        while time.monotonic() < deadline:
+            rec.posestage_frame(next(frames))
+            time.sleep(0.01)
+    rec.posestage_unconfigure(stage())
+
+
+def test_the_plugin_host_accepts_it(tmp_path):
+    from posestage.plugins import PluginHost
+
+    info = PluginHost().register(Recorder(), "recorder")
+    assert [s.name for s in info.settings] == ["path", "flush_seconds"]
