@@ -65,8 +65,10 @@ class PoseFrame:
     - ``people``: tracked :class:`Person` objects, ordered by slot.
     - ``fps``: frames dispatched per second (smoothed); ``inference_ms`` engine time for this
       frame; ``latency_ms``: capture → dispatch to ``posestage_frame``.
-    - ``image``: the camera image (H, W, 3) uint8 RGB — ``None`` in privacy mode, when it is
-      withheld from every plugin. Treat it as read-only.
+    - ``image``: the camera image (H, W, 3) uint8 RGB, read-only. In privacy mode it is ``None``
+      for every plugin except the one that asked for privacy (``posestage_privacy``, e.g. the
+      anonymizer, which needs it to build the empty background), and the window never shows a
+      live frame.
     - ``source``: a short description of where frames come from.
     """
 
