@@ -1,0 +1,173 @@
+"""``posestage detect``: find the poses in still images and print them (or JSON, or a PNG).
+
+The text output follows Coral's ``simple_pose.py``: per pose ``Pose Score: 0.89``, one line
+per keypoint, then ``Inference time: 12 ms``. Coordinates are source-image pixels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..catalogue import DEFAULT_MODEL
+from ..errors import PosestageError, SourceError
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"481x641"`` → ``(481, 641)`` (height x width)."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts)
+        if h < 1 or w < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--input-size {text!r}: give HEIGHTxWIDTH, e.g. 481x641"
+        ) from None
+    return h, w
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "detect",
+        help="detect poses in images and print them",
+        description="Detect poses in still images; print them like Coral's simple_pose.py.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
+    p.add_argument(
+        "--model",
+        "-m",
+        default=DEFAULT_MODEL,
+        help=f"catalogue name or .tflite path (default {DEFAULT_MODEL})",
+    )
+    p.add_argument(
+        "--device", default="auto", help="auto, cpu, edgetpu, edgetpu:usb:0, edgetpu:pci:0"
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="SCORE",
+        help="minimum pose score (default: the model's, 0.2)",
+    )
+    p.add_argument(
+        "--max-poses",
+        type=int,
+        default=None,
+        metavar="N",
+        help="most poses per image (default: the model's)",
+    )
+    p.add_argument(
+        "--input-size",
+        type=parse_size,
+        default=None,
+        metavar="HxW",
+        help="run a CPU PoseNet at another size, e.g. 721x1281",
+    )
+    p.add_argument(
+        "--resize",
+        choices=("stretch", "letterbox"),
+        default="stretch",
+        help="fit images to the input: stretch (Coral) or letterbox",
+    )
+    p.add_argument(
+        "--num-threads", type=int, default=None, metavar="N", help="CPU threads for the interpreter"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document for all images")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="write the image with skeletons drawn (several images: one file each, suffixed)",
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def load_image(path: Path):
+    """Open an image file fully as RGB; one-line :class:`SourceError` if it is not one."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError:
+        raise SourceError(f"image {path} not found: check the path") from None
+    except IsADirectoryError:
+        raise SourceError(f"image {path} is a folder: give image files") from None
+    except UnidentifiedImageError:
+        raise SourceError(
+            f"{path} is not an image (JPEG, PNG, BMP, ...): give an image file"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise SourceError(
+            f"image {path} cannot be read ({err}): is it truncated or corrupt?"
+        ) from None
+
+
+def out_paths(out: Path, images: list[Path]) -> list[Path]:
+    """``--out`` per image: the file itself for one image, ``OUT_<image stem>.png`` for several."""
+    if len(images) == 1:
+        return [out]
+    paths, seen = [], set()
+    for i, image in enumerate(images):
+        candidate = out.with_name(f"{out.stem}_{image.stem}{out.suffix or '.png'}")
+        if candidate in seen:
+            candidate = out.with_name(f"{out.stem}_{image.stem}_{i}{out.suffix or '.png'}")
+        seen.add(candidate)
+        paths.append(candidate)
+    return paths
+
+
+def format_result(result) -> str:
+    """Coral ``simple_pose.py``-style text for one image's result."""
+    lines = []
+    for pose in result.poses:
+        lines.append(f"Pose Score: {pose.score:.2f}")
+        for k in pose.keypoints:
+            lines.append(f"  {k.name:<18}x={k.x:.1f}  y={k.y:.1f}  score={k.score:.2f}")
+    lines.append(f"Inference time: {result.inference_ms:.0f} ms")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..drawing import draw_poses
+    from ..engine import PoseEngine
+
+    paths = [Path(p) for p in args.images]
+    images = [load_image(p) for p in paths]  # every image checked before any output
+    engine = PoseEngine(
+        args.model,
+        device=args.device,
+        input_size=args.input_size,
+        num_threads=args.num_threads,
+        resize=args.resize,
+        max_poses=args.max_poses,
+        score_threshold=args.threshold,
+    )
+    results = [engine.detect(image) for image in images]
+    if args.out is not None:
+        for image, result, target in zip(images, results, out_paths(args.out, paths)):
+            try:
+                draw_poses(image, result.poses).save(target)
+            except (OSError, ValueError) as err:
+                raise PosestageError(
+                    f"--out {target} cannot be written ({err}): check the folder and the suffix (.png)"
+                ) from None
+    if args.json:
+        doc = {
+            "model": engine.model_name,
+            "device": engine.device,
+            "input_size": list(engine.input_size),
+            "images": [{"image": str(p), **r.to_dict()} for p, r in zip(paths, results)],
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    for path, result in zip(paths, results):
+        if len(paths) > 1:
+            print(f"== {path}")
+        print(format_result(result))
+    return 0

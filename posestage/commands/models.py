@@ -1,0 +1,117 @@
+"""``posestage models``: list the catalogue, fetch a model, show its path, verify downloads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "models",
+        help="list, fetch and verify pose models",
+        description="The model catalogue. Models are searched in POSESTAGE_MODELS_PATH, then the user cache.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="list catalogue models and whether they are downloaded")
+    fetch = actions.add_parser(
+        "fetch", help="download a model (CPU and Edge TPU files) into the cache"
+    )
+    fetch.add_argument("name", help="catalogue name, e.g. posenet-481x641")
+    which = fetch.add_mutually_exclusive_group()
+    which.add_argument(
+        "--cpu", dest="edgetpu", action="store_false", default=None, help="only the CPU file"
+    )
+    which.add_argument(
+        "--edgetpu", dest="edgetpu", action="store_true", help="only the Edge TPU file"
+    )
+    fetch.add_argument(
+        "--dir", type=Path, default=None, help="download into this folder instead of the cache"
+    )
+    path = actions.add_parser("path", help="print the local path of a model file")
+    path.add_argument("name", help="catalogue name")
+    path.add_argument(
+        "--edgetpu", action="store_true", help="the Edge TPU file instead of the CPU one"
+    )
+    actions.add_parser("verify", help="check the sha256 of every downloaded model file")
+    p.set_defaults(func=run, parser=p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "action", None)
+    if action == "list":
+        return list_models()
+    if action == "fetch":
+        return fetch(args.name, args.edgetpu, args.dir)
+    if action == "path":
+        from ..catalogue import get_model
+
+        print(get_model(args.name).path(edgetpu=args.edgetpu))
+        return 0
+    if action == "verify":
+        return verify()
+    args.parser.print_help()
+    return 2
+
+
+def list_models() -> int:
+    from ..catalogue import cache_dir, load_catalogue, search_path
+
+    print(f"{'name':<20}{'family':<9}{'size':<10}{'cpu':<11}{'edgetpu':<11}description")
+    for model in load_catalogue().values():
+        h, w = model.resolution
+        cpu = "yes" if model.find(edgetpu=False) else "-"
+        tpu = "yes" if model.edgetpu and model.find(edgetpu=True) else "-"
+        print(
+            f"{model.name:<20}{model.family:<9}{f'{h}x{w}':<10}{cpu:<11}{tpu:<11}{model.description}"
+        )
+    print(f"\nsearched: {', '.join(str(p) for p in search_path())}")
+    print(f"`posestage models fetch NAME` downloads into {cache_dir()}")
+    return 0
+
+
+def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
+    from ..catalogue import fetch as fetch_model
+
+    shown = []
+
+    def progress(done: int, total: int | None) -> None:
+        shown.append(done)
+        if total:
+            print(
+                f"\r  {done / total:6.1%} of {total / 1e6:.1f} MB",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(f"\r  {done / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)
+
+    try:
+        paths = fetch_model(name, edgetpu=edgetpu, folder=folder, progress=progress)
+    finally:
+        if shown:
+            print(file=sys.stderr)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def verify() -> int:
+    from ..catalogue import verify as verify_all
+
+    bad = 0
+    for result in verify_all():
+        if result.status == "missing":
+            continue
+        bad += result.status != "ok"
+        print(f"{result.status.upper():<9}{result.model:<20}{result.path}")
+    if bad:
+        print(
+            f"{bad} file(s) do not match the catalogue: delete them and run `posestage models fetch NAME`",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

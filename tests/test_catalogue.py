@@ -1,0 +1,182 @@
+"""The model catalogue: entries, search path, fetch (file:// and a local HTTP server), verify."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import os
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from posestage import catalogue
+from posestage.catalogue import ModelFile, download, fetch, find_file, load_catalogue
+from posestage.cli import main
+from posestage.errors import ModelError
+
+CPU = "posenet_mobilenet_v1_075_353_481_quant_decoder.tflite"
+URL_BASES = (
+    "https://github.com/google-coral/project-posenet/raw/master/models/mobilenet/",
+    "https://github.com/google-coral/test_data/raw/master/posenet/",
+    "https://github.com/google-coral/test_data/raw/master/",
+)
+
+
+def test_catalogue_entries_match_the_shared_checksums(models_dir):
+    sums = dict(
+        reversed(line.split()) for line in (models_dir / "SHA256SUMS").read_text().splitlines()
+    )
+    models = load_catalogue()
+    assert {
+        "posenet-353x481",
+        "posenet-481x641",
+        "posenet-721x1281",
+        "posenet16-481x641",
+        "movenet-lightning",
+    } <= set(models)
+    for model in models.values():
+        assert model.license == "Apache-2.0"
+        for variant in model.files:
+            assert variant.sha256 == sums[variant.file], variant.file
+            assert any(variant.url == base + variant.file for base in URL_BASES)
+        if model.family == "posenet":
+            h, w = model.resolution
+            assert f"_{h}_{w}_" in model.cpu.file
+            assert ("_16_" in model.cpu.file) == model.name.startswith("posenet16-")
+        assert model.edgetpu.file == model.cpu.file.replace(".tflite", "_edgetpu.tflite")
+
+
+def test_catalogue_file_is_the_packaged_one():
+    path = catalogue.catalogue_path()
+    assert path.name == "catalogue.toml" and path.is_file()
+    setup = (Path(__file__).parents[1] / "setup.py").read_text()
+    assert "models" in setup and "catalogue.toml" in setup  # wheels carry a copy
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ModelError, match="unknown model 'posenet-999'.*posenet-481x641"):
+        catalogue.get_model("posenet-999")
+
+
+def test_models_path_is_searched_first_then_the_cache(tmp_path, monkeypatch, models_dir):
+    first, second, cache = tmp_path / "a", tmp_path / "b", tmp_path / "cache"
+    for folder in (first, second, cache / "posestage" / "models"):
+        folder.mkdir(parents=True)
+    (second / CPU).write_bytes(b"x")
+    (cache / "posestage" / "models" / "only_cached.tflite").write_bytes(b"y")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv(catalogue.ENV_PATH, os.pathsep.join([str(first), str(second)]))
+    assert find_file(CPU) == second / CPU
+    (first / CPU).write_bytes(b"x")
+    assert find_file(CPU) == first / CPU
+    assert find_file("only_cached.tflite") == cache / "posestage" / "models" / "only_cached.tflite"
+    assert catalogue.cache_dir() == cache / "posestage" / "models"
+    monkeypatch.setenv(catalogue.ENV_PATH, str(tmp_path / "empty"))
+    with pytest.raises(
+        ModelError,
+        match=r"posenet-353x481 .* is not downloaded: run `posestage models fetch posenet-353x481`",
+    ):
+        catalogue.get_model("posenet-353x481").path()
+
+
+def variant_for(source: Path, url: str, sha256: str | None = None) -> ModelFile:
+    digest = sha256 or hashlib.sha256(source.read_bytes()).hexdigest()
+    return ModelFile(file=source.name, url=url, sha256=digest)
+
+
+def test_fetch_from_a_file_url_with_progress(tmp_path, models_dir):
+    source = models_dir / CPU
+    calls = []
+    target = download(
+        variant_for(source, source.as_uri()),
+        tmp_path / "dl",
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert target.read_bytes() == source.read_bytes()
+    assert calls[-1][0] == source.stat().st_size
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == [CPU]  # no temp files left
+
+
+def test_checksum_mismatch_leaves_no_file(tmp_path, models_dir):
+    source = models_dir / CPU
+    with pytest.raises(ModelError, match=f"downloaded {CPU} .* not saved"):
+        download(variant_for(source, source.as_uri(), sha256="0" * 64), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def http_server(tmp_path, models_dir):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / CPU).write_bytes((models_dir / CPU).read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_a_catalogue_model_over_http(tmp_path, models_dir, http_server):
+    entry = catalogue.CatalogueModel(
+        name="test-model",
+        family="posenet",
+        resolution=(353, 481),
+        cpu=variant_for(models_dir / CPU, http_server + CPU),
+        edgetpu=None,
+    )
+    sizes = []
+    paths = fetch(entry, folder=tmp_path / "cache", progress=lambda d, t: sizes.append(t))
+    assert paths == [tmp_path / "cache" / CPU]
+    assert paths[0].read_bytes() == (models_dir / CPU).read_bytes()
+    assert sizes[-1] == (models_dir / CPU).stat().st_size  # Content-Length known
+    # Already there with the right checksum: no second download (the server is not needed).
+    entry2 = catalogue.CatalogueModel(
+        "t", "posenet", (353, 481), variant_for(models_dir / CPU, http_server + "gone"), None
+    )
+    assert fetch(entry2, folder=tmp_path / "cache") == paths
+
+
+def test_offline_says_what_to_do(tmp_path, models_dir):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    variant = variant_for(models_dir / CPU, f"http://127.0.0.1:{port}/{CPU}")
+    with pytest.raises(ModelError) as err:
+        download(variant, tmp_path)
+    message = str(err.value)
+    assert f"cannot download http://127.0.0.1:{port}/{CPU}" in message
+    assert f"put it in {tmp_path}" in message and "POSESTAGE_MODELS_PATH" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_models_cli_list_path_verify(capsys, models_dir, tmp_path, monkeypatch):
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"posenet-481x641\s+posenet\s+481x641\s+yes\s+yes", out)
+    assert main(["models", "path", "posenet16-481x641"]) == 0
+    assert capsys.readouterr().out.strip() == str(
+        models_dir / "posenet_mobilenet_v1_075_481_641_16_quant_decoder.tflite"
+    )
+    # verify: a tampered copy found first on the path is reported.
+    tampered = tmp_path / CPU
+    tampered.write_bytes((models_dir / CPU).read_bytes()[:-1] + b"\0")
+    monkeypatch.setenv(catalogue.ENV_PATH, os.pathsep.join([str(tmp_path), str(models_dir)]))
+    assert main(["models", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"MISMATCH posenet-353x481     {tampered}" in out
+    assert out.count("OK ") == 13
+
+
+def test_models_cli_fetch_errors_are_one_line(capsys):
+    assert main(["models", "fetch", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("posestage: error: unknown model 'no-such-model'") and err.count("\n") == 1
+    )
