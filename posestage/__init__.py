@@ -23,6 +23,8 @@ _EXPORTS = {
     "hookimpl": "posestage.hookspecs",
     "ControlMessage": "posestage.hookspecs",
     "Setting": "posestage.settings",
+    "Stage": "posestage.stage",
+    "StageOptions": "posestage.stage",
     "KEYPOINT_NAMES": "posestage.keypoints",
     "PosestageError": "posestage.errors",
 }

@@ -17,6 +17,8 @@ from .errors import PosestageError
 COMMAND_MODULES = [
     "posestage.commands.detect",
     "posestage.commands.models",
+    "posestage.commands.run",
+    "posestage.commands.plugins",
 ]
 
 
@@ -29,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
+    from .plugins import add_plugin_commands  # installed plugins' own sub-commands
+
+    add_plugin_commands(sub)
     return parser
 
 
