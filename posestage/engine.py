@@ -45,6 +45,7 @@ from .runtime import (
     EdgeTpuUnavailable,
     load_edgetpu_delegate,
     make_interpreter,
+    native_info_hidden,
     parse_device,
 )
 from .tflite_model import TfliteModel, read_model
@@ -306,7 +307,8 @@ class PoseEngine:
                 self._input["index"], [1, input_size[0], input_size[1], 3], strict=False
             )
         try:
-            self.interpreter.allocate_tensors()
+            with native_info_hidden():
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise ModelError(f"{path} cannot be run: {_first_line(err)}") from None
         self._input = self.interpreter.get_input_details()[0]

@@ -16,10 +16,14 @@ part is passed to the delegate as its ``device`` option.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
+import os
 import platform
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -159,3 +163,34 @@ def make_interpreter(content: bytes, *, delegate=None, num_threads: int | None =
     if num_threads is not None:
         kwargs["num_threads"] = int(num_threads)
     return runtime.interpreter_class(**kwargs)
+
+
+#: Lines LiteRT's native code writes straight to file descriptor 2 that are not news to anyone.
+_NATIVE_NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+
+
+@contextlib.contextmanager
+def native_info_hidden():
+    """Hide LiteRT's native "INFO: Created ... delegate" line (written to fd 2, below Python).
+
+    Anything else the native code writes meanwhile is passed on to ``sys.stderr``. Used around
+    ``allocate_tensors()``, once per model load, so a performer's console shows only what
+    matters.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded, pytest capture)
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() not in _NATIVE_NOISE:
+                    print(line, file=sys.stderr)

@@ -136,6 +136,9 @@ class Source:
     width: int = 0
     height: int = 0
     live: bool = False
+    #: Frames follow each other in time (camera, video): models may track between them
+    #: (MoveNet's crop tracking). False for unrelated stills.
+    continuous: bool = True
 
     def __init__(self) -> None:
         self._closed = threading.Event()
@@ -454,6 +457,7 @@ class StillsSource(Source):
     """
 
     live = False
+    continuous = False
 
     def __init__(self, paths: list[Path], options: SourceOptions, name: str):
         super().__init__()

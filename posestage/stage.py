@@ -23,8 +23,9 @@ Three threads, each doing one thing at its own pace::
   see the mirrored world. Detection runs on the camera's own image, so keypoint names stay
   anatomical (the performer's left wrist is ``left_wrist``, now drawn on the screen's left).
 - Privacy mode (``privacy = true`` in the scene, or a plugin asking the host for it) withholds
-  the camera image from every plugin (``PoseFrame.image is None``) and the window then never
-  shows a live frame: the window only ever gets pixels through ``PoseFrame.image``.
+  the camera image (``PoseFrame.image is None``) from every plugin except the ones whose
+  ``posestage_privacy()`` asked for it (the anonymizer needs pixels to lock its empty
+  background); the host does that filtering. The window then never shows a live frame.
 - Nothing stops the show but the performer: a plugin that raises is isolated by the host and
   its error shown; an engine error on one frame is reported and the loop goes on; a source
   that ends (or fails) stops the stage cleanly. On every exit path people get
@@ -524,6 +525,8 @@ class Stage:
                 kwargs[arg] = value
         if model:
             kwargs["model"] = model
+        # Crop tracking (MoveNet) follows a person from frame to frame: on for camera and video.
+        kwargs["tracking"] = bool(getattr(self.source, "continuous", True))
         return PoseEngine(device=device, **kwargs)
 
     def _apply_scene_settings(self, scene: Any) -> None:
@@ -646,8 +649,9 @@ class Stage:
             poses = mirror_poses(poses, width)
         update = self.tracker.update(poses, width, height, sf.timestamp)
 
-        privacy = self.privacy
-        if privacy or image is None:
+        # In privacy mode only the plugins that asked for it get pixels (the host filters);
+        # with privacy set by the scene and no such plugin, nobody does.
+        if image is None or (self.privacy and not getattr(self.host, "privacy_requested", False)):
             shown = None
         elif self._mirror:
             shown = np.ascontiguousarray(image[:, ::-1])
@@ -755,7 +759,7 @@ class Stage:
                     if frame is not image_frame:
                         image_frame = frame
                         image_surface = None
-                        if frame.image is not None:  # never set in privacy mode
+                        if frame.image is not None and not self.privacy:
                             pixels = np.ascontiguousarray(frame.image)
                             image_surface = pygame.image.frombuffer(pixels, size, "RGB")
                     self._paint(canvas, frame, image_surface)
