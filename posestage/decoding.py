@@ -19,6 +19,7 @@ on the poses already accepted, so the greedy acceptance afterwards is a cheap se
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -123,14 +124,22 @@ def _squeeze(a: np.ndarray, channels: int, name: str) -> np.ndarray:
     return a
 
 
+_buffers = threading.local()
+
+
 def _table(q: np.ndarray, scale: np.float32, zero_point: int) -> np.ndarray:
     """``(q - zero_point) * scale`` in float32, on a grid with one extra (zero) row and column.
 
     The padding keeps a bilinear sample's "next" corner in range at the last row or column,
-    where it is only ever read with weight exactly 0.
+    where it is only ever read with weight exactly 0. The table is a per-thread buffer reused
+    from frame to frame (decoding runs at camera rate); nothing returned refers to it.
     """
     rows, cols, channels = q.shape
-    table = np.empty((rows + 1, cols + 1, channels), F32)
+    shape = (rows + 1, cols + 1, channels)
+    cache = _buffers.__dict__
+    table = cache.get(channels)
+    if table is None or table.shape != shape:
+        table = cache[channels] = np.empty(shape, F32)
     table[rows] = 0
     table[:rows, cols] = 0
     inner = table[:rows, :cols]
