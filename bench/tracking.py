@@ -19,17 +19,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
 from posestage.poses import Pose  # noqa: E402
+from posestage.synthetic import standing_xy  # noqa: E402
 from posestage.tracking import Tracker, TrackingSettings  # noqa: E402
 
-# A standing person, height 1, x from the body's centre line, y down from the top of the head.
-SKELETON = np.array(
-    [
-        [0.0, 0.06], [0.02, 0.04], [-0.02, 0.04], [0.04, 0.05], [-0.04, 0.05],
-        [0.10, 0.18], [-0.10, 0.18], [0.13, 0.33], [-0.13, 0.33], [0.14, 0.47],
-        [-0.14, 0.47], [0.07, 0.52], [-0.07, 0.52], [0.08, 0.74], [-0.08, 0.74],
-        [0.08, 0.96], [-0.08, 0.96],
-    ]
-)  # fmt: skip
 WIDTH, HEIGHT = 1280, 720
 
 
@@ -43,7 +35,7 @@ def frames(people: int, count: int, seed: int = 0):
         cx = 100 + np.abs((start + speed * i - 100) % (2 * (WIDTH - 200)) - (WIDTH - 200))
         poses = []
         for p in range(people):
-            xy = SKELETON * size[p] + [cx[p], HEIGHT - 20 - 0.96 * size[p]]
+            xy = standing_xy(cx[p], HEIGHT - 20, size[p])
             xy = xy + rng.normal(0, 2.0, xy.shape)
             scores = rng.uniform(0.4, 1.0, 17).astype(np.float32)
             poses.append((p, Pose(float(scores.mean()), xy.astype(np.float32), scores)))

@@ -8,19 +8,16 @@ from reference_decoder import reference_decode
 
 from posestage import decode_poses
 from posestage.decoding import PARENT_CHILD, decode_quantized
+from posestage.synthetic import standing_xy
 
 STRIDE = 16
 F = np.float32
 
 
 def person(cx: float, cy: float, scale: float = 1.0) -> np.ndarray:
-    """A standing stick figure's 17 keypoints (x, y) in input pixels around (cx, cy)."""
-    body = np.array([
-        (0, -60), (-6, -66), (6, -66), (-14, -62), (14, -62),     # head
-        (-24, -36), (24, -36), (-32, 0), (32, 0), (-36, 30), (36, 30),  # arms
-        (-14, 20), (14, 20), (-16, 70), (16, 70), (-18, 116), (18, 116),  # legs
-    ], F)  # fmt: skip
-    return body * F(scale) + np.array([cx, cy], F)
+    """A standing stick figure's 17 keypoints (x, y) in input pixels, 190 px tall around
+    (cx, cy)."""
+    return standing_xy(cx, cy + 95 * scale, 190 * scale)
 
 
 def build_maps(people: list[np.ndarray], rows: int = 31, cols: int = 41, peaks=None):

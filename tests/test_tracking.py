@@ -18,28 +18,18 @@ from posestage.errors import PosestageError, SceneError
 from posestage.frames import Person
 from posestage.keypoints import KEYPOINT_NAMES
 from posestage.poses import Pose
+from posestage.synthetic import standing_xy
 from posestage.tracking import Tracker, TrackingSettings, TrackUpdate
 
 W, H = 640, 480
 DT = 1.0 / 30.0
 FLOOR = 460.0
 
-# A standing person, height 1, x from the body's centre line, y down from the top of the head.
-SKELETON = np.array(
-    [
-        [0.0, 0.06], [0.02, 0.04], [-0.02, 0.04], [0.04, 0.05], [-0.04, 0.05],
-        [0.10, 0.18], [-0.10, 0.18], [0.13, 0.33], [-0.13, 0.33], [0.14, 0.47],
-        [-0.14, 0.47], [0.07, 0.52], [-0.07, 0.52], [0.08, 0.74], [-0.08, 0.74],
-        [0.08, 0.96], [-0.08, 0.96],
-    ]
-)  # fmt: skip
-
-
 def person_pose(
     cx: float, height: float, rng=None, jitter: float = 0.0, score: float = 0.8
 ) -> Pose:
     """A pose of someone ``height`` px tall standing on the floor at x = ``cx``."""
-    xy = SKELETON * height + [cx, FLOOR - 0.96 * height]
+    xy = standing_xy(cx, FLOOR, height)
     if rng is not None and jitter:
         xy = xy + rng.normal(0, jitter, xy.shape)
     scores = np.full(17, 0.9, dtype=np.float32)
