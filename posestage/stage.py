@@ -36,8 +36,11 @@ Three threads, each doing one thing at its own pace::
   stay (same ids, not re-announced). What applies live: plugins, ``[tracking]``, ``mirror``,
   ``privacy``; ``source``, ``model``, ``device``, ``res`` need a restart.
 - Latency (``PoseFrame.latency_ms``) is capture → ``posestage_frame``: for a live source it is
-  the age of the newest frame when the pose thread is free (up to one camera period) + detect
-  + tracking; for stills / ``fast`` sources it includes the wait for the previous frame.
+  the age of the newest frame when the pose thread is free + detect + tracking. When the
+  camera is faster than detection, that age would average half a camera period; the pose
+  thread instead waits up to :data:`FRESH_FRAME_WAIT` for a frame that is about to arrive
+  rather than take one nearly a period old. For stills / ``fast`` sources latency includes
+  the wait for the previous frame.
 - ``headless`` opens no window: the newest frame is drawn on an off-screen canvas at most at
   display rate, and the last frame always.
 """
@@ -83,6 +86,9 @@ _ENGINE_SETTINGS = {
     "threshold": "score_threshold",
     "max_poses": "max_poses",
 }
+#: Live sources: when the next camera frame is due within this many seconds, the pose thread
+#: waits for it rather than take the frame about to be replaced (see :meth:`Mailbox.take`).
+FRESH_FRAME_WAIT = 0.009
 #: How long joining a thread may take at shutdown before the stage moves on (seconds).
 JOIN_SECONDS = 3.0
 
@@ -97,12 +103,17 @@ class Mailbox:
     in :attr:`dropped`); ``put(item, wait=True)`` waits until the slot is empty instead, so
     nothing is dropped. :meth:`take` waits for an item. After :meth:`close` ``put`` refuses
     and ``take`` still returns the item left in the slot, then None.
+
+    The mailbox also learns the interval between puts (the camera period), so that
+    ``take(fresh_within=...)`` can skip a frame that is about to be replaced: see :meth:`take`.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._item: Any = None
         self._closed = False
+        self._last_put = 0.0
+        self.period = 0.0  #: smoothed seconds between puts (0 until two puts)
         self.dropped = 0
 
     def put(self, item: Any, wait: bool = False) -> bool:
@@ -115,14 +126,32 @@ class Mailbox:
             if self._item is not None:
                 self.dropped += 1
             self._item = item
+            now = time.perf_counter()
+            if self._last_put:
+                interval = now - self._last_put
+                self.period = interval if not self.period else 0.9 * self.period + 0.1 * interval
+            self._last_put = now
             self._cond.notify_all()
             return True
 
-    def take(self, timeout: float | None = None) -> Any:
-        """The item (emptying the slot), or None after ``timeout`` or once closed and empty."""
+    def take(self, timeout: float | None = None, fresh_within: float = 0.0) -> Any:
+        """The item (emptying the slot), or None after ``timeout`` or once closed and empty.
+
+        With ``fresh_within`` (seconds): when the next put is due within that time, wait for
+        it and take the newer item instead. When inference is slower than the camera, the
+        waiting frame is on average half a camera period old; skipping one that is nearly a
+        whole period old, for a wait of a few ms, cuts latency at little cost in throughput.
+        """
         with self._cond:
             if self._item is None and not self._closed:
                 self._cond.wait(timeout)
+            if fresh_within > 0 and self._item is not None and self.period > 0:
+                due = self._last_put + self.period - time.perf_counter()
+                if 0 < due <= fresh_within:
+                    current = self._item
+                    self._cond.wait_for(
+                        lambda: self._item is not current or self._closed, due + fresh_within
+                    )
             item, self._item = self._item, None
             self._cond.notify_all()
             return item
@@ -596,9 +625,10 @@ class Stage:
     def _pose_loop(self) -> None:
         box = self._mailbox
         limit = self.options.frames
+        fresh = FRESH_FRAME_WAIT if getattr(self.source, "live", False) else 0.0
         try:
             while not self._stop.is_set():
-                sf = box.take(timeout=0.1)
+                sf = box.take(timeout=0.1, fresh_within=fresh)
                 if sf is None:
                     if box.finished:
                         break

@@ -255,6 +255,39 @@ def test_mailbox_waits_for_the_consumer_when_every_frame_counts():
     assert got == list(range(50)) and box.dropped == 0
 
 
+def test_mailbox_skips_a_frame_about_to_be_replaced():
+    """A camera puts a frame every 20 ms; taking one 17 ms after its put, with a 5 ms fresh
+    window, waits for the next frame (3 ms away) instead of taking the 17 ms old one."""
+    box = Mailbox()
+    stop = threading.Event()
+
+    def camera():
+        i = 0
+        while not stop.is_set():
+            box.put((i, time.perf_counter()))
+            i += 1
+            time.sleep(0.020)
+
+    t = threading.Thread(target=camera)
+    t.start()
+    try:
+        time.sleep(0.2)  # the mailbox learns the period
+        assert 0.015 < box.period < 0.03
+        ages_plain, ages_fresh = [], []
+        for ages, fresh in ((ages_plain, 0.0), (ages_fresh, 0.005)):
+            for _ in range(5):
+                _, put_at = box.take(1.0)
+                # 17 ms after the next put: that frame waits in the slot, the one after is due
+                time.sleep(max(0.0, put_at + 0.020 + 0.017 - time.perf_counter()))
+                _, put_at = box.take(1.0, fresh_within=fresh)
+                ages.append(time.perf_counter() - put_at)
+    finally:
+        stop.set()
+        t.join(2)
+    assert min(ages_plain) > 0.012  # took the old frame
+    assert sorted(ages_fresh)[2] < 0.008  # waited for the new one (median)
+
+
 def test_mirror_poses_flips_x_only_and_copies():
     xy = np.array([[10.0, 5.0]] * 17, dtype=np.float32)
     pose = Pose(0.8, xy, np.ones(17, np.float32))
