@@ -41,7 +41,7 @@ class StageStatus:
     """What the status line reports: dispatch rate, engine time, latency, people, display rate."""
 
     fps: float = 0.0
-    inference_ms: float = 0.0
+    inference_ms: float | None = 0.0  # None: no model runs (a replayed pose stream)
     latency_ms: float = 0.0
     people: int = 0
     display_fps: float = 0.0
@@ -58,7 +58,7 @@ def status_text(status: StageStatus) -> str:
     """
     parts = [
         f"FPS {status.fps:.1f}",
-        f"inference {status.inference_ms:.1f} ms",
+        "replay" if status.inference_ms is None else f"inference {status.inference_ms:.1f} ms",
         f"latency {status.latency_ms:.1f} ms",
         f"people {status.people}",
     ]

@@ -871,7 +871,7 @@ class Stage:
         frame = self.frame
         return StageStatus(
             fps=self._fps,
-            inference_ms=frame.inference_ms if frame else 0.0,
+            inference_ms=frame.inference_ms if frame and self.engine is not None else None,
             latency_ms=frame.latency_ms if frame else 0.0,
             people=sum(1 for p in frame.people if p.missing == 0) if frame else 0,
             display_fps=self._display_fps,
