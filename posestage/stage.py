@@ -763,6 +763,14 @@ class Stage:
                 f"cannot open the stage window ({err}); run with --headless, or set "
                 "SDL_VIDEODRIVER=dummy for a window nobody sees"
             ) from None
+        driver = pygame.display.get_driver()
+        if driver in ("offscreen", "dummy") and os.environ.get("SDL_VIDEODRIVER") != driver:
+            # SDL found no screen and fell back to drawing nowhere: say so, once.
+            log.warning(
+                "no display found (SDL video driver %r): the stage runs but its window is not "
+                "visible; set DISPLAY to show it, or pass --headless to say you mean it",
+                driver,
+            )
         pygame.display.set_caption(f"posestage — {self.scene}")
         self.overlay = Overlay()
 
