@@ -276,12 +276,12 @@ class _Maps:
         row_step = table.shape[1] * channels
         # Offsets of the 2x2 corners from a cell's first value, [column x0/x1][row y0/y1].
         corners = np.array([[0, row_step], [channels, row_step + channels]], np.intp)
-        return table.ravel(), F32(row_step), F32(channels), corners
+        return table.ravel(), np.array([row_step, channels], F32), corners
 
     @staticmethod
     def gather_index(sampler, channels: np.ndarray) -> np.ndarray:
         """Offsets of the 2x2 corners of ``channels`` (..., N, M) from a cell's first value."""
-        return sampler[3].reshape((2, 2) + (1,) * channels.ndim) + channels
+        return sampler[2].reshape((2, 2) + (1,) * channels.ndim) + channels
 
     @staticmethod
     def sample(sampler, pos: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -292,11 +292,12 @@ class _Maps:
         giving (2, N, M), or (2, 2, N, M) for one channel, giving (N, M). Positions are already
         clamped into the grid.
         """
-        flat, row_step, n_channels, _ = sampler
+        flat, steps, _ = sampler
         base = np.floor(pos)
         w1 = pos - base
         w0 = ONE - w1
-        cell = (base[0] * row_step + base[1] * n_channels).astype(np.intp)
+        # row * row_step + column * channels: exact in float32 (small integers)
+        cell = np.dot(steps, base.reshape(2, -1)).astype(np.intp).reshape(pos.shape[1:])
         v = flat[cell + index]  # [column x0/x1][row y0/y1]
         rows = w0[1] * v[0] + w1[1] * v[1]  # along x, on rows y0 and y1
         return w0[0] * rows[0] + w1[0] * rows[1]

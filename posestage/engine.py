@@ -30,6 +30,7 @@ The family contract, in the order the engine calls it::
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +273,9 @@ class PoseEngine:
             raise ModelError(f"unknown resize mode {resize!r}: use stretch or letterbox")
         if num_threads is not None and int(num_threads) < 1:
             raise ModelError(f"num_threads must be at least 1, not {num_threads}")
+        if num_threads is None:
+            num_threads = default_num_threads()
+        self.num_threads = int(num_threads)
         self.resize = resize
         requested = parse_device(device)
         path, self.model_name, delegate, self.device = _select(model, requested)
@@ -378,6 +382,15 @@ class PoseEngine:
             model=self.model_name,
             device=self.device,
         )
+
+
+def default_num_threads() -> int:
+    """CPU threads for inference when not given: every core this process may use (LiteRT's
+    own default is one thread, which leaves the other cores idle)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _first_line(err: BaseException) -> str:
