@@ -170,13 +170,19 @@ def main() -> int:
         help="simulated camera rates, comma-separated (default 30,60)",
     )
     parser.add_argument("--replay", type=int, default=10_000, help="frames of the memory run")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="inference threads (default: every core)"
+    )
     args = parser.parse_args()
 
     from posestage.engine import PoseEngine
 
-    engine = PoseEngine(args.model)
+    engine = PoseEngine(args.model, num_threads=args.threads)
     images = shared_images()
-    print(f"model {args.model}, images 640x480 (the shared photos), {os.cpu_count()} CPUs")
+    print(
+        f"model {args.model}, images 640x480 (the shared photos), {os.cpu_count()} CPUs, "
+        f"{engine.num_threads} inference thread(s)"
+    )
 
     # 1 + 3: throughput and display rate, window on the dummy driver
     # detect alone before and after the stage run; the faster of the two is the reference

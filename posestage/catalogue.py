@@ -124,10 +124,6 @@ def get_model(name: str) -> CatalogueModel:
     return models[name]
 
 
-def is_catalogue_name(text: str) -> bool:
-    return text in load_catalogue()
-
-
 def cache_dir() -> Path:
     """Where :func:`fetch` puts models: ``user_cache_dir("posestage")/models``."""
     from platformdirs import user_cache_dir

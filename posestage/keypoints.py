@@ -31,4 +31,4 @@ BONES: tuple[tuple[int, int], ...] = (
     (5, 6), (5, 7), (7, 9), (6, 8), (8, 10),  # shoulders and arms
     (5, 11), (6, 12), (11, 12),               # torso
     (11, 13), (13, 15), (12, 14), (14, 16),   # legs
-)
+)  # fmt: skip

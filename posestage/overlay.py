@@ -21,6 +21,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
+from .errors import one_line  # noqa: E402
+
 #: Keys the stage answers, shown by the help panel (H).
 HELP_LINES: tuple[str, ...] = (
     "Esc / Q   quit",
@@ -47,7 +49,6 @@ class StageStatus:
     display_fps: float = 0.0
     scene: str = ""
     privacy: bool = False
-    paused: bool = False
 
 
 def status_text(status: StageStatus) -> str:
@@ -217,5 +218,5 @@ class Overlay:
 
 
 def _clip(message: str, limit: int = 140) -> str:
-    message = " ".join(str(message).split())
+    message = one_line(message)
     return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -34,7 +34,6 @@ scene is activated again.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -51,7 +50,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, SceneError
+from .errors import PluginError, SceneError, describe_error, did_you_mean, one_line
 from .settings import Setting, Values, validate
 
 log = logging.getLogger("posestage.plugins")
@@ -212,9 +211,9 @@ class PluginHost:
             )
         except Exception as err:  # noqa: BLE001 - a broken plugin must not stop the stage
             info.error = (
-                _one_line(err)
+                one_line(err)
                 if isinstance(err, PluginError)
-                else f"failed to load: {type(err).__name__}: {err}"
+                else f"failed to load: {describe_error(err)}"
             )
             self.plugins[ep.name] = info
             log.error(
@@ -251,9 +250,9 @@ class PluginHost:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as err:
             self._forget(plugin, name)  # pluggy keeps a half-registered plugin
-            raise PluginError(f"plugin {name!r} refused: {_one_line(err)}") from None
+            raise PluginError(f"plugin {name!r} refused: {one_line(err)}") from None
         except ValueError as err:
-            raise PluginError(f"plugin {name!r} refused: {_one_line(err)}") from None
+            raise PluginError(f"plugin {name!r} refused: {one_line(err)}") from None
         try:
             impls = self._check_hooks(plugin, name)
             info = PluginInfo(
@@ -291,7 +290,7 @@ class PluginHost:
         impls: dict[str, Any] = {}
         for caller in self.pm.get_hookcallers(plugin) or []:
             if caller.spec is None:
-                hint = _did_you_mean(caller.name, self.hook_names())
+                hint = did_you_mean(caller.name, self.hook_names())
                 raise PluginError(
                     f"plugin {name!r} refused: {caller.name} is not a posestage hook{hint}"
                 )
@@ -322,7 +321,7 @@ class PluginHost:
             declared = tuple(declared)
         except Exception as err:  # noqa: BLE001
             raise PluginError(
-                f"plugin {info.name!r}: posestage_settings() failed: {type(err).__name__}: {err}"
+                f"plugin {info.name!r}: posestage_settings() failed: {describe_error(err)}"
             ) from None
         names = set()
         for s in declared:
@@ -338,11 +337,6 @@ class PluginHost:
     def hook_names(self) -> list[str]:
         """Every hook a plugin may implement."""
         return sorted(n for n in dir(hookspecs) if n.startswith("posestage_"))
-
-    @property
-    def schemas(self) -> dict[str, tuple[Setting, ...]]:
-        """``{plugin: its declared settings}`` for every loaded plugin."""
-        return {n: i.settings for n, i in self.plugins.items() if i.loaded}
 
     # ------------------------------------------------------------------ scenes
 
@@ -361,7 +355,7 @@ class PluginHost:
                     out.append(use)
                     continue
                 known = ", ".join(sorted(self.plugins)) or "(none installed)"
-                hint = _did_you_mean(use.name, list(self.plugins))
+                hint = did_you_mean(use.name, list(self.plugins))
                 raise SceneError(f"{use.location}: unknown plugin{hint}; installed: {known}")
             if not info.loaded:
                 out.append(use)
@@ -400,25 +394,31 @@ class PluginHost:
             for name in reversed(dropped):
                 self._unconfigure(name, stage)
             configured: dict[str, Values] = {}
-            for use in uses:
-                if use.name in keep:
-                    configured[use.name] = keep[use.name]
-                    continue
-                info = self.plugins.get(use.name)
-                if info is None or not info.loaded:
-                    why = info.error if info is not None else "disabled (--disable)"
-                    problems.append(f"{use.location}: {why}; skipped")
-                    continue
-                problem = self._configure(info, use.settings, stage, use.location)
-                if problem:
-                    problems.append(problem)
-                else:
-                    configured[use.name] = use.settings
-            self._configured = configured
-            for name in configured:
-                if name not in keep:
-                    self._failures[name] = 0
-            self._rebuild()
+            try:
+                for use in uses:
+                    if use.name in keep:
+                        configured[use.name] = keep[use.name]
+                        continue
+                    info = self.plugins.get(use.name)
+                    if info is None or not info.loaded:
+                        why = info.error if info is not None else "disabled (--disable)"
+                        problems.append(f"{use.location}: {why}; skipped")
+                        continue
+                    problem = self._configure(info, use.settings, stage, use.location)
+                    if problem:
+                        problems.append(problem)
+                    else:
+                        configured[use.name] = use.settings
+            finally:
+                # Interrupted half-way (Ctrl-C in a slow configure): every plugin configured so
+                # far must stay known, so that deactivate_all() unconfigures it.
+                for name, values in keep.items():
+                    configured.setdefault(name, values)
+                self._configured = configured
+                for name in configured:
+                    if name not in keep:
+                        self._failures[name] = 0
+                self._rebuild()
         for line in problems:
             if "disabled (--disable)" in line:
                 log.info("%s", line)
@@ -498,7 +498,10 @@ class PluginHost:
                 if not isinstance(err, PluginError):
                     log.error("%s: posestage_configure failed", info.name, exc_info=err)
                 self._unconfigure(info.name, stage)  # release what it opened half-way
-                return f"{where}: {info.name} refused its settings: {_one_line(err)}"
+                return f"{where}: {info.name} refused its settings: {one_line(err)}"
+            except BaseException:  # Ctrl-C / exit during configure: release, then stop
+                self._unconfigure(info.name, stage)
+                raise
         self._privacy.discard(info.name)
         privacy = info.impls.get("posestage_privacy")
         if privacy is not None:
@@ -614,7 +617,7 @@ class PluginHost:
             self._report(name, hook, err)
             count = self._failures[name] = self._failures.get(name, 0) + 1
             if count >= self.max_failures and name in self._configured:
-                line = f"{name}: switched off after {count} failures in a row (last in {hook}: {type(err).__name__}: {_one_line(err)})"
+                line = f"{name}: switched off after {count} failures in a row (last in {hook}: {describe_error(err)})"
                 log.error("%s", line)
                 self._error(line)
                 del self._configured[name]
@@ -630,7 +633,7 @@ class PluginHost:
             self._reported.clear()
         self._reported.add(key)
         log.error("plugin %s: %s failed", name, hook, exc_info=err)
-        self._error(f"{name}: {hook} failed: {type(err).__name__}: {_one_line(err)}")
+        self._error(f"{name}: {hook} failed: {describe_error(err)}")
 
     def _error(self, line: str) -> None:
         with self._lock:
@@ -657,10 +660,6 @@ class PluginHost:
         return {
             p: {h: t.mean_ms for h, t in hooks.items()} for p, hooks in list(self._timing.items())
         }
-
-    def timing_details(self) -> dict[str, dict[str, HookTiming]]:
-        """``{plugin: {hook: HookTiming}}`` (mean, max, calls)."""
-        return {p: dict(hooks) for p, hooks in list(self._timing.items())}
 
     def timing_summary(self) -> dict[str, dict[str, float]]:
         """Per plugin, over its per-frame hooks: ``mean_ms`` (sum of the hooks' means),
@@ -718,7 +717,7 @@ class PluginHost:
             try:
                 impl.function(*[{"subparsers": subparsers}[a] for a in impl.argnames])
             except Exception as err:  # noqa: BLE001 - a plugin must not break the CLI
-                log.warning("plugin %s: could not add its commands: %s", name, _one_line(err))
+                log.warning("plugin %s: could not add its commands: %s", name, one_line(err))
 
     def _describe(self, info: PluginInfo) -> str:
         return info.distribution or info.origin
@@ -742,7 +741,7 @@ def add_plugin_commands(subparsers: Any) -> None:
         host = PluginHost.load()
     except Exception as err:  # noqa: BLE001 - never break the command line
         log.disabled = quiet
-        log.warning("plugin commands unavailable: %s", _one_line(err))
+        log.warning("plugin commands unavailable: %s", one_line(err))
         return
     log.disabled = quiet
     host.add_commands(subparsers)
@@ -798,9 +797,7 @@ def _import_module(spec: str) -> Any:
             loader.loader.exec_module(module)
         except Exception as err:
             sys.modules.pop(module_name, None)
-            raise PluginError(
-                f"-p {spec}: importing it failed: {type(err).__name__}: {_one_line(err)}"
-            ) from None
+            raise PluginError(f"-p {spec}: importing it failed: {describe_error(err)}") from None
         return module
     try:
         return importlib.import_module(spec)
@@ -809,9 +806,7 @@ def _import_module(spec: str) -> Any:
             f"-p {spec}: no module named {err.name!r}; give a module importable from here or a path to a .py file"
         ) from None
     except Exception as err:
-        raise PluginError(
-            f"-p {spec}: importing it failed: {type(err).__name__}: {_one_line(err)}"
-        ) from None
+        raise PluginError(f"-p {spec}: importing it failed: {describe_error(err)}") from None
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -831,12 +826,3 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
 
 def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
-
-
-def _one_line(err: BaseException | str) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -26,13 +26,12 @@ A default of ``None`` means "not set": the consumer picks (e.g. the model's own 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SceneError
+from .errors import SceneError, did_you_mean
 
 _TYPE_NAMES = {
     bool: "true or false",
@@ -107,7 +106,7 @@ class Setting:
                 raise SceneError(f"{path}: expected a finite number, got {_show(value)}")
         if self.choices is not None and got not in self.choices:
             valid = ", ".join(_show(c) for c in self.choices)
-            hint = _did_you_mean(str(got), [str(c) for c in self.choices])
+            hint = did_you_mean(str(got), [str(c) for c in self.choices])
             raise SceneError(f"{path}: {_show(got)} is not a valid choice{hint}; valid: {valid}")
         if self.type in (int, float):
             if (self.min is not None and got < self.min) or (
@@ -174,7 +173,7 @@ def validate(
         setting = by_name.get(key)
         if setting is None:
             valid = ", ".join(by_name) if by_name else "(this takes no settings)"
-            hint = _did_you_mean(str(key), list(by_name))
+            hint = did_you_mean(str(key), list(by_name))
             raise SceneError(f"{where}.{key}: unknown setting{hint}; valid: {valid}")
         out[key] = setting.check(value, f"{where}.{key}", coerce=coerce)
     if not partial:
@@ -262,11 +261,6 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value + '"' if value == "" or value.strip() != value else repr(value)
     return repr(value) if not isinstance(value, float) else f"{value:g}"
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _copy(value: Any) -> Any:

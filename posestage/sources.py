@@ -38,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PosestageError, SourceError
+from .errors import PosestageError, SourceError, describe_error
 from .poses import Pose
 from .posestream import PoseStreamReader, StreamFrame
+from .settings import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,10 @@ class SourceOptions:
 
 def parse_res(text: str) -> tuple[int, int]:
     """``"640x480"`` → ``(640, 480)``; a :class:`SourceError` naming ``--res`` otherwise."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text or "")
-    if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
-        raise SourceError(f"--res {text!r} is not valid; use WxH like 640x480")
-    return int(m.group(1)), int(m.group(2))
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise SourceError(f"--res {text!r} is not valid; use WxH like 640x480") from None
 
 
 @dataclass
@@ -655,7 +656,7 @@ def _open_extra(spec: str, scheme: str, opener: Opener, options: SourceOptions) 
         raise
     except Exception as err:
         raise SourceError(
-            f"--source {spec}: the plugin source {scheme!r} failed: {type(err).__name__}: {err}"
+            f"--source {spec}: the plugin source {scheme!r} failed: {describe_error(err)}"
         ) from None
     if not isinstance(source, Source) and not callable(getattr(source, "read", None)):
         raise SourceError(f"--source {spec}: the plugin source {scheme!r} returned no source")

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PosestageError
+from .errors import PosestageError, describe_error, one_line
 from .frames import PoseFrame
 from .overlay import Overlay, StageStatus, timing_lines
 from .poses import Pose
@@ -213,8 +213,9 @@ class StageReport:
     ``display_fps`` is the window's average redraw rate over the run (0 headless).
     ``latency_ms`` / ``inference_ms`` / ``wait_ms`` are (median, 95th percentile) over the last
     :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose thread took
-    it (for a live source about half a camera period: the phase of the newest frame); ``stopped_by`` says why the stage stopped ("frames",
-    "duration", "source ended", "quit", "source error", "error").
+    it (for a live source about half a camera period: the phase of the newest frame);
+    ``stopped_by`` says why the stage stopped ("frames", "duration", "source ended", "quit",
+    "source error", "error").
     """
 
     frames: int = 0
@@ -304,17 +305,6 @@ def _scene_name(scene: Any) -> str:
         return str(name)
     path = getattr(scene, "path", None)
     return Path(path).stem if path else "scene"
-
-
-def _gives_poses(source: Any) -> bool:
-    """True when the source's frames carry poses and no image (no model needed)."""
-    if getattr(source, "gives_poses", False):
-        return True
-    try:
-        from .sources import ReplaySource
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(source, ReplaySource)
 
 
 class _Rate:
@@ -429,10 +419,6 @@ class Stage:
         return bool(host is not None and getattr(host, "privacy_requested", False))
 
     @property
-    def frames_dispatched(self) -> int:
-        return self._dispatched
-
-    @property
     def errors(self) -> list[str]:
         """Errors reported during the run (engine, source, scene, plugins), oldest first."""
         return list(self._errors)
@@ -469,7 +455,7 @@ class Stage:
         if isinstance(fatal, PosestageError):
             self.report.error = str(fatal)
         elif fatal is not None and not isinstance(fatal, KeyboardInterrupt):
-            self.report.error = f"{type(fatal).__name__}: {fatal}"
+            self.report.error = describe_error(fatal)
         return self.report
 
     # -- start-up ------------------------------------------------------------------------
@@ -525,7 +511,8 @@ class Stage:
         self.width = int(self.source.width or 0)
         self.height = int(self.source.height or 0)
 
-        if self.engine is None and not _gives_poses(self.source):
+        # A source whose frames carry poses and no image (a replay) needs no model.
+        if self.engine is None and not getattr(self.source, "gives_poses", False):
             self.engine = self._load_engine()
         if not opts.headless:
             self._open_window()
@@ -615,7 +602,7 @@ class Stage:
             self._stopped_by = self._stopped_by or "source error"
             self._fatal = self._fatal or err
         except Exception as err:
-            self._report(f"source {getattr(source, 'name', '')}: {type(err).__name__}: {err}")
+            self._report(f"source {getattr(source, 'name', '')}: {describe_error(err)}")
             self._stopped_by = self._stopped_by or "source error"
         finally:
             box.close()
@@ -670,39 +657,44 @@ class Stage:
                 self._engine_errors += 1
                 if self._engine_errors <= 3 or self._engine_errors % 100 == 0:
                     self._report(
-                        f"engine error on frame {sf.index} ({self._engine_errors} so far): {err}"
+                        f"engine error on frame {sf.index} ({self._engine_errors} so far): "
+                        f"{describe_error(err)}"
                     )
                 return
             inference_ms = (time.perf_counter() - t0) * 1000.0
             poses = result.poses
-        if self._mirror:
-            poses = mirror_poses(poses, width)
-        update = self.tracker.update(poses, width, height, sf.timestamp)
-
-        # In privacy mode only the plugins that asked for it get pixels (the host filters);
-        # with privacy set by the scene and no such plugin, nobody does.
-        if image is None or (self.privacy and not getattr(self.host, "privacy_requested", False)):
-            shown = None
-        elif self._mirror:
-            shown = np.ascontiguousarray(image[:, ::-1])
-        else:
-            shown = image
-        frame = PoseFrame(
-            index=int(sf.index),
-            timestamp=float(sf.timestamp),
-            captured=float(sf.captured),
-            width=width,
-            height=height,
-            people=update.people,
-            inference_ms=inference_ms,
-            image=shown,
-            source=str(getattr(self.source, "name", "")),
-            mirrored=self._mirror,
-        )
-        now = time.perf_counter()
-        self._fps = frame.fps = self._rate.tick(now)
-        frame.latency_ms = (now - frame.captured) * 1000.0
+        # One lock from mirroring to dispatch: a scene change (mirror, privacy, tracking, set
+        # by the main thread under the same lock) lands between frames, never inside one.
         with self._hooks:
+            mirror = self._mirror
+            if mirror:
+                poses = mirror_poses(poses, width)
+            update = self.tracker.update(poses, width, height, sf.timestamp)
+
+            # In privacy mode only the plugins that asked for it get pixels (the host filters);
+            # with privacy set by the scene and no such plugin, nobody does.
+            requested = getattr(self.host, "privacy_requested", False)
+            if image is None or (self.privacy and not requested):
+                shown = None
+            elif mirror:
+                shown = np.ascontiguousarray(image[:, ::-1])
+            else:
+                shown = image
+            frame = PoseFrame(
+                index=int(sf.index),
+                timestamp=float(sf.timestamp),
+                captured=float(sf.captured),
+                width=width,
+                height=height,
+                people=update.people,
+                inference_ms=inference_ms,
+                image=shown,
+                source=str(getattr(self.source, "name", "")),
+                mirrored=mirror,
+            )
+            now = time.perf_counter()
+            self._fps = frame.fps = self._rate.tick(now)
+            frame.latency_ms = (now - frame.captured) * 1000.0
             for person in update.left:
                 self.host.person_leave(person, frame)
             for person in update.entered:
@@ -804,7 +796,8 @@ class Stage:
                     self._present(window, canvas)
                 else:
                     window.fill((0, 0, 0))
-                self.overlay.draw(window, self._status(), self._timings())
+                timings = self._timings() if self.overlay.show_timings else None
+                self.overlay.draw(window, self._status(), timings)
                 pygame.display.flip()
                 clock.tick(self.options.display_fps)
                 now = time.perf_counter()
@@ -928,8 +921,9 @@ class Stage:
                     raise PosestageError(f"{origin}: no scene {value!r}; scenes: {names}")
                 self.switch_scene(index)
             elif action == "set":
+                name = getattr(message, "name", "")
                 with self._hooks:
-                    self.host.update_settings(target, {message.name: value}, self, origin)
+                    self.host.update_settings(target, {name: value}, self, origin)
             elif action == "disable":
                 with self._hooks:
                     self.host.deactivate(target, self)
@@ -942,8 +936,8 @@ class Stage:
 
     def _scene_index_of(self, value: Any) -> int | None:
         """A scene by 1-based number or by name / file name."""
-        if isinstance(value, bool):
-            return None
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            return None  # also NaN and infinities, which int() refuses
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
             index = int(value) - 1
             return index if 0 <= index < len(self._scenes) else None
@@ -1032,7 +1026,7 @@ class Stage:
             try:
                 source.close()  # also wakes a read waiting for its frame time
             except Exception as err:
-                self._report(f"closing the source: {err}", overlay=False)
+                self._report(f"closing the source: {one_line(err)}", overlay=False)
         for thread in self._threads:
             thread.join(JOIN_SECONDS)
             if thread.is_alive():
@@ -1043,18 +1037,18 @@ class Stage:
             self._window = None
             pygame.display.quit()
         host = self.host
-        if host is not None and self._activated:
+        if host is not None:  # also after a start-up interrupted half-way through activation
             with self._hooks:
                 frame = self.frame or self._empty_frame()
                 for person in self.tracker.reset():
                     try:
                         host.person_leave(person, frame)
                     except Exception as err:  # the host isolates plugins; never stop here
-                        self._report(f"person_leave at shutdown: {err}", overlay=False)
+                        self._report(f"person_leave at shutdown: {one_line(err)}", overlay=False)
                 try:
                     host.deactivate_all(self)
                 except Exception as err:
-                    self._report(f"unconfiguring plugins: {err}", overlay=False)
+                    self._report(f"unconfiguring plugins: {one_line(err)}", overlay=False)
             self._collect_host_errors()
         elapsed = time.perf_counter() - self._started if self._started else 0.0
         r = self.report

@@ -549,6 +549,92 @@ def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path
     assert sorted(x[0] for x in a.left) == [1, 2] and all(x[2] == 19 for x in a.left)
 
 
+def test_ctrl_c_during_start_up_still_unconfigures_the_plugins_already_configured(tmp_path):
+    class Interrupted(Collector):
+        """Ctrl-C arrives while this plugin's configure is busy (opening a port, say)."""
+
+        @hookimpl
+        def posestage_configure(self, stage, settings):
+            self.configured += 1
+            raise KeyboardInterrupt
+
+    write_stream(tmp_path / "s.jsonl", 5)
+    a, b, c = Collector("a"), Interrupted("b"), Collector("c")
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(source, a, b, c)
+    assert (a.configured, b.configured, c.configured) == (1, 1, 0)
+    assert (a.unconfigured, b.unconfigured, c.unconfigured) == (1, 1, 0)
+    assert source.closed
+
+
+def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
+    """The main thread switches to a mirrored scene while the pose thread is between
+    detection and dispatch: that frame must be wholly unmirrored or wholly mirrored."""
+    from posestage.hookspecs import ControlMessage
+    from posestage.tracking import Tracker
+
+    write_stream(tmp_path / "s.jsonl", 6)
+    plugin = Collector("collect")
+    host = host_with(plugin)
+    scenes = [scene_of(host, "collect"), scene_of(host, "collect", stage="mirror = true")]
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    st = Stage(scenes, StageOptions(headless=True), host=host, source=source)
+
+    class SwitchWhileTracking(Tracker):
+        switched = False
+
+        def update(self, poses, width, height, timestamp):
+            if not self.switched:  # the first frame: ask for the switch and give it time
+                self.switched = True
+                st.post(ControlMessage("scene", value=2, source="test"))
+                deadline = time.perf_counter() + 0.3
+                while not st.mirror and time.perf_counter() < deadline:
+                    time.sleep(0.005)
+            return super().update(poses, width, height, timestamp)
+
+    st.tracker = SwitchWhileTracking(st.tracker.settings)
+    report = st.run()
+    assert report.error is None and len(plugin.frames) == 6
+    assert any(f.mirrored for f in plugin.frames)  # the switch did happen
+    for f in plugin.frames:
+        x = 30.0 + f.index  # the nose of write_stream's walker, recorded (unmirrored)
+        expected = (f.width - 1) - x if f.mirrored else x
+        (seen,) = [p for p in f.people if p.missing == 0]
+        assert seen.raw_xy[0, 0] == pytest.approx(expected), f.index
+
+
+def test_malformed_control_messages_never_stop_the_show(tmp_path):
+    from types import SimpleNamespace
+
+    from posestage.hookspecs import ControlMessage
+
+    write_stream(tmp_path / "s.jsonl", 30)
+    plugin = Collector("collect")
+    source = open_source(
+        f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="realtime", loop=True)
+    )
+    host = host_with(plugin)
+    st = Stage([scene_of(host, "collect")], StageOptions(headless=True), host=host, source=source)
+
+    def control():
+        time.sleep(0.2)
+        st.post(ControlMessage("scene", value=float("nan"), source="osc"))
+        st.post(ControlMessage("scene", value=float("inf"), source="osc"))
+        st.post(SimpleNamespace(action="set", target="collect", value=3, source="osc"))
+        time.sleep(0.3)
+        st.stop("quit")
+
+    controller = threading.Thread(target=control)
+    controller.start()
+    report = st.run()
+    controller.join()
+    assert report.error is None and report.stopped_by == "quit"
+    assert any("no scene nan" in e for e in report.errors)
+    assert any("no scene inf" in e for e in report.errors)
+    assert any("collect" in e and "unknown setting" in e for e in report.errors)
+
+
 @pytest.mark.slow
 def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, engine):
     class Flaky:

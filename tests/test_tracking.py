@@ -25,6 +25,7 @@ W, H = 640, 480
 DT = 1.0 / 30.0
 FLOOR = 460.0
 
+
 def person_pose(
     cx: float, height: float, rng=None, jitter: float = 0.0, score: float = 0.8
 ) -> Pose:

@@ -12,20 +12,17 @@ from pathlib import Path
 
 from ..catalogue import DEFAULT_MODEL
 from ..errors import PosestageError, SourceError
+from ..settings import parse_size
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``"481x641"`` → ``(481, 641)`` (height x width)."""
-    parts = text.lower().replace("*", "x").split("x")
+def parse_input_size(text: str) -> tuple[int, int]:
+    """``--input-size "481x641"`` → ``(481, 641)`` (height x width)."""
     try:
-        h, w = (int(p) for p in parts)
-        if h < 1 or w < 1:
-            raise ValueError
+        return parse_size(text.replace("*", "x"))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--input-size {text!r}: give HEIGHTxWIDTH, e.g. 481x641"
         ) from None
-    return h, w
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -60,7 +57,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--input-size",
-        type=parse_size,
+        type=parse_input_size,
         default=None,
         metavar="HxW",
         help="run a CPU PoseNet at another size, e.g. 721x1281",

@@ -14,12 +14,6 @@ import argparse
 import sys
 
 
-def _res(text: str) -> tuple[int, int]:
-    from ..sources import parse_res
-
-    return parse_res(text)
-
-
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
@@ -88,18 +82,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import PosestageError
+    from ..sources import parse_res
     from ..stage import Stage, StageOptions, format_profile
 
-    if args.frames is not None and args.frames < 1:
-        raise PosestageError(f"--frames {args.frames} is not valid; use a count >= 1")
-    if args.duration is not None and not args.duration > 0:
-        raise PosestageError(f"--duration {args.duration} is not valid; use seconds > 0")
     options = StageOptions(
         source=args.source,
         model=args.model,
         device=args.device,
-        res=_res(args.res) if args.res else None,
+        res=parse_res(args.res) if args.res else None,
         mirror=args.mirror,
         pace=args.pace,
         loop=args.loop,
