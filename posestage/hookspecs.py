@@ -22,10 +22,11 @@ Threads (the stage's contract, see :mod:`posestage.stage`):
   display rate, and ``posestage_configure`` / ``posestage_unconfigure`` when a scene starts,
   changes or ends.
 
-So ``posestage_frame`` and ``posestage_draw`` of the same plugin can run at the same time: hand
-data from one to the other by replacing a reference (``self.latest = ...``), never by mutating
-a structure the other is reading. Keep every hook short — the frame loop waits for you; do
-slow I/O on a thread of your own, started in configure and stopped in unconfigure.
+The stage never runs two hooks at once (it holds one lock around every hook call), so a
+plugin needs no locks of its own between ``posestage_frame`` and ``posestage_draw``; but the
+two threads take turns, so a slow hook delays the other thread too. Keep every hook short — the
+frame loop and the display wait for you; do slow I/O on a thread of your own, started in
+configure and stopped in unconfigure, and hand it data by replacing a reference.
 
 Coordinates: every ``Person`` position is in source-image pixels, (x, y), x right, y down.
 When the stage mirrors (``[stage] mirror = true``), coordinates are *already* mirrored
