@@ -207,7 +207,11 @@ class PoseStreamWriter:
                 f"cannot write pose stream {self.path}: {err.strerror or err}; "
                 "choose a writable path"
             ) from None
-        self._write(encode_header(header))
+        try:
+            self._write(encode_header(header))
+        except PoseStreamError:
+            self.close()
+            raise
         self._last_flush = time.monotonic()
 
     def _write(self, text: str) -> None:

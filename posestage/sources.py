@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PosestageError, SourceError, describe_error
+from .errors import PosestageError, SourceError, describe_error, one_line
 from .poses import Pose
 from .posestream import PoseStreamReader, StreamFrame
 from .settings import parse_size
@@ -265,13 +265,19 @@ class CameraSource(Source):
         self._pygame = pygame
         self._res = options.res
         size = options.res or (640, 480)
+        self._cam = None
         try:
             self._cam = camera.Camera(device, size, "RGB")
             self._cam.start()
         except Exception as err:
+            if self._cam is not None:
+                try:
+                    self._cam.stop()  # release the device a half-started camera may hold
+                except Exception:
+                    pass
             raise SourceError(
-                f"--source camera: cannot open camera {device!r} ({err}); is another program "
-                "using it? Close it, or pick another with camera:N"
+                f"--source camera: cannot open camera {device!r} ({one_line(err)}); is another "
+                "program using it? Close it, or pick another with camera:N"
             ) from None
         self.width, self.height = options.res or tuple(self._cam.get_size())
         self.name = f"camera:{device}"

@@ -928,7 +928,7 @@ class Stage:
                 with self._hooks:
                     self.host.deactivate(target, self)
             elif action == "enable":
-                self._change_scene(self.current_scene)
+                self._enable_plugin(target)
         except PosestageError as err:
             self._report(str(err))
         with self._hooks:
@@ -993,6 +993,26 @@ class Stage:
                 pygame.display.set_caption(f"posestage — {_scene_name(scene)}")
             except Exception:
                 pass
+
+    def _enable_plugin(self, name: str) -> None:
+        """Switch one plugin (back) on: with the scene's settings if the scene lists it, else
+        with its defaults. Every other plugin stays as it is — one switched off after failing
+        stays off. An unknown name is reported (the host lists the installed plugins)."""
+        from .plugins import PluginUse
+
+        active = self.host.active
+        uses = [u for u in self.current_scene.plugins if u.name in active or u.name == name]
+        listed = {u.name for u in uses}
+        # plugins enabled by hand earlier (not in the scene) keep running with their settings
+        uses += [
+            PluginUse(n, dict(self.host.settings_of(n) or {}), f"enable {n}")
+            for n in active
+            if n not in listed
+        ]
+        if name not in listed and name not in active:
+            uses.append(PluginUse(name, {}, f"enable {name}"))
+        with self._hooks:
+            self.host.activate(uses, self)
 
     def _empty_frame(self) -> PoseFrame:
         return PoseFrame(

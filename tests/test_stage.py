@@ -758,14 +758,27 @@ def test_control_messages_switch_scenes_and_plugins(tmp_path):
         st.post(ControlMessage("disable", target="b", source="test"))
         time.sleep(0.3)
         steps["disabled"] = host.active
+        st.post(ControlMessage("enable", target="a", source="test"))  # not in scene 2: defaults
+        time.sleep(0.3)
+        steps["enabled a"] = host.active
+        st.post(ControlMessage("enable", target="b", source="test"))
+        st.post(ControlMessage("enable", target="nobody", source="test"))
+        time.sleep(0.3)
+        steps["enabled b"] = host.active
         st.stop()
 
     controller = threading.Thread(target=control)
     controller.start()
     report = st.run()
     controller.join()
-    assert steps == {"switched": (["b"], True, True), "disabled": []}
-    assert (a.configured, a.unconfigured, b.configured, b.unconfigured) == (1, 1, 1, 1)
+    assert steps == {
+        "switched": (["b"], True, True),
+        "disabled": [],
+        "enabled a": ["a"],
+        "enabled b": ["b", "a"],  # scene order first, then plugins enabled by hand
+    }
+    assert (a.configured, a.unconfigured, b.configured, b.unconfigured) == (2, 2, 2, 2)
+    assert any("nobody" in e for e in report.errors)
     assert b.frames[-1].mirrored and not a.frames[0].mirrored
     assert any("no scene 'nowhere'" in e for e in report.errors)
 
