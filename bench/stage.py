@@ -46,7 +46,7 @@ from posestage.keypoints import BONES  # noqa: E402
 from posestage.plugins import PluginHost  # noqa: E402
 from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson  # noqa: E402
 from posestage.scenes import parse_scene  # noqa: E402
-from posestage.sources import Source, SourceFrame, SourceOptions, open_source  # noqa: E402
+from posestage.sources import ArraySource, SourceOptions, open_source  # noqa: E402
 from posestage.stage import Stage, StageOptions  # noqa: E402
 
 
@@ -70,32 +70,6 @@ def shared_images(size=(640, 480)) -> list[np.ndarray]:
         canvas.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
         out.append(np.asarray(canvas).copy())
     return out
-
-
-class CyclingSource(Source):
-    """The images over and over. ``camera_fps``: live, paced like a camera (newest frame
-    wins); otherwise not live (every frame processed, as fast as the stage takes them)."""
-
-    def __init__(self, images, count: int, camera_fps: float | None = None):
-        super().__init__()
-        self.images, self.count, self.camera_fps = images, count, camera_fps
-        self.live = camera_fps is not None
-        self.height, self.width = images[0].shape[:2]
-        self.name = f"bench camera {camera_fps:g} fps" if camera_fps else "bench, as fast as taken"
-        self._i = 0
-        self._due = None
-
-    def _read(self):
-        if self._i >= self.count:
-            return None
-        if self.camera_fps:
-            now = time.perf_counter()
-            self._due = now if self._due is None else self._due + 1.0 / self.camera_fps
-            if not self._sleep(self._due - now):
-                return None
-        image = self.images[self._i % len(self.images)]
-        self._i += 1
-        return SourceFrame(image, time.time(), time.perf_counter(), self.width, self.height)
 
 
 class Skeletons:
@@ -188,7 +162,11 @@ def main() -> int:
     # detect alone before and after the stage run; the faster of the two is the reference
     # (conservative on a busy machine)
     detect_fps, detect_ms = bench_detect(engine, images, args.frames)
-    stage, counter = make_stage(CyclingSource(images, args.frames), engine, headless=False)
+    stage, counter = make_stage(
+        ArraySource(images, count=args.frames, name="bench, as fast as taken"),
+        engine,
+        headless=False,
+    )
     report = stage.run()
     again_fps, again_ms = bench_detect(engine, images, args.frames)
     if again_fps > detect_fps:
@@ -208,7 +186,13 @@ def main() -> int:
     # 2: latency with live camera-like sources (newest frame wins)
     for camera_fps in args.camera_fps:
         count = int(args.frames * camera_fps / max(min(detect_fps, camera_fps), 1.0))
-        stage, _ = make_stage(CyclingSource(images, count, camera_fps), engine, headless=False)
+        stage, _ = make_stage(
+            ArraySource(
+                images, count=count, fps=camera_fps, name=f"bench camera {camera_fps:g} fps"
+            ),
+            engine,
+            headless=False,
+        )
         report = stage.run()
         lat_med, lat_p95 = report.latency_ms
         inf_med = report.inference_ms[0]

@@ -396,3 +396,21 @@ def test_the_demo_stream_replays():
         assert (src.width, src.height) == (640, 480)
         counts = [len(tracker.update(f.poses, f.width, f.height, f.timestamp).people) for f in src]
     assert len(counts) == 150 and counts[0] == 2 and counts[-1] == 2
+
+
+def test_array_source_cycles_paces_and_stamps():
+    from posestage.sources import ArraySource
+
+    a = np.zeros((4, 6, 3), np.uint8)
+    b = np.full((4, 6, 3), 255, np.uint8)
+    src = ArraySource([a, b], count=5)
+    frames = list(iter(src.read, None))
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 255, 0, 255, 0]
+    assert not src.live and (src.width, src.height) == (6, 4)
+    assert [f.timestamp - frames[0].timestamp for f in frames] == pytest.approx(
+        [i / 30 for i in range(5)]
+    )
+    paced = ArraySource([a], count=4, fps=50)
+    start = time.perf_counter()
+    assert len(list(iter(paced.read, None))) == 4 and paced.live
+    assert time.perf_counter() - start >= 3 / 50 * 0.9  # three periods between four frames

@@ -23,7 +23,7 @@ from posestage.plugins import PluginHost
 from posestage.poses import Pose
 from posestage.posestream import read_posestream
 from posestage.scenes import parse_scene
-from posestage.sources import Source, SourceFrame, SourceOptions, open_source
+from posestage.sources import ArraySource, SourceOptions, open_source
 from posestage.stage import Mailbox, Stage, StageOptions, mirror_poses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,40 +41,10 @@ def load_rgb(path: Path, scale: float = 1.0) -> np.ndarray:
     return np.asarray(img).copy()
 
 
-class FrameSource(Source):
-    """An in-test source: hands out the given images, one frame each.
+class FrameSource(ArraySource):
+    """:class:`ArraySource` counting its ``close`` calls (clean-shutdown tests)."""
 
-    ``live`` sources behave like a camera (the stage keeps only the newest frame); with
-    ``fps`` set, frames come at that rate (a camera's pace) and timestamps follow the wall
-    clock, otherwise they are spaced 1/30 s apart from a fixed start (reproducible tracking).
-    """
-
-    def __init__(self, images, *, live: bool = False, fps: float | None = None, name="frames"):
-        super().__init__()
-        self.images = list(images)
-        self.live = live
-        self.fps = fps
-        self.name = name
-        self.height, self.width = self.images[0].shape[:2]
-        self.closed_calls = 0
-        self._i = 0
-        self._next = None
-
-    def _read(self):
-        if self._i >= len(self.images):
-            return None
-        if self.fps:
-            now = time.perf_counter()
-            self._next = now if self._next is None else self._next + 1.0 / self.fps
-            if not self._sleep(self._next - now):
-                return None
-            stamp = time.time()
-        else:
-            stamp = 1_700_000_000.0 + self._i / 30.0
-        image = self.images[self._i]
-        self._i += 1
-        h, w = image.shape[:2]
-        return SourceFrame(image.copy(), stamp, time.perf_counter(), w, h)
+    closed_calls = 0
 
     def _close(self):
         self.closed_calls += 1
@@ -660,7 +630,7 @@ def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, e
 def test_live_source_drops_stale_frames_and_latency_stays_low(couple, engine):
     images = sliding(couple, 20, step=(4, 0)) * 3
     plugin = Collector("collect")
-    _, report = run_stage(FrameSource(images, live=True, fps=100), plugin, engine=engine)
+    _, report = run_stage(FrameSource(images, fps=100), plugin, engine=engine)
     indices = [f.index for f in plugin.frames]
     assert indices == sorted(set(indices)) and report.dropped > 0
     assert len(indices) + report.dropped == report.read == 60
