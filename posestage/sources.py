@@ -184,6 +184,11 @@ class Source:
     def _close(self) -> None:
         pass
 
+    def recover(self) -> None:
+        """Called by the stage after a read of a live source failed, before it reads again:
+        reopen the device here (a camera unplugged and plugged back in). Raise if it is not
+        back yet; the stage keeps trying. The default does nothing."""
+
     def _sleep(self, seconds: float) -> bool:
         """Wait, waking early on :meth:`close`; False if closed."""
         if seconds > 0:
@@ -261,29 +266,35 @@ class CameraSource(Source):
         super().__init__()
         import pygame
 
-        camera = _camera_module()
         self._pygame = pygame
         self._res = options.res
-        size = options.res or (640, 480)
+        self._device = device
         self._cam = None
+        self._open()
+        self.width, self.height = options.res or tuple(self._cam.get_size())
+        self.name = f"camera:{device}"
+
+    def _open(self) -> None:
+        camera, device = _camera_module(), self._device
         try:
-            self._cam = camera.Camera(device, size, "RGB")
+            self._cam = camera.Camera(device, self._res or (640, 480), "RGB")
             self._cam.start()
         except Exception as err:
-            if self._cam is not None:
-                try:
-                    self._cam.stop()  # release the device a half-started camera may hold
-                except Exception:
-                    pass
+            self._close()  # release the device a half-started camera may hold
             raise SourceError(
                 f"--source camera: cannot open camera {device!r} ({one_line(err)}); is another "
                 "program using it? Close it, or pick another with camera:N"
             ) from None
-        self.width, self.height = options.res or tuple(self._cam.get_size())
-        self.name = f"camera:{device}"
+
+    def recover(self) -> None:
+        with self._lock:
+            self._close()
+            self._open()
 
     def _read(self) -> SourceFrame | None:
         pg = self._pygame
+        if self._cam is None:
+            raise SourceError(f"--source {self.name}: the camera is not open")
         try:
             surface = self._cam.get_image()
         except Exception as err:

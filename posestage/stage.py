@@ -27,8 +27,10 @@ Three threads, each doing one thing at its own pace::
   ``posestage_privacy()`` asked for it (the anonymizer needs pixels to lock its empty
   background); the host does that filtering. The window then never shows a live frame.
 - Nothing stops the show but the performer: a plugin that raises is isolated by the host and
-  its error shown; an engine error on one frame is reported and the loop goes on; a source
-  that ends (or fails) stops the stage cleanly. On every exit path people get
+  its error shown; an engine error on one frame is reported and the loop goes on; a live
+  source (camera) whose read fails is reported, reopened every :data:`SOURCE_RETRY_SECONDS`
+  and read again while the window and plugins keep running; a file source that ends (or
+  fails) stops the stage cleanly. On every exit path people get
   ``person_leave``, every plugin is unconfigured, threads are joined and the source closed.
 - Scenes: number keys (or a ``scene`` control message, see :meth:`Stage.post`) switch to
   another scene; an edit of the running scene's file reloads it. The host keeps plugins whose
@@ -89,6 +91,8 @@ _ENGINE_SETTINGS = {
 #: Live sources: when the next camera frame is due within this many seconds, the pose thread
 #: waits for it rather than take the frame about to be replaced (see :meth:`Mailbox.take`).
 FRESH_FRAME_WAIT = 0.009
+#: After a live source's read fails, wait this long before reopening it and reading again.
+SOURCE_RETRY_SECONDS = 1.0
 #: How long joining a thread may take at shutdown before the stage moves on (seconds).
 JOIN_SECONDS = 3.0
 
@@ -583,11 +587,24 @@ class Stage:
 
     def _capture_loop(self) -> None:
         source, box = self.source, self._mailbox
-        wait = not bool(getattr(source, "live", False))
+        live = bool(getattr(source, "live", False))
         index = 0
+        failures = 0
         try:
             while not self._stop.is_set():
-                frame = source.read()
+                try:
+                    frame = source.read()
+                except Exception as err:
+                    if not live:
+                        raise
+                    # A live source (camera) failing mid-show: report it, wait, reopen, go on.
+                    failures += 1
+                    self._source_failed(source, err, failures)
+                    continue
+                if failures:
+                    name = getattr(source, "name", "")
+                    self._report(f"source {name}: back after {failures} failed read(s)")
+                    failures = 0
                 if frame is None:
                     if not self._stop.is_set():
                         self._stopped_by = self._stopped_by or "source ended"
@@ -595,7 +612,7 @@ class Stage:
                 frame.index = index  # stage frame number: gaps = frames dropped as stale
                 index += 1
                 self._read = index
-                if not box.put(frame, wait=wait):
+                if not box.put(frame, wait=not live):
                     break
         except PosestageError as err:
             self._report(str(err))
@@ -606,6 +623,21 @@ class Stage:
             self._stopped_by = self._stopped_by or "source error"
         finally:
             box.close()
+
+    def _source_failed(self, source: Any, err: BaseException, failures: int) -> None:
+        """One failed read of a live source: report it (the first few times, then now and
+        then), wait :data:`SOURCE_RETRY_SECONDS`, and let the source reopen its device. People
+        leave through the tracker's dropout grace meanwhile; plugins keep running."""
+        if failures <= 3 or failures % 30 == 0:
+            why = err if isinstance(err, PosestageError) else describe_error(err)
+            every = f"{SOURCE_RETRY_SECONDS:g} s"
+            self._report(f"{why} (read failed {failures}x; retrying every {every})")
+        if self._stop.wait(SOURCE_RETRY_SECONDS):
+            return
+        try:
+            source.recover()
+        except Exception as again:  # not back yet: the next read fails and we come back here
+            log.debug("source recover failed: %s", again)
 
     # -- pose thread ---------------------------------------------------------------------
 

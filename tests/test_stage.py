@@ -17,7 +17,7 @@ import pygame
 import pytest
 from PIL import Image
 
-from posestage.errors import PosestageError
+from posestage.errors import PosestageError, SourceError
 from posestage.hookspecs import hookimpl
 from posestage.plugins import PluginHost
 from posestage.poses import Pose
@@ -637,6 +637,37 @@ def test_live_source_drops_stale_frames_and_latency_stays_low(couple, engine):
     detect = report.inference_ms[0]
     # newest frame wins: a processed frame waited at most ~one camera period plus a detect
     assert report.latency_ms[0] < detect + 25
+
+
+class UnpluggedCamera(FrameSource):
+    """A live source whose device drops out for a few reads, as a USB camera pulled out and
+    plugged back in: reads 5..7 fail until ``recover`` has been called twice."""
+
+    def __init__(self, images):
+        super().__init__(images, fps=100)
+        self.reads = self.recovers = 0
+
+    def _read(self):
+        self.reads += 1
+        if self.reads >= 5 and self.recovers < 2:
+            raise SourceError("--source camera:0: the camera stopped (device unplugged)")
+        return super()._read()
+
+    def recover(self):
+        self.recovers += 1
+
+
+def test_a_live_source_that_fails_is_reopened_and_the_show_goes_on(couple, engine, monkeypatch):
+    import posestage.stage as stage_module
+
+    monkeypatch.setattr(stage_module, "SOURCE_RETRY_SECONDS", 0.05)
+    source = UnpluggedCamera(sliding(couple, 12))
+    plugin = Collector("collect")
+    _, report = run_stage(source, plugin, engine=engine)
+    assert source.recovers == 2 and report.stopped_by == "source ended"
+    assert report.read == 12 and len(plugin.frames) > 0 and plugin.unconfigured == 1
+    assert any("device unplugged" in e and "retrying" in e for e in report.errors)
+    assert any("back after 2 failed read(s)" in e for e in report.errors)
 
 
 # -- the window (SDL dummy) --------------------------------------------------------------------
