@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "posestage.commands.models",
     "posestage.commands.run",
     "posestage.commands.plugins",
+    "posestage.commands.new_plugin",
 ]
 
 
