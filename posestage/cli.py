@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "posestage.commands.run",
     "posestage.commands.plugins",
     "posestage.commands.new_plugin",
+    "posestage.commands.install",
 ]
 
 

@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 "distribution": info.distribution or info.origin,
                 "builtin": info.builtin,
                 "hooks": [h.removeprefix("posestage_") for h in info.hooks],
+                "origin": info.origin,
                 "scene": name in enabled,
+                "status": "not loaded" if info.error else ("on" if name in enabled else "off"),
                 "error": info.error,
                 "settings": describe(info.settings),
             }
