@@ -119,7 +119,8 @@ def posestage_configure(stage: StageContext, settings: Values) -> None:
     Called on the main thread, in scene order, before the first frame of the scene, and
     again (after ``posestage_unconfigure``) when the scene's settings for this plugin change.
     ``settings`` is a dict (keys also read as attributes: ``settings.thickness``) holding every
-    declared setting, defaults filled in. Open ports, files and synths here.
+    declared setting, defaults filled in. ``stage`` is the :class:`StageContext` (size, modes,
+    scene name, ``post``). Open ports, files and synths here.
 
     Raise :class:`~posestage.errors.PluginError` with a one-line message to refuse (e.g.
     a port already in use); the plugin then stays off for this scene and the message is shown.
@@ -191,7 +192,8 @@ def posestage_unconfigure(stage: StageContext) -> None:
     changes its settings, disable, shutdown (Esc, end of source, Ctrl-C), and after the host
     switched it off for failing. Usually on the main thread; after a crash-disable, on the
     thread where the last failure happened. Must not raise; it may be called when configure
-    failed half-way, so check what you opened.
+    failed half-way, so check what you opened. ``stage`` is the same :class:`StageContext`
+    as in configure.
     """
 
 
@@ -201,9 +203,9 @@ def posestage_settings_changed(
 ) -> bool | None:
     """Some settings changed live (a control message): ``settings`` holds all the new values.
 
-    Called on the main thread with the names in ``changed``. Return True if you applied
-    them; otherwise (or if not implemented) the host unconfigures and configures the plugin
-    again with the new settings.
+    Called on the main thread with the names in ``changed``; ``stage`` is the
+    :class:`StageContext`. Return True if you applied them; otherwise (or if not implemented)
+    the host unconfigures and configures the plugin again with the new settings.
     """
 
 
