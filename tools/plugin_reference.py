@@ -173,7 +173,8 @@ def reference() -> str:
         "",
     ]
     for name, fn in hook_specs():
-        lines += [f"### {name}", "", "```python", "@hookimpl", _signature(fn), "```", ""]
+        args = ", ".join(inspect.signature(fn).parameters)
+        lines += [f"### {name}({args})", "", "```python", "@hookimpl", _signature(fn), "```", ""]
         lines += [markdown(inspect.getdoc(fn) or "(undocumented)"), ""]
     lines += [
         "## Data types",
