@@ -225,15 +225,21 @@ class _CanvasGrab:
 
     def __init__(self, run: PluginRun):
         self.run = run
+        self.surface = None
 
     @hookimpl
     def posestage_draw(self, canvas, frame):
+        self.surface = canvas.copy()  # a blit: cheap; the array is made after the run
+        self.run.canvas_frame = frame.index
+        self.run.draws += 1
+
+    def array(self) -> np.ndarray | None:
+        if self.surface is None:
+            return None
         import pygame
 
         # surfarray gives (W, H, 3); tests index images as (row, column) = (y, x)
-        self.run.canvas = np.ascontiguousarray(pygame.surfarray.array3d(canvas).transpose(1, 0, 2))
-        self.run.canvas_frame = frame.index
-        self.run.draws += 1
+        return np.ascontiguousarray(pygame.surfarray.array3d(self.surface).transpose(1, 0, 2))
 
 
 # -- running -------------------------------------------------------------------------------
@@ -263,6 +269,7 @@ def run_plugins(
     res: tuple[int, int] | None = None,
     tracking: dict | None = None,
     stage: dict | None = None,
+    budgets: bool = False,
 ) -> PluginRun:
     """Run the stage headless with several plugins, in this scene order; return a :class:`PluginRun`.
 
@@ -273,6 +280,9 @@ def run_plugins(
     video loops until then); without it the source plays once (synthetic people:
     :data:`DEFAULT_SYNTHETIC_FRAMES`). ``mirror``, ``privacy``, ``model``, ``res``: as the
     ``[stage]`` keys; ``tracking``: ``[tracking]`` keys; ``stage``: any other ``[stage]`` keys.
+    ``budgets``: keep the stage's per-hook time budgets (a hook over budget is reported, a
+    plugin that keeps overrunning is switched off). Off by default: how long a hook takes
+    depends on the machine and its load, and a test asserts behaviour, not speed.
 
     Start-up problems (unknown setting, a plugin refused at load, a source that cannot be
     opened) raise a :class:`~posestage.errors.PosestageError` with the stage's one-line message;
@@ -292,9 +302,12 @@ def run_plugins(
         name = _register(host, spec, name, installed is not None)
         uses.append(PluginUse(name, dict(settings), f"posestage.testing: plugins.{name}"))
 
+    if not budgets:
+        _no_time_budgets(host)
     run = PluginRun()
+    grab = _CanvasGrab(run)
     host.register(_FrameLog(run), FRAMES_PLUGIN)
-    host.register(_CanvasGrab(run), CANVAS_PLUGIN)
+    host.register(grab, CANVAS_PLUGIN)
     uses = [PluginUse(FRAMES_PLUGIN), *uses, PluginUse(CANVAS_PLUGIN)]
 
     table = dict(stage or {})
@@ -320,11 +333,19 @@ def run_plugins(
         run.report = the_stage.run()
     finally:
         src.close()
+    run.canvas = grab.array()
     run.errors = list(run.report.errors)
     if run.report.error:
         run.errors.append(run.report.error)
     run.active = [u.name for u in uses[1:-1]]
     return run
+
+
+def _no_time_budgets(host: PluginHost) -> None:
+    """Switch the host's per-hook time budgets off (a host without budgets: nothing to do)."""
+    dispatcher = getattr(host, "dispatcher", None)
+    if dispatcher is not None and isinstance(getattr(dispatcher, "budgets", None), dict):
+        dispatcher.budgets = {}
 
 
 def _as_item(item: Any) -> tuple[Any, dict, str | None]:
