@@ -658,7 +658,7 @@ class UnpluggedCamera(FrameSource):
 
 
 def test_a_live_source_that_fails_is_reopened_and_the_show_goes_on(couple, engine, monkeypatch):
-    import posestage.stage as stage_module
+    import posestage.stage.capture as stage_module
 
     monkeypatch.setattr(stage_module, "SOURCE_RETRY_SECONDS", 0.05)
     source = UnpluggedCamera(sliding(couple, 12))
