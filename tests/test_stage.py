@@ -519,23 +519,30 @@ def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path
     assert sorted(x[0] for x in a.left) == [1, 2] and all(x[2] == 19 for x in a.left)
 
 
-def test_ctrl_c_during_start_up_still_unconfigures_the_plugins_already_configured(tmp_path):
+def test_a_keyboard_interrupt_raised_by_configure_is_that_plugins_failure(tmp_path):
     class Interrupted(Collector):
-        """Ctrl-C arrives while this plugin's configure is busy (opening a port, say)."""
+        """Raises KeyboardInterrupt (or SystemExit) itself: not a real Ctrl-C."""
+
+        def __init__(self, name, error):
+            super().__init__(name)
+            self.error = error
 
         @hookimpl
         def posestage_configure(self, stage, settings):
             self.configured += 1
-            raise KeyboardInterrupt
+            raise self.error
 
     write_stream(tmp_path / "s.jsonl", 5)
-    a, b, c = Collector("a"), Interrupted("b"), Collector("c")
+    a, b, c = Collector("a"), Interrupted("b", KeyboardInterrupt()), Collector("c")
+    d = Interrupted("d", SystemExit(3))
     source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
-    with pytest.raises(KeyboardInterrupt):
-        run_stage(source, a, b, c)
-    assert (a.configured, b.configured, c.configured) == (1, 1, 0)
-    assert (a.unconfigured, b.unconfigured, c.unconfigured) == (1, 1, 0)
-    assert source.closed
+    st, report = run_stage(source, a, b, c, d)
+    assert (a.configured, b.configured, c.configured, d.configured) == (1, 1, 1, 1)
+    assert (a.unconfigured, b.unconfigured, c.unconfigured, d.unconfigured) == (1, 1, 1, 1)
+    assert len(a.frames) == len(c.frames) == 5 and not b.frames and not d.frames
+    assert any("b refused its settings: KeyboardInterrupt" in e for e in report.errors)
+    assert any("d refused its settings: SystemExit" in e for e in report.errors)
+    assert report.stopped_by == "source ended" and source.closed
 
 
 def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
