@@ -41,13 +41,14 @@ what to fix) from ``posestage_configure`` to reject settings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import argparse
 
+    from .context import StageContext
     from .frames import Person, PoseFrame
     from .settings import Setting, Values
 
@@ -57,24 +58,6 @@ PROJECT = "posestage"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Marks a hook specification (used only in this file).
 hookspec = pluggy.HookspecMarker(PROJECT)
-
-
-class StageContext(Protocol):
-    """What the ``stage`` argument of configure/unconfigure offers a plugin.
-
-    The stage object may offer more; plugins should rely only on these. ``width``/``height``:
-    source image size (0 until known); ``mirror`` and ``privacy``: the stage's modes;
-    ``scene``: the running scene's name; ``post(message)``: hand a :class:`ControlMessage` to
-    the main loop from any thread (an OSC control plugin switching scenes or settings).
-    """
-
-    width: int
-    height: int
-    mirror: bool
-    privacy: bool
-    scene: str
-
-    def post(self, message: ControlMessage) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -99,6 +82,19 @@ class ControlMessage:
     value: Any = None
     source: str = ""
     args: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ControlReply:
+    """The answer to a posted :class:`ControlMessage` (the result of ``stage.post()``'s future).
+
+    ``ok`` is True when the message was applied (``text`` says what was done, e.g.
+    ``"scene 2: touchdesigner"``) or passed on to the plugins; False when it was refused
+    (``text`` is the one-line error, also shown on screen).
+    """
+
+    ok: bool
+    text: str
 
 
 @hookspec
@@ -204,6 +200,19 @@ def posestage_settings_changed(
     Called on the main thread with the names in ``changed``. Return True if you applied
     them; otherwise (or if not implemented) the host unconfigures and configures the plugin
     again with the new settings.
+    """
+
+
+@hookspec
+def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
+    """The running scene changed from ``old`` to ``new`` (names) and this plugin stays on.
+
+    Called for each plugin that stays configured (same settings) across a scene switch —
+    number key, scene-file reload (then ``old == new``), ``scene`` control message — after the
+    switch took effect. Plugins dropped or reconfigured by the switch get unconfigure /
+    configure instead. A MIDI or synth plugin silences the notes of the old scene here.
+    Called on the stage's control thread (see the module docstring); the return value is
+    ignored.
     """
 
 

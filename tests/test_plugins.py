@@ -11,24 +11,12 @@ import time
 
 import numpy as np
 import pytest
+from fakes import context, make_frame, make_person
 
 from posestage.errors import PluginError, SceneError
-from posestage.frames import Person, PoseFrame
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.plugins import BUILTIN_DISTRIBUTIONS, PluginHost, PluginUse, import_plugin
 from posestage.settings import Setting
-
-
-class Stage:
-    """The small stage object plugins are configured with."""
-
-    width, height, mirror, privacy, scene = 640, 480, False, False, "test"
-
-    def __init__(self):
-        self.posted = []
-
-    def post(self, message):
-        self.posted.append(message)
 
 
 class Collector:
@@ -96,22 +84,6 @@ class Crasher:
         self.log.append(("crasher", "unconfigure", None))
 
 
-def make_frame(index=0, people=()):
-    return PoseFrame(
-        index=index,
-        timestamp=time.time(),
-        captured=time.perf_counter(),
-        width=640,
-        height=480,
-        people=list(people),
-    )
-
-
-def make_person(pid=1, slot=0):
-    xy = np.full((17, 2), 100.0, np.float32)
-    return Person(pid, slot, 0.9, xy, np.ones(17, np.float32), xy.copy(), width=640, height=480)
-
-
 @pytest.fixture
 def log():
     return []
@@ -126,7 +98,7 @@ def test_call_and_draw_order_follow_the_scene(host, log):
     a, b = Collector("a", log), Collector("b", log)
     host.register(a)
     host.register(b)
-    stage = Stage()
+    stage = context()
     assert host.activate([PluginUse("b"), PluginUse("a")], stage) == []
     assert host.active == ["b", "a"]
     frame = make_frame(7, [make_person(3)])
@@ -153,7 +125,7 @@ def test_call_and_draw_order_follow_the_scene(host, log):
 
 def test_draw_without_a_frame_calls_nobody(host, log):
     host.register(Collector("a", log))
-    host.activate([PluginUse("a")], Stage())
+    host.activate([PluginUse("a")], context())
     canvas = []
     host.draw(canvas, None)
     assert canvas == []
@@ -164,7 +136,7 @@ def test_settings_validated_and_scene_changes_reconfigure_only_what_changed(host
     host.register(Collector("osc", log, decl))
     host.register(Collector("keep", log))
     host.register(Collector("gone", log))
-    stage = Stage()
+    stage = context()
     host.activate([PluginUse("keep"), PluginUse("osc", {"port": 9001}), PluginUse("gone")], stage)
     assert host.settings_of("osc") == {"port": 9001}
     log.clear()
@@ -199,7 +171,7 @@ def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
     crasher = Crasher(log)
     host.register(crasher)
     host.register(Collector("b", log))
-    stage = Stage()
+    stage = context()
     host.activate([PluginUse("a"), PluginUse("crasher"), PluginUse("b")], stage)
     log.clear()
     with caplog.at_level(logging.ERROR, logger="posestage.plugins"):
@@ -230,7 +202,7 @@ def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
 def test_intermittent_failures_do_not_switch_off(host, log):
     crasher = Crasher(log)
     host.register(crasher)
-    host.activate([PluginUse("crasher")], Stage())
+    host.activate([PluginUse("crasher")], context())
     for i in range(10):
         crasher.fail = i % 2 == 0  # fail, succeed, fail, succeed…
         host.frame(make_frame(i))
@@ -241,7 +213,7 @@ def test_intermittent_failures_do_not_switch_off(host, log):
 def test_max_failures_is_configurable(log):
     host = PluginHost(max_failures=1)
     host.register(Crasher(log))
-    host.activate([PluginUse("crasher")], Stage())
+    host.activate([PluginUse("crasher")], context())
     host.frame(make_frame())
     assert host.active == [] and ("crasher", "unconfigure", None) in log
 
@@ -261,7 +233,7 @@ def test_configure_refusal_keeps_the_rest_of_the_scene(host, log):
     host.register(Picky())
     host.register(Collector("a", log))
     problems = host.activate(
-        [PluginUse("picky", {}, "scenes/x.toml: plugins.picky"), PluginUse("a")], Stage()
+        [PluginUse("picky", {}, "scenes/x.toml: plugins.picky"), PluginUse("a")], context()
     )
     assert problems == [
         "scenes/x.toml: plugins.picky: picky refused its settings: port 9000 is in use; set port to a free one"
@@ -282,8 +254,8 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
 
     host.register(Collector("a", log))
     host.register(Sloppy())
-    host.activate([PluginUse("a"), PluginUse("sloppy")], Stage())
-    host.deactivate_all(Stage())
+    host.activate([PluginUse("a"), PluginUse("sloppy")], context())
+    host.deactivate_all(context())
     assert ("a", "unconfigure", None) in log
     assert host.errors == [
         "sloppy: posestage_unconfigure failed: RuntimeError: port already closed"
@@ -293,7 +265,7 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
 def test_event_stops_at_the_plugin_that_consumes_it(host, log):
     host.register(Collector("a", log))
     host.register(Collector("b", log))
-    host.activate([PluginUse("a"), PluginUse("b")], Stage())
+    host.activate([PluginUse("a"), PluginUse("b")], context())
     assert host.event(ControlMessage("cue", target="a", value=3)) is True
     assert [x for x in log if x[1] == "event"] == [("a", "event", "cue")]
     assert host.event(ControlMessage("cue", value=4)) is False
@@ -365,7 +337,7 @@ def test_timings_and_summary_feed_the_overlay(host, log):
 
     host.register(Slow())
     host.register(Collector("a", log))
-    host.activate([PluginUse("slow"), PluginUse("a")], Stage())
+    host.activate([PluginUse("slow"), PluginUse("a")], context())
     for i in range(3):
         host.frame(make_frame(i))
     assert 4.0 < host.timings["slow"]["posestage_frame"] < 50.0
@@ -426,7 +398,7 @@ def test_sources_privacy_and_commands(host):
         host.register(p)
     assert host.sources() == {"ndi": opener}
     assert host.errors == ["dupe: source scheme 'ndi' is already registered; ignored"]
-    stage = Stage()
+    stage = context()
     assert host.privacy_requested is False
     host.activate([PluginUse("anonymizer")], stage)
     assert host.privacy_requested is True
@@ -454,7 +426,7 @@ def test_update_settings_live(host, log):
 
     decl = [Setting("gain", float, 1.0, min=0, max=2), Setting("port", int, 9000, min=1, max=65535)]
     host.register(Live("synth", log, decl))
-    stage = Stage()
+    stage = context()
     host.activate([PluginUse("synth")], stage)
     log.clear()
     assert host.update_settings("synth", {"gain": "0.5"}, stage, "osc") == {
@@ -483,7 +455,7 @@ def test_pose_thread_failures_while_main_thread_draws(host, log):
     """frame() on a worker thread, draw() on this one: a crash-disable mid-way breaks nothing."""
     host.register(Collector("a", log))
     host.register(Crasher(log))
-    host.activate([PluginUse("a"), PluginUse("crasher")], Stage())
+    host.activate([PluginUse("a"), PluginUse("crasher")], context())
 
     def pose_thread():
         for i in range(2000):
@@ -551,7 +523,7 @@ def test_entry_points_safe_mode_disable_and_broken(third_party):
         broken.error == "failed to load: ModuleNotFoundError: No module named 'no_such_module_here'"
     )
     assert "broken: failed to load: ModuleNotFoundError" in host.errors[0]
-    problems = host.activate([PluginUse("broken", {}, "scenes/x.toml: plugins.broken")], Stage())
+    problems = host.activate([PluginUse("broken", {}, "scenes/x.toml: plugins.broken")], context())
     assert problems == [
         "scenes/x.toml: plugins.broken: failed to load: ModuleNotFoundError: No module named 'no_such_module_here'; skipped"
     ]
@@ -563,7 +535,7 @@ def test_entry_points_safe_mode_disable_and_broken(third_party):
 
     off = PluginHost.load(disable=["thirdparty"])
     assert off.plugins["thirdparty"].error == "disabled (--disable)"
-    assert off.activate([PluginUse("thirdparty")], Stage()) == [
+    assert off.activate([PluginUse("thirdparty")], context()) == [
         "plugins.thirdparty: disabled (--disable); skipped"
     ]
     assert (
@@ -591,6 +563,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
             """
             from posestage.hookspecs import hookimpl
             from posestage.settings import Setting
+
             seen = []
 
             @hookimpl
@@ -606,7 +579,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
     host = PluginHost.load(enable=[str(path)], entry_points=False)
     assert host.extra == ["wobble"] and host.plugins["wobble"].origin == "-p"
     host.register(Collector("a", log))
-    host.activate([PluginUse("a")], Stage())
+    host.activate([PluginUse("a")], context())
     assert host.active == ["a", "wobble"]
     assert sys.modules["posestage_wobble"].seen == [{"speed": 1.5}]
     sys.modules.pop("posestage_wobble", None)
@@ -712,10 +685,10 @@ def test_privacy_plugin_alone_sees_the_pixels(host, log):
     image = np.zeros((480, 640, 3), np.uint8)
     frame = make_frame(1)
     frame.image = image
-    host.activate([PluginUse("other")], Stage())
+    host.activate([PluginUse("other")], context())
     host.frame(frame)
     assert seen["other"] is image  # no privacy plugin active: the image is passed as is
-    host.activate([PluginUse("anonymizer"), PluginUse("other")], Stage())
+    host.activate([PluginUse("anonymizer"), PluginUse("other")], context())
     assert host.privacy_requested
     host.frame(frame)
     host.draw(None, frame)

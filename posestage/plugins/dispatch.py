@@ -239,12 +239,14 @@ class Dispatcher:
         finally:
             self._in_lifecycle.discard(name)
 
-    def dispatch(self, hook: str, kwargs: dict, *, wait: bool = True) -> None:
+    def dispatch(self, hook: str, kwargs: dict, *, wait: bool = True) -> bool:
         """``hook`` on every plugin in dispatch, in scene order. ``wait=False`` (main thread):
-        a plugin busy elsewhere is skipped this time."""
+        a plugin busy elsewhere is skipped this time. True when a plugin returned True (for
+        ``posestage_draw``: "draw me again on the next display tick")."""
         rows = self._tables.get(hook, ())
+        asked = False
         if not rows:
-            return
+            return asked
         frame = kwargs.get("frame") if hook in FRAME_HOOKS else None
         withheld = None
         for name, fn, argnames in rows:
@@ -260,6 +262,9 @@ class Dispatcher:
             got = self.call(name, hook, fn, argnames, args, wait=wait)
             if got is BUSY:
                 self.skipped[name] = self.skipped.get(name, 0) + 1
+            elif got is True:
+                asked = True
+        return asked
 
     def event(self, event: Any) -> bool:
         """Queue ``event`` for the plugins, then deliver what can be delivered now (main

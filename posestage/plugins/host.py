@@ -651,13 +651,14 @@ class PluginHost:
         """``posestage_frame(frame)`` on every active plugin (pose thread)."""
         self.dispatcher.dispatch("posestage_frame", {"frame": frame})
 
-    def draw(self, canvas: Any, frame: Any, *, wait: bool = False) -> None:
+    def draw(self, canvas: Any, frame: Any, *, wait: bool = False) -> bool:
         """``posestage_draw(canvas, frame)`` in scene order (main thread); a plugin busy on
-        another thread is skipped this time (unless ``wait``); no-op without a frame."""
-        if frame is not None:
-            self.dispatcher.dispatch(
-                "posestage_draw", {"canvas": canvas, "frame": frame}, wait=wait
-            )
+        another thread is skipped this time (unless ``wait``); no-op without a frame. True
+        when a plugin asked to be drawn again on the next display tick (animating)."""
+        if frame is None:
+            return False
+        args = {"canvas": canvas, "frame": frame}
+        return self.dispatcher.dispatch("posestage_draw", args, wait=wait)
 
     def person_enter(self, person: Any, frame: Any) -> None:
         """``posestage_person_enter(person, frame)`` (pose thread)."""

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
+from ..context import ControlInbox, StageContext, StageFacts
 from ..errors import PosestageError, describe_error, one_line
 from ..frames import PoseFrame
+from ..hookspecs import ControlReply
 from ..overlay import Overlay
+from ..plugins.dispatch import mark_real_interrupt
 from ..tracking import Tracker, TrackingSettings
 from .capture import Capture
-from .control import Control, _scene_name, _scene_stage
+from .control import Control, ControlThread, _scene_name, _scene_stage
 from .mailbox import Mailbox
 from .pipeline import Pipeline
 from .report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
@@ -32,9 +36,8 @@ class Stage(Capture, Pipeline, Window, Control):
     switch between them; the first one starts). ``host``, ``source`` and ``engine`` may be
     given ready-made (tests, embedding); otherwise they are built from the scene and options.
 
-    Plugins receive the stage in their configure hook; what they may use: :attr:`options`,
-    :attr:`scene`, :attr:`width`, :attr:`height`, :attr:`mirror`, :attr:`privacy`,
-    :attr:`frame` (the latest :class:`PoseFrame`), :meth:`stop`.
+    Plugins never see this object: they get :attr:`context`, a read-only
+    :class:`~posestage.context.StageContext` (the stage keeps its facts up to date).
     """
 
     def __init__(
@@ -65,7 +68,16 @@ class Stage(Capture, Pipeline, Window, Control):
         self._stop = threading.Event()
         self._stopped_by = ""
         self._mailbox = Mailbox()
-        self._hooks = threading.RLock()  # held around every hook call: hooks never overlap
+        # held by the pose thread from mirroring to tracking, and by scene switches while they
+        # change mirror / privacy / tracking: a switch lands between frames, never inside one
+        self._scene_lock = threading.Lock()
+        self._control = ControlThread()
+        self._facts = StageFacts()
+        self._inbox = ControlInbox()
+        #: what plugins get as ``stage``: facts and post(), nothing that reaches pixels
+        self.context = StageContext(self._facts, self._inbox)
+        self._replies: deque[tuple[Future, ControlReply]] = deque()
+        self._signals: dict[int, Any] = {}
         self._threads: list[threading.Thread] = []
         self._fatal: BaseException | None = None
         self._errors: deque[str] = deque(maxlen=100)
@@ -86,7 +98,10 @@ class Stage(Capture, Pipeline, Window, Control):
         self._mirror = False
         self._privacy_option = False
         self._activated = False
-        self._inbox: deque[Any] = deque(maxlen=1000)
+        self._rejected = 0
+        self._redraws = 0
+        self._late: set[str] = set()
+        self._caption = ""
 
     # -- public --------------------------------------------------------------------------
 
@@ -101,11 +116,12 @@ class Stage(Capture, Pipeline, Window, Control):
 
     @property
     def privacy(self) -> bool:
-        """True when no camera pixels may reach plugins or the window."""
+        """True when no camera pixels may reach the window, files or sockets: the scene (or
+        ``--privacy``) says so, or a plugin asked (see :attr:`PluginHost.privacy`)."""
         if self._privacy_option:
             return True
         host = self.host
-        return bool(host is not None and getattr(host, "privacy_requested", False))
+        return bool(host is not None and getattr(host, "privacy", False))
 
     @property
     def errors(self) -> list[str]:
@@ -125,6 +141,7 @@ class Stage(Capture, Pipeline, Window, Control):
         plugins, source, model) raise a :class:`PosestageError` before anything runs; the
         report is returned after a clean shutdown.
         """
+        self._install_signals()
         try:
             self._start()
             if self.options.headless:
@@ -137,7 +154,10 @@ class Stage(Capture, Pipeline, Window, Control):
             self._fatal = self._fatal or err
             self.stop("error" if not isinstance(err, KeyboardInterrupt) else "quit")
         finally:
-            self._shutdown()
+            try:
+                self._shutdown()
+            finally:
+                self._restore_signals()
         fatal = self._fatal
         if isinstance(fatal, (PosestageError, KeyboardInterrupt)) and not self._activated:
             raise fatal  # a start-up error: the CLI prints it (exit 2)
@@ -146,6 +166,41 @@ class Stage(Capture, Pipeline, Window, Control):
         elif fatal is not None and not isinstance(fatal, KeyboardInterrupt):
             self.report.error = describe_error(fatal)
         return self.report
+
+    # -- signals -------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        """SIGTERM and SIGHUP (systemd, docker, a closed terminal) and Ctrl-C stop the show
+        cleanly: people leave, plugins are unconfigured, the source is closed. A second Ctrl-C
+        while stopping raises KeyboardInterrupt (a real one: plugins do not swallow it)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers live on the main thread; an embedding app keeps its own
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                self._signals[signum] = signal.signal(signum, self._on_signal)
+            except (ValueError, OSError):  # pragma: no cover - not allowed here
+                pass
+
+    def _restore_signals(self) -> None:
+        for signum, previous in self._signals.items():
+            try:
+                signal.signal(signum, previous)
+            except (ValueError, OSError, TypeError):  # pragma: no cover
+                pass
+        self._signals.clear()
+        mark_real_interrupt(False)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGINT:
+            if self._stop.is_set():
+                mark_real_interrupt()
+                raise KeyboardInterrupt
+            self.stop("quit")
+            return
+        self.stop(f"signal {signal.Signals(signum).name}")
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -217,9 +272,34 @@ class Stage(Capture, Pipeline, Window, Control):
             thread.start()
 
     def _activate(self, scene: Any) -> None:
-        with self._hooks:
-            self.host.activate(getattr(scene, "plugins", []), self)
-            self._activated = True
+        """The first scene's plugins, configured on the main thread before any frame (so that
+        a recorder records from the first frame); later activations run on the control
+        thread (:mod:`posestage.stage.control`)."""
+        self._update_facts()
+        self.host.run_later = self._control.submit
+        self.host.activate(getattr(scene, "plugins", []), self.context)
+        self._activated = True
+        self._control.start()
+        self._update_facts()
+
+    def _update_facts(self) -> None:
+        """Push the facts plugins may read into the context (main thread, every tick)."""
+        f = self._facts
+        f.width, f.height = self.width, self.height
+        f.fps = self._fps
+        f.mirror = self._mirror
+        f.privacy = self.privacy
+        f.scene = self.scene
+        f.scenes = tuple(_scene_name(s) for s in self._scenes)
+        f.source = str(getattr(self.source, "name", "") or "")
+        f.model = str(getattr(self.engine, "model_name", "") or "")
+        if not f.model and getattr(self.source, "gives_poses", False):
+            f.model = str(getattr(getattr(self.source, "header", None), "model", "") or "")
+        device = getattr(self.engine, "device", "") if self.engine is not None else ""
+        f.device = str(device or "")
+        host = self.host
+        f.plugins = tuple(host.active) if host is not None else ()
+        f.dropped = self._mailbox.dropped
 
     def _empty_frame(self) -> PoseFrame:
         return PoseFrame(
@@ -235,11 +315,12 @@ class Stage(Capture, Pipeline, Window, Control):
     # -- errors and shutdown -------------------------------------------------------------
 
     def _report(self, message: str, *, overlay: bool = True, log_it: bool = True) -> None:
+        """One line for the report, the overlay and the log (any thread)."""
         self._errors.append(message)
         if overlay:
             self._new_errors.append(message)
         if log_it:
-            print(f"posestage: {message}", file=sys.stderr)
+            log.warning("%s", message)
 
     def _shutdown(self) -> None:
         """Stop threads, tell plugins everyone left, unconfigure them, close the source."""
@@ -263,20 +344,24 @@ class Stage(Capture, Pipeline, Window, Control):
 
             self._window = None
             pygame.display.quit()
+        self._control.stop(JOIN_SECONDS)  # finishes a scene switch or unconfigure under way
         host = self.host
         if host is not None:  # also after a start-up interrupted half-way through activation
-            with self._hooks:
-                frame = self.frame or self._empty_frame()
+            frame = self.frame or self._empty_frame()
+            try:
+                # people leave first (the docstring's order), then every plugin is unconfigured
                 for person in self.tracker.reset():
-                    try:
-                        host.person_leave(person, frame)
-                    except Exception as err:  # the host isolates plugins; never stop here
-                        self._report(f"person_leave at shutdown: {one_line(err)}", overlay=False)
-                try:
-                    host.deactivate_all(self)
-                except Exception as err:
-                    self._report(f"unconfiguring plugins: {one_line(err)}", overlay=False)
+                    host.person_leave(person, frame)
+            except Exception as err:  # the host isolates plugins: only a bug gets here
+                self._report(f"person_leave at shutdown: {describe_error(err)}", overlay=False)
+            try:
+                host.deactivate_all(self.context)
+            except Exception as err:
+                self._report(f"unconfiguring plugins: {describe_error(err)}", overlay=False)
             self._collect_host_errors()
+        for future, _ in self._inbox.close():
+            self._replies.append((future, ControlReply(False, "the stage has stopped")))
+        self._resolve_replies()
         elapsed = time.perf_counter() - self._started if self._started else 0.0
         r = self.report
         r.frames = self._dispatched
@@ -295,4 +380,8 @@ class Stage(Capture, Pipeline, Window, Control):
         r.timings = self._timings()
         lines = getattr(self.host, "profile_lines", None)
         r.profile = list(lines()) if lines is not None else []
+        r.rejected = self._rejected
+        r.redraws = self._redraws
+        failures = getattr(self.host, "dispatcher", None)
+        r.failures = failures.failure_lines() if failures is not None else []
         r.stopped_by = self._stopped_by or "quit"

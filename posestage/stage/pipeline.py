@@ -114,45 +114,55 @@ class Pipeline:
                 return
             inference_ms = (time.perf_counter() - t0) * 1000.0
             poses = result.poses
-        # One lock from mirroring to dispatch: a scene change (mirror, privacy, tracking, set
-        # by the main thread under the same lock) lands between frames, never inside one.
-        with self._hooks:
+        # A scene switch (mirror, privacy, tracking) takes the same lock: it lands between
+        # frames, never inside one. No plugin code runs under it.
+        with self._scene_lock:
             mirror = self._mirror
+            strict = self._privacy_option
             if mirror:
                 poses = mirror_poses(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
-
-            # In privacy mode only the plugins that asked for it get pixels (the host filters);
-            # with privacy set by the scene and no such plugin, nobody does.
-            requested = getattr(self.host, "privacy_requested", False)
-            if image is None or (self.privacy and not requested):
-                shown = None
-            elif mirror:
-                shown = np.ascontiguousarray(image[:, ::-1])
-            else:
-                shown = image
-            frame = PoseFrame(
-                index=int(sf.index),
-                timestamp=float(sf.timestamp),
-                captured=float(sf.captured),
-                width=width,
-                height=height,
-                people=update.people,
-                inference_ms=inference_ms,
-                image=shown,
-                source=str(getattr(self.source, "name", "")),
-                mirrored=mirror,
-            )
-            now = time.perf_counter()
-            self._fps = frame.fps = self._rate.tick(now)
-            frame.latency_ms = (now - frame.captured) * 1000.0
-            for person in update.left:
-                self.host.person_leave(person, frame)
-            for person in update.entered:
-                self.host.person_enter(person, frame)
-            self.host.frame(frame)
+        shown = self._pixels(image, mirror, strict)
+        frame = PoseFrame(
+            index=int(sf.index),
+            timestamp=float(sf.timestamp),
+            captured=float(sf.captured),
+            width=width,
+            height=height,
+            people=update.people,
+            inference_ms=inference_ms,
+            image=shown,
+            source=str(getattr(self.source, "name", "")),
+            mirrored=mirror,
+        )
+        now = time.perf_counter()
+        self._fps = frame.fps = self._rate.tick(now)
+        frame.latency_ms = (now - frame.captured) * 1000.0
+        host = self.host
+        for person in update.left:
+            host.person_leave(person, frame)
+        for person in update.entered:
+            host.person_enter(person, frame)
+        host.frame(frame)
         self.frame = frame
         self._dispatched += 1
         self._latency.append(frame.latency_ms)
         if inference_ms:
             self._inference.append(inference_ms)
+
+    def _pixels(self, image: Any, mirror: bool, strict: bool) -> np.ndarray | None:
+        """The image plugins may get: None under strict privacy (``[stage] privacy = true``:
+        nobody, not even a plugin that asked) and when privacy asked by plugins has nobody
+        healthy left to give it to; else a read-only view (mirrored when the stage mirrors).
+        Privacy asked by a plugin is then enforced per plugin by the dispatcher."""
+        if image is None or strict:
+            return None
+        host = self.host
+        if getattr(host, "privacy", False) and not getattr(host, "pixels_for", None):
+            return None
+        if mirror:
+            image = np.ascontiguousarray(image[:, ::-1])
+        view = image.view()
+        view.flags.writeable = False
+        shown = view.view()  # read-only all the way down: its base is read-only too
+        return shown

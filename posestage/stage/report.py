@@ -55,11 +55,15 @@ class StageOptions:
 class StageReport:
     """What a run did: counts, rates, latency, errors, per-plugin timings.
 
-    ``display_fps`` is the window's average redraw rate over the run (0 headless).
-    ``latency_ms`` / ``inference_ms`` / ``wait_ms`` are (median, 95th percentile) over the last
-    :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose thread took
-    it (for a live source about half a camera period: the phase of the newest frame);
-    ``stopped_by`` says why the stage stopped ("frames", "duration", "source ended", "quit",
+    ``display_fps`` is the window loop's average tick rate over the run (0 headless): events
+    and chores run at that rate whatever a plugin does; ``redraws`` counts the times the
+    canvas was actually drawn (on a new frame, an event, an overlay change, a plugin
+    animating). ``latency_ms`` / ``inference_ms`` / ``wait_ms`` are (median, 95th percentile)
+    over the last :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose
+    thread took it (for a live source about half a camera period: the phase of the newest
+    frame). ``rejected`` counts control messages refused; ``failures`` has one line per
+    distinct plugin error with its count. ``stopped_by`` says why the stage stopped
+    ("frames", "duration", "source ended", "quit", "signal SIGTERM", "signal SIGHUP",
     "source error", "error").
     """
 
@@ -73,7 +77,10 @@ class StageReport:
     inference_ms: tuple[float, float] = (0.0, 0.0)
     wait_ms: tuple[float, float] = (0.0, 0.0)
     engine_errors: int = 0
+    rejected: int = 0
+    redraws: int = 0
     errors: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     stopped_by: str = ""
     error: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,8 @@ log = logging.getLogger("posestage.stage")
 
 #: How long joining a thread may take at shutdown before the stage moves on (seconds).
 JOIN_SECONDS = 3.0
+#: The window is redrawn at least this often (seconds), even with nothing new to show.
+IDLE_REDRAW = 0.25
 #: Default window is the source size, shrunk to fit in this (width, height).
 MAX_WINDOW = (1280, 800)
 
@@ -33,12 +36,14 @@ class Window:
     """Part of :class:`~posestage.stage.Stage`: the window and headless display loops."""
 
     def _headless_loop(self) -> None:
-        """No window: chores, and the newest frame drawn off-screen at most at display rate
-        (plugins that render, e.g. to a file, keep working); the last frame is always drawn."""
+        """No window: chores, and the canvas redrawn off-screen (plugins that render, e.g. to
+        a file, keep working) when a new frame came or a plugin animates (its draw returned
+        True), at most at display rate; the last frame is always drawn."""
         import pygame
 
         canvas = None
         drawn = None
+        animate = False
         period = 1.0 / self.options.display_fps
         next_draw = 0.0
         while True:
@@ -47,7 +52,8 @@ class Window:
                 self._housekeeping()
             frame = self.frame
             now = time.perf_counter()
-            if frame is not None and frame is not drawn and (stopping or now >= next_draw):
+            fresh = frame is not drawn or animate
+            if frame is not None and fresh and (stopping or now >= next_draw):
                 if stopping:  # let the pose thread finish its frame first
                     self._threads[1].join(JOIN_SECONDS)
                     frame = self.frame
@@ -55,7 +61,8 @@ class Window:
                 next_draw = now + period
                 if canvas is None or canvas.get_size() != (frame.width, frame.height):
                     canvas = pygame.Surface((frame.width, frame.height))
-                self._paint(canvas, frame, None)
+                animate = self._paint(canvas, frame, None)
+                self._redraws += 1
             if stopping:
                 return
 
@@ -87,11 +94,15 @@ class Window:
                 "visible; set DISPLAY to show it, or pass --headless to say you mean it",
                 driver,
             )
-        pygame.display.set_caption(f"posestage — {self.scene}")
+        self._caption = f"posestage — {self.scene}"
+        pygame.display.set_caption(self._caption)
         self.overlay = Overlay()
 
     def _window_loop(self) -> None:
-        """Events, chores, then redraw at the display rate with the newest frame."""
+        """Events and chores every display tick; the window is redrawn when there is something
+        new to show — a frame, an event, an overlay change, a plugin animating (its draw
+        returned True) — and at least every :data:`IDLE_REDRAW` seconds. Nothing here waits
+        for a plugin: a plugin busy on another thread is skipped this tick."""
         import pygame
 
         window = self._window
@@ -100,29 +111,46 @@ class Window:
         canvas = None
         image_surface = None
         image_frame = None
+        animate = False
+        overlay_seen: Any = None
+        caption = None
+        last_redraw = 0.0
         try:
             while not self._stop.is_set():
+                dirty = False
                 for event in pygame.event.get():
                     window = self._on_event(event, window) or window
+                    dirty = True
                 self._housekeeping()
+                if self._caption != caption:
+                    caption = self._caption
+                    pygame.display.set_caption(caption)
+                self._show_late()
+                now = time.perf_counter()
+                seen = (self.overlay.errors(now), self.overlay.show_help, self.overlay.show_timings)
+                if seen != overlay_seen:
+                    overlay_seen, dirty = seen, True
                 frame = self.frame
-                if frame is not None:
-                    size = (frame.width, frame.height)
-                    if canvas is None or canvas.get_size() != size:
-                        canvas = pygame.Surface(size)
-                    if frame is not image_frame:
-                        image_frame = frame
-                        image_surface = None
-                        if frame.image is not None and not self.privacy:
-                            pixels = np.ascontiguousarray(frame.image)
-                            image_surface = pygame.image.frombuffer(pixels, size, "RGB")
-                    self._paint(canvas, frame, image_surface)
-                    self._present(window, canvas)
-                else:
-                    window.fill((0, 0, 0))
-                timings = self._timings() if self.overlay.show_timings else None
-                self.overlay.draw(window, self._status(), timings)
-                pygame.display.flip()
+                if dirty or animate or frame is not image_frame or now - last_redraw >= IDLE_REDRAW:
+                    if frame is not None:
+                        size = (frame.width, frame.height)
+                        if canvas is None or canvas.get_size() != size:
+                            canvas = pygame.Surface(size)
+                        if frame is not image_frame:
+                            image_frame = frame
+                            image_surface = None
+                            if frame.image is not None and not self.privacy:
+                                pixels = np.ascontiguousarray(frame.image)
+                                image_surface = pygame.image.frombuffer(pixels, size, "RGB")
+                        animate = self._paint(canvas, frame, image_surface)
+                        self._present(window, canvas)
+                    else:
+                        window.fill((0, 0, 0))
+                    timings = self._timings() if self.overlay.show_timings else None
+                    self.overlay.draw(window, self._status(), timings)
+                    pygame.display.flip()
+                    self._redraws += 1
+                    last_redraw = now
                 clock.tick(self.options.display_fps)
                 now = time.perf_counter()
                 self._display_fps = display_rate.tick(now)
@@ -131,6 +159,15 @@ class Window:
         finally:
             self._window = None
             pygame.display.quit()
+
+    def _show_late(self) -> None:
+        """Plugins in a hook past its time budget right now, named on screen while it lasts."""
+        late = self.host.running_late() if hasattr(self.host, "running_late") else {}
+        for name in self._late - late.keys():
+            self.overlay.set_error(f"late:{name}", None)
+        for name, line in late.items():
+            self.overlay.set_error(f"late:{name}", line)
+        self._late = set(late)
 
     def _set_mode(self, fullscreen: bool):
         import pygame
@@ -163,18 +200,17 @@ class Window:
         else:
             mine = False
         if not mine:
-            with self._hooks:
-                self.host.event(event)
+            self.host.event(event)
         return new_window
 
-    def _paint(self, canvas, frame: PoseFrame, image_surface) -> None:
-        """The camera image (if any and allowed), then every plugin's drawing in scene order."""
+    def _paint(self, canvas, frame: PoseFrame, image_surface) -> bool:
+        """The camera image (if any and allowed), then every plugin's drawing in scene order
+        (a plugin busy elsewhere is skipped). True when a plugin asked to animate."""
         if image_surface is not None and not self.privacy:
             canvas.blit(image_surface, (0, 0))
         else:
             canvas.fill((0, 0, 0))
-        with self._hooks:
-            self.host.draw(canvas, frame)
+        return bool(self.host.draw(canvas, frame))
 
     def _present(self, window, canvas) -> None:
         """The canvas scaled into the window, keeping its aspect ratio (letterboxed)."""
