@@ -202,3 +202,41 @@ def write_stream(path: Path, frames: int, people: int = 1, width=640, height=480
                 xy = np.stack([x, ys], 1).astype(np.float32)
                 ps.append(StreamPerson(k + 1, k, 0.9, xy, np.full(17, 0.9, np.float32)))
             w.write(StreamFrame(i, 1_700_000_000.0 + i / 30, width, height, ps))
+
+
+class PosedSource(ArraySource):
+    """Camera-like frames that also carry one standing figure's pose: real pixels reach the
+    stage (privacy tests) without a model — the stage tracks the given poses."""
+
+    def _read(self):
+        from posestage.poses import Pose
+
+        frame = super()._read()
+        if frame is not None:
+            ys = np.linspace(60, 420, 17, dtype=np.float32)
+            xs = np.full(17, 100.0 + (self._i % 50), np.float32)
+            frame.poses = [Pose(0.9, np.stack([xs, ys], 1), np.full(17, 0.9, np.float32))]
+        return frame
+
+
+def reachable(root, limit: int = 200_000) -> list:
+    """Every object reachable from ``root`` through references (attributes, slots, closures,
+    containers, bound methods), except types, modules and module globals — what a plugin can
+    walk to from an object it was handed."""
+    import gc
+    import types
+
+    seen, out, todo = {id(root)}, [], [root]
+    while todo and len(out) < limit:
+        obj = todo.pop()
+        out.append(obj)
+        if isinstance(obj, (type, types.ModuleType)):
+            continue
+        for ref in gc.get_referents(obj):
+            if isinstance(ref, (type, types.ModuleType)) or id(ref) in seen:
+                continue
+            if isinstance(ref, dict) and "__builtins__" in ref:
+                continue  # a module's globals: everything is importable anyway
+            seen.add(id(ref))
+            todo.append(ref)
+    return out

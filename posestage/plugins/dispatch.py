@@ -75,6 +75,7 @@ FRAME_HOOKS = frozenset(
 
 FAILED = object()  #: returned by :meth:`Dispatcher.call` when the hook raised
 BUSY = object()  #: returned by :meth:`Dispatcher.call` with ``wait=False`` when busy
+GONE = object()  #: returned by :meth:`Dispatcher.call` for a plugin no longer in dispatch
 
 _real_interrupt = threading.Event()
 
@@ -135,6 +136,7 @@ class Dispatcher:
         self._locks: dict[str, threading.RLock] = {}
         self._locks_lock = threading.Lock()
         self._tables: dict[str, tuple[Row, ...]] = {}
+        self._members: frozenset[str] = frozenset()
         self._in_lifecycle: set[str] = set()
         self._busy: dict[str, tuple[str, float]] = {}
         self._failures: dict[tuple[str, str], int] = {}
@@ -161,20 +163,23 @@ class Dispatcher:
 
     def set_plugins(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """The plugins in dispatch, in scene order: ``(name, {hook: impl})`` (swapped whole)."""
+        rows = list(rows)
         tables: dict[str, list[Row]] = {}
         for name, impls in rows:
             for hook, impl in impls.items():
                 tables.setdefault(hook, []).append((name, impl.function, tuple(impl.argnames)))
         self._tables = {hook: tuple(r) for hook, r in tables.items()}
+        self._members = frozenset(name for name, _ in rows)
 
     def remove(self, name: str) -> None:
         """Take one plugin out of dispatch now (its running call, if any, finishes)."""
+        self._members = self._members - {name}
         self._tables = {
             hook: tuple(r for r in rows if r[0] != name) for hook, rows in self._tables.items()
         }
 
     def in_dispatch(self, name: str) -> bool:
-        return any(r[0] == name for rows in self._tables.values() for r in rows)
+        return name in self._members
 
     # ------------------------------------------------------------------ calls
 
@@ -187,12 +192,18 @@ class Dispatcher:
         kwargs: dict,
         *,
         wait: bool = True,
+        member: bool = True,
     ) -> Any:
         """Call one hook of one plugin under its lock; :data:`FAILED` if it raised, :data:`BUSY`
-        if ``wait`` is False and the plugin is busy on another thread."""
+        if ``wait`` is False and the plugin is busy on another thread, :data:`GONE` if (with
+        ``member``) it is no longer in dispatch once its lock is free — a plugin is never
+        called after it left dispatch, even by a dispatch that started before."""
         lock = self.lock_of(name)
         if not lock.acquire(blocking=wait):
             return BUSY
+        if member and name not in self._members:
+            lock.release()  # left dispatch while we waited (switched off, unconfigured)
+            return GONE
         error: BaseException | None = None
         result: Any = None
         budget = self.budgets.get(hook)

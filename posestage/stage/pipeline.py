@@ -161,8 +161,8 @@ class Pipeline:
         if getattr(host, "privacy", False) and not getattr(host, "pixels_for", None):
             return None
         if mirror:
-            image = np.ascontiguousarray(image[:, ::-1])
-        view = image.view()
-        view.flags.writeable = False
-        shown = view.view()  # read-only all the way down: its base is read-only too
-        return shown
+            image = image[:, ::-1]
+        # One copy into immutable bytes: no plugin can make it writeable again (a read-only
+        # view of a writeable array can be), and the source's own buffer stays the source's.
+        pixels = np.frombuffer(np.ascontiguousarray(image).tobytes(), dtype=image.dtype)
+        return pixels.reshape(image.shape)
