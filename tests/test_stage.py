@@ -696,3 +696,81 @@ def test_bad_options_are_one_line_errors():
         StageOptions(frames=0)
     with pytest.raises(PosestageError, match="--duration"):
         StageOptions(duration=-1)
+
+
+def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path, monkeypatch):
+    """A plugin blocks in ``frame`` (the pose thread waits for it): the window loop goes on
+    ticking; with nothing new to show nobody is redrawn; once a plugin animates (its draw
+    returns True, started here by an event) the canvas is redrawn on every tick; the stuck
+    plugin's draw is skipped, never waited for; the overlay names it with its duration."""
+    import posestage.stage.window as window_module
+    from posestage.plugins import PluginHost
+
+    monkeypatch.setattr(window_module, "IDLE_REDRAW", 1e9)  # only redraws for a reason
+    now = [1000.0]
+    inside, release = threading.Event(), threading.Event()
+
+    class Stuck(Collector):
+        @hookimpl
+        def posestage_frame(self, frame):
+            self.frames.append(frame)
+            if frame.index == 3:
+                now[0] += 2.0  # the fake clock: this call has taken 2 s so far
+                inside.set()
+                assert release.wait(30)
+
+    class Animated(Collector):
+        animate = False
+
+        @hookimpl
+        def posestage_draw(self, canvas, frame):
+            self.draws += 1
+            return self.animate  # True: draw me again on the next tick
+
+    stuck, animated = Stuck("stuck"), Animated("animated")
+    host = PluginHost(clock=lambda: now[0])
+    for p in (stuck, animated):
+        host.register(p, p.name)
+    write_stream(tmp_path / "s.jsonl", 300)
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    scene = scene_of(host, "stuck", "animated")
+    st = Stage([scene], StageOptions(), host=host, source=source)
+    seen = {}
+    deadline = time.monotonic() + 60
+
+    def ticks(n):
+        """Wait for n more display ticks; how many draws the animated plugin got meanwhile."""
+        start, draws = st._display_frames, animated.draws
+        while st._display_frames < start + n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return st._display_frames - start, animated.draws - draws
+
+    def watch():
+        try:
+            assert inside.wait(30)
+            ticks(5)  # the overlay shows the late plugin: one redraw for that
+            seen["idle"] = ticks(30)
+            animated.animate = True
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_x, mod=0))
+            ticks(2)
+            seen["animating"] = ticks(30)
+            seen["overlay"] = list(st.overlay.errors())
+            seen["skipped"] = host.dispatcher.skipped.get("stuck", 0)
+        finally:
+            release.set()
+            while len(animated.frames) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            st.stop("quit")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    report = st.run()
+    watcher.join()
+    idle_ticks, idle_draws = seen["idle"]
+    assert idle_ticks >= 30 and idle_draws == 0  # nothing new: no redraw
+    busy_ticks, busy_draws = seen["animating"]
+    assert busy_ticks >= 30 and busy_draws >= busy_ticks - 1  # one redraw per tick
+    assert seen["skipped"] >= busy_ticks - 1  # the stuck plugin's draw: skipped, not waited
+    assert "stuck: posestage_frame running for 2.0 s (budget 50 ms)" in seen["overlay"]
+    assert "stuck: posestage_frame took 2000 ms (budget 50 ms)" in report.errors
+    assert report.error is None and report.stopped_by == "quit"
