@@ -695,3 +695,76 @@ def test_privacy_plugin_alone_sees_the_pixels(host, log):
     assert seen["anonymizer"] is image
     assert seen["other"] is None and seen["other-draw"] is None
     assert frame.image is image  # the stage's frame is not modified
+
+
+WRONG_TYPES = {
+    "badsources": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_sources():
+            return ["ndi"]  # not a {scheme: opener} dict
+    """,
+    "badsettings": """
+        from posestage.hookspecs import hookimpl
+        from posestage.settings import Setting
+
+        @hookimpl
+        def posestage_settings():
+            return Setting("gain", float, 1.0)  # one Setting, not a list
+    """,
+    "badcommands": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_commands(subparsers):
+            raise SystemExit("no commands today")
+    """,
+    "badschemes": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_sources():
+            return {"ndi": "not callable", 3: print}
+    """,
+}
+
+
+def test_plugins_answering_the_wrong_type_are_refused_and_run_still_works(
+    tmp_path, monkeypatch, capsys
+):
+    from fakes import write_stream
+
+    from posestage.cli import main
+
+    for name, source in WRONG_TYPES.items():
+        write_distribution(tmp_path, f"posestage-{name}", f"{name}_plugin", source, name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        host = PluginHost.load()
+        assert host.sources() == {}
+        assert (
+            "plugin 'badsources': posestage_sources() must return a dict {scheme: opener}, got list; ignored"
+            in host.errors
+        )
+        assert "badschemes: source scheme 'ndi': opener is not callable; ignored" in host.errors
+        assert "plugin 'badschemes': source scheme 3 is not a plain name; ignored" in host.errors
+        settings_error = host.plugins["badsettings"].error
+        assert settings_error == (
+            "plugin 'badsettings': posestage_settings() must return a list of Setting objects, "
+            "got Setting"
+        )
+        write_stream(tmp_path / "s.jsonl", 5)
+        capsys.readouterr()
+        status = main(
+            ["run", "--source", f"replay:{tmp_path / 's.jsonl'}", "--pace", "fast", "--headless"]
+        )
+        err = capsys.readouterr().err
+        assert status == 0, err
+        assert "5 frames" in err
+        assert "badcommands: could not add its commands: no commands today" in err
+        refused = [line for line in err.splitlines() if "badsources" in line]
+        assert len(refused) == 1 and refused[0].startswith("posestage: plugin 'badsources'")
+    finally:
+        for name in WRONG_TYPES:
+            sys.modules.pop(f"{name}_plugin", None)

