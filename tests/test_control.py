@@ -280,3 +280,45 @@ def test_at_shutdown_people_leave_before_any_plugin_is_unconfigured(tmp_path):
         ("b", "unconfigure"),
         ("a", "unconfigure"),
     ]
+
+
+def test_a_slow_configure_holds_up_neither_the_frames_nor_the_window(tmp_path):
+    started, finish = threading.Event(), threading.Event()
+
+    class SlowStart(Collector):
+        @hookimpl
+        def posestage_configure(self, stage, settings):
+            self.configured += 1
+            started.set()
+            assert finish.wait(WAIT)  # loading a soundfont, opening a MIDI port...
+
+    running, slow = Collector("running"), SlowStart("slow")
+    st, host = live_stage(tmp_path, lambda h: [scene_of(h, "running")], running, slow)
+    seen = {}
+
+    def script():
+        reply = st.post(ControlMessage("enable", target="slow"))
+        assert started.wait(WAIT)
+        frames, ticks = len(running.frames), st._housekeeping_ticks
+        deadline = time.monotonic() + WAIT
+        while (len(running.frames) < frames + 5 or st._housekeeping_ticks < ticks + 5) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
+        seen["frames went on"] = len(running.frames) >= frames + 5
+        seen["main loop went on"] = st._housekeeping_ticks >= ticks + 5
+        seen["slow frames while configuring"] = len(slow.frames)
+        finish.set()
+        seen["reply"] = reply.result(WAIT)
+        while not slow.frames and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["joined"] = bool(slow.frames)
+
+    drive(st, script)
+    assert seen == {
+        "frames went on": True,
+        "main loop went on": True,
+        "slow frames while configuring": 0,
+        "reply": ControlReply(True, "slow enabled"),
+        "joined": True,
+    }

@@ -62,7 +62,7 @@ class Lines:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_stops_the_show_cleanly_and_the_recorder_keeps_every_frame(tmp_path, signame):
     write_stream(tmp_path / "s.jsonl", 30)
     recording = tmp_path / "rec.jsonl"
@@ -85,13 +85,16 @@ def test_a_signal_stops_the_show_cleanly_and_the_recorder_keeps_every_frame(tmp_
             proc.kill()
     text = err.text()
     assert proc.returncode == 0, text
-    summary = re.search(r"posestage: (\d+) frames in .* stopped by signal (\w+)", text)
+    summary = re.search(r"posestage: (\d+) frames in .* stopped by (.+)$", text, re.M)
     assert summary, text
     dispatched = int(summary.group(1))
-    assert summary.group(2) == signame and dispatched > 0
+    # Ctrl-C is the performer quitting; the others say which signal came
+    assert summary.group(2) == ("quit" if signame == "SIGINT" else f"signal {signame}")
+    assert dispatched > 0
     header, frames = read_posestream(recording)
     assert len(frames) == dispatched  # every dispatched frame is in the file
-    assert [f.index for f in frames] == list(range(dispatched))
+    indices = [f.index for f in frames]  # stage frame numbers: a live source may skip some
+    assert indices == sorted(set(indices))
     assert f"recorder: {dispatched} frames written to" in text
 
 

@@ -102,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         enable=list(args.enable),
         disable=list(args.disable),
         safe=args.safe,
-        profile=args.profile,
         fullscreen=args.fullscreen,
     )
     report = Stage(args.scenes, options).run()

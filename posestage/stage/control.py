@@ -188,6 +188,7 @@ class Control:
     def _housekeeping(self) -> None:
         """Main-thread chores between frames: duration, scene reload, control messages,
         replies, errors to the overlay, the context's facts."""
+        self._housekeeping_ticks += 1
         limit = self.options.duration
         if limit is not None and time.perf_counter() - self._started >= limit:
             self.stop("duration")

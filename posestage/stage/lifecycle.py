@@ -100,6 +100,7 @@ class Stage(Capture, Pipeline, Window, Control):
         self._activated = False
         self._rejected = 0
         self._redraws = 0
+        self._housekeeping_ticks = 0  # main-loop rounds (tests watch it to see the loop live)
         self._late: set[str] = set()
         self._caption = ""
 

@@ -38,7 +38,6 @@ class StageOptions:
     enable: list[str] = field(default_factory=list)
     disable: list[str] = field(default_factory=list)
     safe: bool = False
-    profile: bool = False
     display_fps: float = DISPLAY_FPS
     fullscreen: bool = False
 
