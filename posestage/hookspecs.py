@@ -30,8 +30,9 @@ Locks
     plugin needs no locks between its ``frame`` and its ``draw``. Different plugins may run
     at the same time on different threads. Nothing waits for a busy plugin but the pose
     thread: ``posestage_draw`` of a plugin busy elsewhere is skipped for that display tick,
-    an event for it waits (in order) until it is free, and a plugin busy configuring misses
-    the frames meanwhile. A plugin joins dispatch when its configure returned and leaves it
+    an event for it waits (in order) until it is free, and a plugin busy in
+    ``settings_changed`` or ``scene_changed`` misses ``posestage_frame`` calls meanwhile (not
+    its enters and leaves). A plugin joins dispatch when its configure returned and leaves it
     before its unconfigure is called: no hook of it runs after its unconfigure started.
     Waiting inside a hook on the future of your own ``stage.post()`` can deadlock (the
     message may need your lock); use ``future.add_done_callback``.

@@ -8,8 +8,9 @@ plugin authors in :mod:`posestage.hookspecs`):
   a plugin's lock (its frame hooks are never skipped while it is in dispatch); the main thread
   never waits: ``posestage_draw`` of a plugin busy elsewhere is skipped for that display tick
   (counted in :attr:`Dispatcher.skipped`), an event for a busy plugin waits in order until the
-  plugin is free (:meth:`Dispatcher.pump_events`). A plugin busy in a lifecycle hook
-  (configure, settings_changed…) misses the frames meanwhile instead of holding up the others.
+  plugin is free (:meth:`Dispatcher.pump_events`). A plugin busy in ``settings_changed`` or
+  ``scene_changed`` misses ``posestage_frame`` meanwhile instead of holding up the others (its
+  enters and leaves are waited for); one configuring is not in dispatch yet.
 - **Failures** (any ``BaseException`` raised by the plugin, ``SystemExit`` and
   ``KeyboardInterrupt`` included; a real Ctrl-C is told apart by :func:`real_interrupt`) are
   counted per plugin *and hook*: a success of another hook does not reset the count. After
@@ -255,14 +256,17 @@ class Dispatcher:
         a plugin busy elsewhere is skipped this time. True when a plugin returned True (for
         ``posestage_draw``: "draw me again on the next display tick")."""
         rows = self._tables.get(hook, ())
+        # a plugin busy in a lifecycle hook misses frames rather than stall the others; its
+        # enters and leaves are waited for (a note-off must not be lost)
+        skip_lifecycle = wait and hook == "posestage_frame"
         asked = False
         if not rows:
             return asked
         frame = kwargs.get("frame") if hook in FRAME_HOOKS else None
         withheld = None
         for name, fn, argnames in rows:
-            if wait and name in self._in_lifecycle:
-                continue  # configuring / reconfiguring: it joins again when done
+            if skip_lifecycle and name in self._in_lifecycle:
+                continue  # busy in settings_changed / scene_changed: this frame goes without
             args = kwargs
             if frame is not None and getattr(frame, "image", None) is not None:
                 allowed = self.pixels_for
