@@ -383,6 +383,9 @@ class Stage(Capture, Pipeline, Window, Control):
         r.profile = list(lines()) if lines is not None else []
         r.rejected = self._rejected
         r.redraws = self._redraws
-        failures = getattr(self.host, "dispatcher", None)
-        r.failures = failures.failure_lines() if failures is not None else []
+        dispatcher = getattr(self.host, "dispatcher", None)
+        r.failures = dispatcher.failure_lines() if dispatcher is not None else []
+        for line in r.failures:
+            if line.endswith(" times)"):  # the traceback was logged the first time
+                log.warning("%s", line)
         r.stopped_by = self._stopped_by or "quit"

@@ -108,6 +108,9 @@ def format_profile(report: StageReport) -> str:
         lines.extend("  " + line for line in timing_lines(report.timings, limit=1000))
     else:
         lines.append("plugin timings: none recorded")
+    if report.failures:
+        lines.append("plugin failures:")
+        lines.extend("  " + line for line in report.failures)
     return "\n".join(lines)
 
 
