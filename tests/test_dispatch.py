@@ -259,3 +259,25 @@ def test_a_real_ctrl_c_is_not_swallowed():
             host.frame(make_frame(0))
     finally:
         mark_real_interrupt(False)
+
+
+def test_shutdown_leaves_a_plugin_stuck_in_a_hook_and_unconfigures_the_others():
+    class StuckBlocker(Blocker):
+        @hookimpl
+        def posestage_unconfigure(self):
+            self.calls.append("unconfigure")
+
+    stuck, other = StuckBlocker("stuck"), Counter("other")
+    host = host_of(stuck, other)
+    pose = in_thread(host.frame, make_frame(1))
+    assert stuck.inside.wait(WAIT)
+    try:
+        host.deactivate_all(context(), timeout=0.05)  # returns: the stuck plugin is left
+        assert other.unconfigured == 1 and "unconfigure" not in stuck.calls
+        assert any(
+            "stuck: posestage_unconfigure failed: TimeoutError: still busy in posestage_frame" in e
+            for e in host.errors
+        )
+    finally:
+        stuck.release.set()
+        pose.join(WAIT)

@@ -235,21 +235,33 @@ class Dispatcher:
             self._switch_off(name, off)
         return FAILED if error is not None else result
 
-    def lifecycle(self, name: str, hook: str, fn: Callable, argnames: Sequence[str], kwargs):
+    def lifecycle(
+        self,
+        name: str,
+        hook: str,
+        fn: Callable,
+        argnames: Sequence[str],
+        kwargs: dict,
+        timeout: float | None = None,
+    ):
         """A configure/unconfigure/settings_changed/scene_changed call: under the plugin's lock,
         errors raised to the caller (the host decides what they mean). Frame hooks skip the
-        plugin meanwhile rather than wait for it."""
+        plugin meanwhile rather than wait for it. With ``timeout``, a plugin still busy in
+        another hook after that many seconds (stuck) is not called: :class:`TimeoutError`."""
         lock = self.lock_of(name)
+        if not lock.acquire(timeout=-1 if timeout is None else timeout):
+            busy = self._busy.get(name, ("a hook", 0.0))[0]
+            raise TimeoutError(f"still busy in {busy} after {timeout:g} s; {hook} not called")
         self._in_lifecycle.add(name)
         try:
-            with lock:
-                start = self.clock()
-                try:
-                    return fn(*[kwargs[a] for a in argnames])
-                finally:
-                    self._time(name, hook, (self.clock() - start) * 1000.0)
+            start = self.clock()
+            try:
+                return fn(*[kwargs[a] for a in argnames])
+            finally:
+                self._time(name, hook, (self.clock() - start) * 1000.0)
         finally:
             self._in_lifecycle.discard(name)
+            lock.release()
 
     def dispatch(self, hook: str, kwargs: dict, *, wait: bool = True) -> bool:
         """``hook`` on every plugin in dispatch, in scene order. ``wait=False`` (main thread):

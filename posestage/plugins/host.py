@@ -467,14 +467,15 @@ class PluginHost:
         self._unconfigure(name, stage)
         return True
 
-    def deactivate_all(self, stage: Any) -> None:
-        """Unconfigure every configured plugin, last first (shutdown, before a new stage)."""
+    def deactivate_all(self, stage: Any, *, timeout: float | None = None) -> None:
+        """Unconfigure every configured plugin, last first (shutdown, before a new stage).
+        With ``timeout``, a plugin stuck in another hook that long is left (reported)."""
         with self._state:
             names = list(self._configured)
             self._configured = {}
             self._sync()
         for name in reversed(names):
-            self._unconfigure(name, stage)
+            self._unconfigure(name, stage, timeout=timeout)
 
     def update_settings(
         self, name: str, changes: dict, stage: Any, where: str = "control", *, coerce: bool = True
@@ -521,10 +522,14 @@ class PluginHost:
 
     # ------------------------------------------------------------------ lifecycle calls
 
-    def _lifecycle(self, name: str, hook: str, impl: Any, args: dict) -> Any:
+    def _lifecycle(
+        self, name: str, hook: str, impl: Any, args: dict, timeout: float | None = None
+    ) -> Any:
         """A lifecycle hook under the plugin's lock; its failure is reported, FAILED returned."""
         try:
-            return self.dispatcher.lifecycle(name, hook, impl.function, impl.argnames, args)
+            return self.dispatcher.lifecycle(
+                name, hook, impl.function, impl.argnames, args, timeout
+            )
         except BaseException as err:  # noqa: BLE001 - the plugin's failure, not the show's
             if isinstance(err, KeyboardInterrupt) and real_interrupt():
                 raise
@@ -564,14 +569,14 @@ class PluginHost:
                 self._privacy_latched = True
             self._sync_privacy()
 
-    def _unconfigure(self, name: str, stage: Any) -> None:
+    def _unconfigure(self, name: str, stage: Any, timeout: float | None = None) -> None:
         with self._state:
             self._privacy.discard(name)
             self._sync_privacy()
         info = self.plugins.get(name)
         impl = info.impls.get("posestage_unconfigure") if info else None
         if impl is not None:
-            self._lifecycle(name, "posestage_unconfigure", impl, {"stage": stage})
+            self._lifecycle(name, "posestage_unconfigure", impl, {"stage": stage}, timeout)
 
     def _scene_changed(self, name: str, stage: Any, old: str, new: str) -> None:
         impl = self.plugins[name].impls.get("posestage_scene_changed")

@@ -356,7 +356,7 @@ class Stage(Capture, Pipeline, Window, Control):
             except Exception as err:  # the host isolates plugins: only a bug gets here
                 self._report(f"person_leave at shutdown: {describe_error(err)}", overlay=False)
             try:
-                host.deactivate_all(self.context)
+                host.deactivate_all(self.context, timeout=JOIN_SECONDS)  # a stuck one is left
             except Exception as err:
                 self._report(f"unconfiguring plugins: {describe_error(err)}", overlay=False)
             self._collect_host_errors()
