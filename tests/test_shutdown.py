@@ -62,8 +62,18 @@ class Lines:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
-def test_a_signal_stops_the_show_cleanly_and_the_recorder_keeps_every_frame(tmp_path, signame):
+@pytest.mark.parametrize(
+    "signame, mode",
+    [
+        ("SIGTERM", "--headless"),
+        ("SIGHUP", "--headless"),
+        ("SIGINT", "--headless"),
+        ("SIGTERM", ""),
+    ],
+)
+def test_a_signal_stops_the_show_cleanly_and_the_recorder_keeps_every_frame(
+    tmp_path, signame, mode
+):
     write_stream(tmp_path / "s.jsonl", 30)
     recording = tmp_path / "rec.jsonl"
     scene = tmp_path / "show.toml"
@@ -72,7 +82,8 @@ def test_a_signal_stops_the_show_cleanly_and_the_recorder_keeps_every_frame(tmp_
         # flush only at the end: a recording cut short by the signal would lose frames
         f'[plugins.recorder]\npath = "{recording}"\nflush_seconds = 60.0\n'
     )
-    proc = start(["run", str(scene), "--headless", "--safe"], tmp_path)
+    # mode "": the window, on SDL's dummy driver
+    proc = start(["run", str(scene), "--safe", *([mode] if mode else [])], tmp_path)
     err = Lines(proc.stderr)
     try:
         assert err.wait_for("recorder: recording poses to"), err.text()
