@@ -21,6 +21,7 @@ from posestage.frames import Person, PoseFrame
 from posestage.hookspecs import hookimpl
 from posestage.plugins import PluginHost
 from posestage.scenes import parse_scene
+from posestage.settings import Setting
 from posestage.sources import ArraySource
 from posestage.stage import Stage, StageOptions
 
@@ -164,6 +165,102 @@ class Crasher(Collector):
         self.frames.append(frame)
         if len(self.frames) > self.after:
             raise RuntimeError("boom on purpose")
+
+
+class LogCollector:
+    """A plugin recording every hook call into a shared ``log`` as (name, hook, detail); its
+    event hook consumes messages whose ``target`` is its name."""
+
+    def __init__(self, name, log, settings=()):
+        self.PLUGIN_NAME = name
+        self.log = log
+        self.settings_decl = list(settings)
+        self.configured_with = None
+
+    @hookimpl
+    def posestage_settings(self):
+        return self.settings_decl
+
+    @hookimpl
+    def posestage_configure(self, stage, settings):
+        self.configured_with = dict(settings)
+        self.log.append((self.PLUGIN_NAME, "configure", dict(settings)))
+
+    @hookimpl
+    def posestage_unconfigure(self, stage):
+        self.log.append((self.PLUGIN_NAME, "unconfigure", None))
+
+    @hookimpl
+    def posestage_frame(self, frame):
+        self.log.append((self.PLUGIN_NAME, "frame", frame.index))
+
+    @hookimpl
+    def posestage_draw(self, canvas, frame):
+        canvas.append(self.PLUGIN_NAME)
+        self.log.append((self.PLUGIN_NAME, "draw", frame.index))
+
+    @hookimpl
+    def posestage_person_enter(self, person):  # a subset of the arguments is fine
+        self.log.append((self.PLUGIN_NAME, "enter", person.id))
+
+    @hookimpl
+    def posestage_person_leave(self, person, frame):
+        self.log.append((self.PLUGIN_NAME, "leave", person.id))
+
+    @hookimpl
+    def posestage_event(self, event):
+        self.log.append((self.PLUGIN_NAME, "event", getattr(event, "action", event)))
+        return getattr(event, "target", None) == self.PLUGIN_NAME
+
+
+class LogCrasher:
+    """Raises in posestage_frame; can be told to stop failing."""
+
+    PLUGIN_NAME = "crasher"
+
+    def __init__(self, log):
+        self.log = log
+        self.fail = True
+
+    @hookimpl
+    def posestage_frame(self, frame):
+        if self.fail:
+            raise ZeroDivisionError("division by zero in my synth")
+        self.log.append(("crasher", "frame", frame.index))
+
+    @hookimpl
+    def posestage_unconfigure(self):
+        self.log.append(("crasher", "unconfigure", None))
+
+
+class Anonymizer:
+    """A privacy plugin like the anonymizer: asks for privacy while its ``asks`` setting is on,
+    records ``(frame index, got pixels)``; from frame ``fail_from`` on, it crashes."""
+
+    PLUGIN_NAME = "anonymizer"
+
+    def __init__(self, fail_from: int | None = None):
+        self.fail_from = fail_from
+        self.got: list[tuple[int, bool]] = []
+        self.asks = True
+
+    @hookimpl
+    def posestage_settings(self):
+        return [Setting("asks", bool, True)]
+
+    @hookimpl
+    def posestage_configure(self, stage, settings):
+        self.asks = settings.asks
+
+    @hookimpl
+    def posestage_privacy(self):
+        return self.asks
+
+    @hookimpl
+    def posestage_frame(self, frame):
+        self.got.append((frame.index, frame.image is not None))
+        if self.fail_from is not None and frame.index >= self.fail_from:
+            raise RuntimeError("anonymizer lost its background plate")
 
 
 def host_with(*plugins: Collector) -> PluginHost:

@@ -11,77 +11,12 @@ import time
 
 import numpy as np
 import pytest
-from fakes import context, make_frame, make_person
+from fakes import Anonymizer, LogCollector, LogCrasher, context, make_frame, make_person
 
 from posestage.errors import PluginError, SceneError
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.plugins import BUILTIN_DISTRIBUTIONS, PluginHost, PluginUse, import_plugin
 from posestage.settings import Setting
-
-
-class Collector:
-    """Records every hook call into a shared log as (name, hook, detail)."""
-
-    def __init__(self, name, log, settings=()):
-        self.PLUGIN_NAME = name
-        self.log = log
-        self.settings_decl = list(settings)
-        self.configured_with = None
-
-    @hookimpl
-    def posestage_settings(self):
-        return self.settings_decl
-
-    @hookimpl
-    def posestage_configure(self, stage, settings):
-        self.configured_with = dict(settings)
-        self.log.append((self.PLUGIN_NAME, "configure", dict(settings)))
-
-    @hookimpl
-    def posestage_unconfigure(self, stage):
-        self.log.append((self.PLUGIN_NAME, "unconfigure", None))
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        self.log.append((self.PLUGIN_NAME, "frame", frame.index))
-
-    @hookimpl
-    def posestage_draw(self, canvas, frame):
-        canvas.append(self.PLUGIN_NAME)
-        self.log.append((self.PLUGIN_NAME, "draw", frame.index))
-
-    @hookimpl
-    def posestage_person_enter(self, person):  # a subset of the arguments is fine
-        self.log.append((self.PLUGIN_NAME, "enter", person.id))
-
-    @hookimpl
-    def posestage_person_leave(self, person, frame):
-        self.log.append((self.PLUGIN_NAME, "leave", person.id))
-
-    @hookimpl
-    def posestage_event(self, event):
-        self.log.append((self.PLUGIN_NAME, "event", getattr(event, "action", event)))
-        return getattr(event, "target", None) == self.PLUGIN_NAME
-
-
-class Crasher:
-    """Raises in posestage_frame; can be told to stop failing."""
-
-    PLUGIN_NAME = "crasher"
-
-    def __init__(self, log):
-        self.log = log
-        self.fail = True
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        if self.fail:
-            raise ZeroDivisionError("division by zero in my synth")
-        self.log.append(("crasher", "frame", frame.index))
-
-    @hookimpl
-    def posestage_unconfigure(self):
-        self.log.append(("crasher", "unconfigure", None))
 
 
 @pytest.fixture
@@ -95,7 +30,7 @@ def host():
 
 
 def test_call_and_draw_order_follow_the_scene(host, log):
-    a, b = Collector("a", log), Collector("b", log)
+    a, b = LogCollector("a", log), LogCollector("b", log)
     host.register(a)
     host.register(b)
     stage = context()
@@ -124,7 +59,7 @@ def test_call_and_draw_order_follow_the_scene(host, log):
 
 
 def test_draw_without_a_frame_calls_nobody(host, log):
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     host.activate([PluginUse("a")], context())
     canvas = []
     host.draw(canvas, None)
@@ -133,9 +68,9 @@ def test_draw_without_a_frame_calls_nobody(host, log):
 
 def test_settings_validated_and_scene_changes_reconfigure_only_what_changed(host, log):
     decl = [Setting("port", int, 9000, "UDP port", min=1, max=65535)]
-    host.register(Collector("osc", log, decl))
-    host.register(Collector("keep", log))
-    host.register(Collector("gone", log))
+    host.register(LogCollector("osc", log, decl))
+    host.register(LogCollector("keep", log))
+    host.register(LogCollector("gone", log))
     stage = context()
     host.activate([PluginUse("keep"), PluginUse("osc", {"port": 9001}), PluginUse("gone")], stage)
     assert host.settings_of("osc") == {"port": 9001}
@@ -157,8 +92,8 @@ def test_settings_validated_and_scene_changes_reconfigure_only_what_changed(host
 
 
 def test_unknown_plugin_lists_installed(host, log):
-    host.register(Collector("skeleton", log))
-    host.register(Collector("osc", log))
+    host.register(LogCollector("skeleton", log))
+    host.register(LogCollector("osc", log))
     with pytest.raises(SceneError) as info:
         host.check([PluginUse("skelton", {}, "scenes/x.toml: plugins.skelton")])
     assert str(info.value) == (
@@ -167,10 +102,10 @@ def test_unknown_plugin_lists_installed(host, log):
 
 
 def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
-    host.register(Collector("a", log))
-    crasher = Crasher(log)
+    host.register(LogCollector("a", log))
+    crasher = LogCrasher(log)
     host.register(crasher)
-    host.register(Collector("b", log))
+    host.register(LogCollector("b", log))
     stage = context()
     host.activate([PluginUse("a"), PluginUse("crasher"), PluginUse("b")], stage)
     log.clear()
@@ -200,7 +135,7 @@ def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
 
 
 def test_intermittent_failures_do_not_switch_off(host, log):
-    crasher = Crasher(log)
+    crasher = LogCrasher(log)
     host.register(crasher)
     host.activate([PluginUse("crasher")], context())
     for i in range(10):
@@ -212,7 +147,7 @@ def test_intermittent_failures_do_not_switch_off(host, log):
 
 def test_max_failures_is_configurable(log):
     host = PluginHost(max_failures=1)
-    host.register(Crasher(log))
+    host.register(LogCrasher(log))
     host.activate([PluginUse("crasher")], context())
     host.frame(make_frame())
     assert host.active == [] and ("crasher", "unconfigure", None) in log
@@ -231,7 +166,7 @@ def test_configure_refusal_keeps_the_rest_of_the_scene(host, log):
             log.append(("picky", "unconfigure", None))
 
     host.register(Picky())
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     problems = host.activate(
         [PluginUse("picky", {}, "scenes/x.toml: plugins.picky"), PluginUse("a")], context()
     )
@@ -252,7 +187,7 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
         def posestage_unconfigure(self):
             raise RuntimeError("port already closed")
 
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     host.register(Sloppy())
     host.activate([PluginUse("a"), PluginUse("sloppy")], context())
     host.deactivate_all(context())
@@ -263,8 +198,8 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
 
 
 def test_event_stops_at_the_plugin_that_consumes_it(host, log):
-    host.register(Collector("a", log))
-    host.register(Collector("b", log))
+    host.register(LogCollector("a", log))
+    host.register(LogCollector("b", log))
     host.activate([PluginUse("a"), PluginUse("b")], context())
     assert host.event(ControlMessage("cue", target="a", value=3)) is True
     assert [x for x in log if x[1] == "event"] == [("a", "event", "cue")]
@@ -322,9 +257,9 @@ def test_bad_plugins_are_refused_with_a_clear_message(host):
 
 
 def test_name_taken(host, log):
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     with pytest.raises(PluginError, match="^plugin 'a': the name is already taken by registered$"):
-        host.register(Collector("a", log))
+        host.register(LogCollector("a", log))
 
 
 def test_timings_and_summary_feed_the_overlay(host, log):
@@ -336,7 +271,7 @@ def test_timings_and_summary_feed_the_overlay(host, log):
             time.sleep(0.005)
 
     host.register(Slow())
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     host.activate([PluginUse("slow"), PluginUse("a")], context())
     for i in range(3):
         host.frame(make_frame(i))
@@ -379,21 +314,6 @@ def test_sources_privacy_and_commands(host):
         def posestage_sources(self):
             return {"ndi": opener}
 
-    class Anonymizer:
-        PLUGIN_NAME = "anonymizer"
-
-        @hookimpl
-        def posestage_settings(self):
-            return [Setting("enabled", bool, True)]
-
-        @hookimpl
-        def posestage_configure(self, settings):
-            self.on = settings.enabled
-
-        @hookimpl
-        def posestage_privacy(self):
-            return self.on
-
     for p in (Source(), Dupe(), Anonymizer()):
         host.register(p)
     assert host.sources() == {"ndi": opener}
@@ -402,7 +322,7 @@ def test_sources_privacy_and_commands(host):
     assert host.privacy_requested is False
     host.activate([PluginUse("anonymizer")], stage)
     assert host.privacy_requested is True
-    host.activate([PluginUse("anonymizer", {"enabled": False})], stage)
+    host.activate([PluginUse("anonymizer", {"asks": False})], stage)
     assert host.privacy_requested is False
     host.activate([PluginUse("anonymizer")], stage)
     host.deactivate("anonymizer", stage)
@@ -418,7 +338,7 @@ def test_sources_privacy_and_commands(host):
 
 
 def test_update_settings_live(host, log):
-    class Live(Collector):
+    class Live(LogCollector):
         @hookimpl
         def posestage_settings_changed(self, settings, changed):
             self.log.append((self.PLUGIN_NAME, "changed", tuple(changed)))
@@ -453,8 +373,8 @@ def test_update_settings_live(host, log):
 
 def test_pose_thread_failures_while_main_thread_draws(host, log):
     """frame() on a worker thread, draw() on this one: a crash-disable mid-way breaks nothing."""
-    host.register(Collector("a", log))
-    host.register(Crasher(log))
+    host.register(LogCollector("a", log))
+    host.register(LogCrasher(log))
     host.activate([PluginUse("a"), PluginUse("crasher")], context())
 
     def pose_thread():
@@ -578,7 +498,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
     )
     host = PluginHost.load(enable=[str(path)], entry_points=False)
     assert host.extra == ["wobble"] and host.plugins["wobble"].origin == "-p"
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     host.activate([PluginUse("a")], context())
     assert host.active == ["a", "wobble"]
     assert sys.modules["posestage_wobble"].seen == [{"speed": 1.5}]
@@ -658,7 +578,7 @@ def test_installed_plugins_add_cli_commands(tmp_path, monkeypatch):
 def test_privacy_plugin_alone_sees_the_pixels(host, log):
     seen = {}
 
-    class Anonymizer:
+    class Asking:  # a spy: keeps the very array it was given
         PLUGIN_NAME = "anonymizer"
 
         @hookimpl
@@ -680,7 +600,7 @@ def test_privacy_plugin_alone_sees_the_pixels(host, log):
         def posestage_draw(self, frame):
             seen["other-draw"] = frame.image
 
-    host.register(Anonymizer())
+    host.register(Asking())
     host.register(Other())
     image = np.zeros((480, 640, 3), np.uint8)
     frame = make_frame(1)

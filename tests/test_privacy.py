@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pygame
 import pytest
-from fakes import PosedSource, host_with, reachable
+from fakes import Anonymizer, PosedSource, host_with, reachable
 
 from posestage.errors import PluginError
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.scenes import parse_scene
-from posestage.settings import Setting
 from posestage.stage import Stage, StageOptions
 
 CAMERA = (201, 13, 77)  # the colour of every camera pixel in these tests
@@ -25,35 +24,6 @@ W, H = 320, 240
 
 def camera_frames(n=4):
     return [np.full((H, W, 3), CAMERA, np.uint8) for _ in range(n)]
-
-
-class Anonymizer:
-    """Asks for privacy (while ``asks``), keeps what it was given; ``fail`` makes it crash."""
-
-    PLUGIN_NAME = "anonymizer"
-
-    def __init__(self, fail_from: int | None = None):
-        self.fail_from = fail_from
-        self.got: list[tuple[int, bool]] = []
-        self.asks = True
-
-    @hookimpl
-    def posestage_settings(self):
-        return [Setting("asks", bool, True)]
-
-    @hookimpl
-    def posestage_configure(self, stage, settings):
-        self.asks = settings.asks
-
-    @hookimpl
-    def posestage_privacy(self):
-        return self.asks
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        self.got.append((frame.index, frame.image is not None))
-        if self.fail_from is not None and frame.index >= self.fail_from:
-            raise RuntimeError("anonymizer lost its background plate")
 
 
 class Pacer:
