@@ -774,3 +774,28 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
     assert "stuck: posestage_frame running for 2.0 s (budget 50 ms)" in seen["overlay"]
     assert "stuck: posestage_frame took 2000 ms (budget 50 ms)" in report.errors
     assert report.error is None and report.stopped_by == "quit"
+
+
+def test_system_exit_and_keyboard_interrupt_from_plugin_code_do_not_end_the_show(tmp_path):
+    class Exits(Collector):
+        @hookimpl
+        def posestage_frame(self, frame):
+            self.frames.append(frame)
+            raise SystemExit(1)
+
+    class Interrupts(Collector):
+        @hookimpl
+        def posestage_draw(self, canvas, frame):
+            self.draws += 1
+            raise KeyboardInterrupt  # on the main thread, where a real Ctrl-C lands too
+
+    write_stream(tmp_path / "s.jsonl", 20)
+    exits, interrupts, good = Exits("exits"), Interrupts("interrupts"), Collector("good")
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    st, report = run_stage(source, exits, interrupts, good)
+    assert report.error is None and report.stopped_by == "source ended"
+    assert len(good.frames) == 20 and report.frames == 20
+    assert len(exits.frames) == 3 and exits.unconfigured == 1  # switched off after 3
+    assert 1 <= interrupts.draws <= 3 and interrupts.unconfigured == 1
+    assert any("exits: posestage_frame failed: SystemExit: 1" in e for e in report.errors)
+    assert any("interrupts: posestage_draw failed: KeyboardInterrupt" in e for e in report.errors)
