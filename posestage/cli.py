@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
+from . import logs
 from .errors import PosestageError
+
+log = logging.getLogger("posestage")
 
 # One module per sub-command, in the order ``posestage --help`` lists them.
 COMMAND_MODULES = [
@@ -38,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.setup(debug="--debug" in (sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except PosestageError as err:
         if args.debug:
             raise
-        print(f"posestage: error: {err}", file=sys.stderr)
+        log.error("error: %s", err)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pluggy
@@ -34,6 +33,7 @@ except ImportError:  # not pip-installed: use the checkout
     sys.path.insert(0, str(PLUGIN_DIR))
     import posestage_recorder
 
+from fakes import context  # noqa: E402
 from posestage_recorder import Recorder, expand_path  # noqa: E402
 
 RNG = np.random.default_rng(3)
@@ -41,17 +41,12 @@ BODY = np.stack([np.linspace(-20, 20, 17), np.linspace(-80, 80, 17)], axis=1)
 
 
 def stage(tmp_path=None, width=640, height=480):
-    """What a real Stage offers the configure hook (the StageContext fields + source/options)."""
-    return SimpleNamespace(
-        width=width,
-        height=height,
-        mirror=False,
-        privacy=False,
-        scene="test",
-        source=SimpleNamespace(name="video:walk.mp4"),
-        engine=None,
-        options=SimpleNamespace(model="posenet_mobilenet_v1_075_481_641_quant_decoder"),
-        post=lambda message: None,
+    """The real, read-only context a stage hands the configure hook."""
+    return context(
+        width,
+        height,
+        source="video:walk.mp4",
+        model="posenet_mobilenet_v1_075_481_641_quant_decoder",
     )
 
 

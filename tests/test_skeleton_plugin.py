@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pygame
 import pytest
+from fakes import context
 
 from posestage.frames import Person, PoseFrame
 from posestage.keypoints import KEYPOINT_INDEX
@@ -22,13 +23,6 @@ FIGURE = np.array(
     ],
     dtype=np.float32,
 )  # fmt: skip
-
-
-class Stage:
-    width, height, mirror, privacy, scene = 640, 480, False, False, "test"
-
-    def post(self, message):
-        pass
 
 
 def person(pid=1, slot=0, dx=0.0, missing=0, low=()):
@@ -51,11 +45,11 @@ def host():
         "the built-in plugin is not installed: pip install -e plugins/skeleton"
     )
     yield h
-    h.deactivate_all(Stage())
+    h.deactivate_all(context())
 
 
 def paint(host, the_frame, size=(640, 480), **settings):
-    host.activate([PluginUse("skeleton", settings)], Stage())
+    host.activate([PluginUse("skeleton", settings)], context())
     canvas = pygame.Surface(size)
     canvas.fill(BLACK)
     host.draw(canvas, the_frame)

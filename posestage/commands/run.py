@@ -11,7 +11,9 @@ Options given here override the scene's ``[stage]`` settings. Examples::
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
+
+log = logging.getLogger("posestage")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -100,14 +102,13 @@ def run(args: argparse.Namespace) -> int:
         enable=list(args.enable),
         disable=list(args.disable),
         safe=args.safe,
-        profile=args.profile,
         fullscreen=args.fullscreen,
     )
     report = Stage(args.scenes, options).run()
-    print(f"posestage: {report.summary()}", file=sys.stderr)
+    log.info("%s", report.summary())
     if args.profile:
         print(format_profile(report))
     if report.error:
-        print(f"posestage: error: {report.error}", file=sys.stderr)
+        log.error("error: %s", report.error)
         return 2
     return 0
