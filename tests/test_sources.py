@@ -22,8 +22,8 @@ from posestage.sources import (
     VideoSource,
     list_cameras,
     open_source,
-    parse_res,
 )
+from posestage.vocabulary import SIZE, VocabularyError
 
 # -- stills ---------------------------------------------------------------------------------
 
@@ -226,12 +226,15 @@ def test_replay_fast_gives_recorded_poses(tmp_path):
     assert len(frames) == 30
     for got, want in zip(frames, recorded, strict=True):
         assert got.image is None and (got.width, got.height) == (640, 480)
-        assert got.timestamp == want.timestamp
+        assert got.recorded.timestamp == want.timestamp  # when it was recorded
+        # when it was captured in this run: now, advancing as the recording did
+        assert got.timestamp - frames[0].timestamp == pytest.approx(want.timestamp - 5000.0)
         assert len(got.poses) == 1  # the held (missing) person is not a detection
         assert np.array_equal(got.poses[0].xy, want.people[0].xy)
         assert np.array_equal(got.poses[0].scores, want.people[0].scores)
         assert got.recorded.index == want.index and got.recorded.people[1].id == 2
     assert [f.index for f in frames] == list(range(30))
+    assert abs(frames[0].timestamp - time.time()) < 60
 
 
 def test_replay_realtime_keeps_recorded_pace(tmp_path):
@@ -283,9 +286,8 @@ def test_replay_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     head = '{"format": "posestage.posestream", "version": 1, "width": 64, "height": 48}'
     bad.write_text(head + "\n{oops\n")
-    src = open_source(f"replay:{bad}", SourceOptions(pace="fast"))  # the header is fine
     with pytest.raises(SourceError, match=r"bad.jsonl:2: not valid JSON"):
-        src.read()
+        open_source(f"replay:{bad}", SourceOptions(pace="fast"))  # the first frame is read
     bad.write_text(head.replace(', "width": 64, "height": 48', "") + "\n")
     with pytest.raises(SourceError, match="has no frames"):
         open_source(f"replay:{bad}")
@@ -338,14 +340,18 @@ def test_plugin_schemes(tmp_path):
 
 
 def test_options_and_res():
-    assert parse_res("640x480") == (640, 480) and parse_res(" 1280 X 720 ") == (1280, 720)
-    for bad in ("640", "0x480", "axb", ""):
-        with pytest.raises(SourceError, match="--res"):
-            parse_res(bad)
-    with pytest.raises(SourceError, match="--pace 'slow'"):
+    assert SIZE("640x480") == (640, 480) and SIZE(" 1280 X 720 ") == (1280, 720)
+    for bad in ("640", "0x480", "axb", "", "99999x99999", "7681x100"):
+        with pytest.raises(VocabularyError, match="expected a size WxH"):
+            SIZE(bad)
+    assert SIZE("7680x4320") == (7680, 4320)
+    with pytest.raises(SourceError, match="--pace: expected realtime or fast, got 'slow'"):
         SourceOptions(pace="slow")
-    with pytest.raises(SourceError, match="--res"):
+    with pytest.raises(SourceError, match="--res: expected a size WxH"):
         SourceOptions(res=(0, 10))
+    with pytest.raises(SourceError, match="at most|height 1 to 4320"):
+        SourceOptions(res=(99999, 99999))
+    assert not hasattr(SourceOptions(), "mirror")  # the stage mirrors; sources never did
 
 
 def test_plugins_cannot_replace_built_in_schemes(tmp_path):
@@ -357,9 +363,9 @@ def test_plugins_cannot_replace_built_in_schemes(tmp_path):
 
 
 def test_close_never_hangs_on_a_stuck_device(monkeypatch):
-    import posestage.sources as sources
+    import posestage.sources.base as base
 
-    monkeypatch.setattr(sources, "CLOSE_WAIT", 0.2)
+    monkeypatch.setattr(base, "CLOSE_WAIT", 0.2)
     unplugged = threading.Event()
 
     class Stuck(Source):
@@ -414,3 +420,112 @@ def test_array_source_cycles_paces_and_stamps():
     start = time.perf_counter()
     assert len(list(iter(paced.read, None))) == 4 and paced.live
     assert time.perf_counter() - start >= 3 / 50 * 0.9  # three periods between four frames
+
+
+# -- behaviour: stills that stay, mirroring, gaps, early ends (issue 7) ------------------------
+
+
+def test_a_held_still_stays_until_closed_and_an_unheld_one_ends(images_dir):
+    photo = str(images_dir / "couple.jpg")
+    with open_source(photo, SourceOptions()) as plain:  # headless: once, then the end
+        assert plain.read() is not None and plain.read() is None
+    held = open_source(photo, SourceOptions(hold=True))  # a window: stays on screen
+    assert held.read() is not None
+    got, waiting = [], threading.Event()
+
+    def reader():
+        waiting.set()
+        got.append(held.read())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    waiting.wait(5)
+    thread.join(0.3)
+    assert thread.is_alive() and got == []  # still holding the last still
+    held.close()
+    thread.join(5)
+    assert not thread.is_alive() and got == [None]
+
+
+def test_only_cameras_are_mirrored_by_default(tmp_path, images_dir):
+    from posestage.sources import ArraySource, CameraSource
+
+    assert CameraSource.mirror_by_default is True
+    path = tmp_path / "clip.mkv"
+    write_video(path, 3, 25)
+    stream = tmp_path / "take.jsonl"
+    write_stream(stream, 2, 0.1)
+    for spec in (str(images_dir / "couple.jpg"), str(path), f"replay:{stream}"):
+        with open_source(spec, SourceOptions(pace="fast")) as src:
+            assert src.mirror_by_default is False, spec
+    assert ArraySource([np.zeros((2, 2, 3), np.uint8)]).mirror_by_default is False
+
+
+def write_gappy_stream(path, gap: float) -> list[float]:
+    """Four frames 0.1 s apart, with ``gap`` seconds between the 2nd and 3rd (a break)."""
+    stamps = [5000.0, 5000.1, 5000.1 + gap, 5000.2 + gap]
+    person = StreamPerson(1, 0, 0.9, np.ones((17, 2), np.float32), np.ones(17, np.float32))
+    with PoseStreamWriter(path, StreamHeader("test", 64, 48)) as writer:
+        for i, t in enumerate(stamps):
+            writer.write(StreamFrame(index=i, timestamp=t, width=64, height=48, people=[person]))
+    return stamps
+
+
+def test_a_replay_gap_of_days_is_a_short_pause(tmp_path):
+    from posestage.sources import MAX_WAIT_SECONDS
+
+    path = tmp_path / "break.jsonl"
+    stamps = write_gappy_stream(path, gap=3 * 24 * 3600.0)  # recorded across a long weekend
+    with open_source(f"replay:{path}", SourceOptions(pace="fast")) as src:
+        frames = list(src)
+    assert [f.recorded.timestamp for f in frames] == stamps
+    steps = np.diff([f.timestamp for f in frames])
+    assert steps == pytest.approx([0.1, MAX_WAIT_SECONDS, 0.1], abs=1e-6)
+    with open_source(f"replay:{path}", SourceOptions(pace="realtime")) as src:
+        start = time.perf_counter()
+        assert len(list(src)) == 4
+        took = time.perf_counter() - start
+    assert took < 30  # paced to a pause of MAX_WAIT_SECONDS, not three days
+
+
+def test_media_clock_caps_waits_and_resyncs_with_an_injected_clock():
+    from posestage.sources import MAX_WAIT_SECONDS, RESYNC_SECONDS, MediaClock
+
+    now = [100.0]
+    clock = MediaClock(clock=lambda: now[0])
+    assert clock.delay(0.0) == 0.0  # starts the clock
+    assert clock.delay(0.04) == pytest.approx(0.04)
+    assert clock.delay(1e6) == MAX_WAIT_SECONDS  # a gap: a short pause, then on from there
+    now[0] += MAX_WAIT_SECONDS
+    assert clock.delay(1e6 + 0.04) == pytest.approx(0.04)
+    now[0] += 10.0  # the consumer stalled: no burst to catch up
+    assert clock.delay(1e6 + 0.08) == 0.0
+    assert clock.delay(1e6 + 0.12) == pytest.approx(0.04)
+    assert RESYNC_SECONDS < MAX_WAIT_SECONDS
+
+
+def test_an_empty_replay_says_so_in_one_line(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    with PoseStreamWriter(path, StreamHeader("test", 640, 480)):
+        pass  # a header and no frame: the recorder stopped at once
+    with pytest.raises(SourceError) as err:
+        open_source(f"replay:{path}")
+    message = str(err.value)
+    assert "empty.jsonl" in message and "has no frames" in message and "\n" not in message
+
+
+def test_a_truncated_video_says_it_stopped_early(tmp_path):
+    path = tmp_path / "cut.mkv"
+    write_video(path, 100, 25)  # 4 s
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a download cut off half-way
+    with open_source(str(path), SourceOptions(pace="fast")) as src:
+        frames = list(src)
+        note = src.end_note
+    assert 10 < len(frames) < 100
+    assert "stopped early" in note and "of 4.0 s" in note and "truncated or corrupt" in note
+    assert str(path) in note and "\n" not in note
+    whole = tmp_path / "whole.mkv"
+    write_video(whole, 10, 25)
+    with open_source(str(whole), SourceOptions(pace="fast")) as src:
+        assert len(list(src)) == 10 and src.end_note == ""
