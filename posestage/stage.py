@@ -491,7 +491,6 @@ class Stage:
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
         self._load_scenes()
         scene = self.current_scene = self._scenes[0]
-        self._apply_scene_settings(scene)
 
         if self.source is None:
             from .sources import SourceOptions, open_source
@@ -508,12 +507,13 @@ class Stage:
                 res=tuple(res) if res else None,
                 pace=opts.pace or _scene_stage(scene, "pace", "realtime"),
                 loop=bool(loop),
-                mirror=self._mirror,
+                hold=not opts.headless,  # a window keeps showing the last still
             )
             extra = self.host.sources() if hasattr(self.host, "sources") else None
             self.source = open_source(str(spec), source_options, extra=extra or None)
         self.width = int(self.source.width or 0)
         self.height = int(self.source.height or 0)
+        self._apply_scene_settings(scene)  # after the source: mirror defaults to the source's
 
         # A source whose frames carry poses and no image (a replay) needs no model.
         if self.engine is None and not getattr(self.source, "gives_poses", False):
@@ -560,7 +560,9 @@ class Stage:
             tracking = scene.tracking_settings()
         elif isinstance(getattr(scene, "tracking", None), TrackingSettings):
             tracking = scene.tracking
-        mirror = opts.mirror if opts.mirror is not None else _scene_stage(scene, "mirror", False)
+        mirror = opts.mirror if opts.mirror is not None else _scene_stage(scene, "mirror")
+        if mirror is None:  # not set: cameras are mirrored, files are not
+            mirror = getattr(self.source, "mirror_by_default", False)
         privacy = (
             opts.privacy if opts.privacy is not None else _scene_stage(scene, "privacy", False)
         )
@@ -606,6 +608,8 @@ class Stage:
                     self._report(f"source {name}: back after {failures} failed read(s)")
                     failures = 0
                 if frame is None:
+                    if getattr(source, "end_note", ""):  # e.g. a video that stopped early
+                        self._report(str(source.end_note))
                     if not self._stop.is_set():
                         self._stopped_by = self._stopped_by or "source ended"
                     break
@@ -723,6 +727,7 @@ class Stage:
                 image=shown,
                 source=str(getattr(self.source, "name", "")),
                 mirrored=mirror,
+                recorded=getattr(sf.recorded, "timestamp", None),  # replays: recorded time
             )
             now = time.perf_counter()
             self._fps = frame.fps = self._rate.tick(now)
