@@ -117,19 +117,27 @@ def bar_position(image: np.ndarray) -> int:
 @pytest.mark.parametrize("name, codec", [("clip.mp4", "libx264"), ("clip.webm", "libvpx-vp9")])
 def test_video_every_frame_fast(tmp_path, name, codec):
     path = tmp_path / name
-    write_video(path, 16, 25, codec=codec)
+    write_video(path, 16, 1, codec=codec)  # 15 s long at its own pace
     src = open_source(str(path), SourceOptions(pace="fast"))
     assert isinstance(src, VideoSource) and not src.live
-    assert (src.width, src.height) == (160, 120) and src.fps == pytest.approx(25)
+    assert (src.width, src.height) == (160, 120) and src.fps == pytest.approx(1)
     start = time.perf_counter()
     frames = list(src)
-    assert time.perf_counter() - start < 0.5  # not paced
+    assert time.perf_counter() - start < 7.5  # not paced (that would take 15 s)
     assert len(frames) == 16
     assert all(f.image.shape == (120, 160, 3) and f.image.dtype == np.uint8 for f in frames)
     assert [abs(bar_position(f.image) - i * 8) <= 4 for i, f in enumerate(frames)] == [True] * 16
-    # timestamps follow the video's own clock, 1/25 s apart
+    # timestamps follow the video's own clock, 1 s apart
     steps = np.diff([f.timestamp for f in frames])
-    assert np.allclose(steps, 0.04, atol=1e-3)
+    assert np.allclose(steps, 1.0, atol=1e-3)
+
+
+def assert_paced(frames) -> None:
+    """Every frame handed over no earlier than its media time (timestamp - first timestamp)
+    after the first: realtime pace. Late is allowed (a busy machine), early never."""
+    t0, c0 = frames[0].timestamp, frames[0].captured
+    for f in frames[1:]:
+        assert f.captured - c0 >= (f.timestamp - t0) - 0.005, f.index
 
 
 def test_video_realtime_honours_frame_rate(tmp_path):
@@ -140,10 +148,9 @@ def test_video_realtime_honours_frame_rate(tmp_path):
     start = time.perf_counter()
     frames = list(src)
     took = time.perf_counter() - start
-    assert len(frames) == 13
-    assert 0.55 < took < 1.2
-    captured = np.diff([f.captured for f in frames])
-    assert np.median(captured) == pytest.approx(0.05, abs=0.01)
+    # a frame already late (a loaded machine) is skipped, never one handed over early
+    assert 1 <= len(frames) <= 13 and took >= 0.55  # the last frame is due at 0.6 s
+    assert_paced(frames)
 
 
 def test_video_resize_and_loop(tmp_path):
@@ -216,13 +223,13 @@ def write_stream(path, n: int, step: float, t0: float = 5000.0) -> list[StreamFr
 
 def test_replay_fast_gives_recorded_poses(tmp_path):
     path = tmp_path / "take.jsonl"
-    recorded = write_stream(path, 30, 0.1)  # 3 s of recording
+    recorded = write_stream(path, 30, 0.5)  # 14.5 s of recording
     src = open_source(f"replay:{path}", SourceOptions(pace="fast"))
     assert isinstance(src, ReplaySource) and not src.live
     assert (src.width, src.height) == (640, 480) and src.header.model == "posenet"
     start = time.perf_counter()
     frames = list(src)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 7  # not paced (that would take 14.5 s)
     assert len(frames) == 30
     for got, want in zip(frames, recorded, strict=True):
         assert got.image is None and (got.width, got.height) == (640, 480)
@@ -245,9 +252,8 @@ def test_replay_realtime_keeps_recorded_pace(tmp_path):
     start = time.perf_counter()
     frames = list(src)
     took = time.perf_counter() - start
-    assert len(frames) == 11 and 0.45 < took < 1.0
-    gaps = np.diff([f.captured for f in frames])
-    assert np.median(gaps) == pytest.approx(0.05, abs=0.01)
+    assert len(frames) == 11 and took >= 0.45  # every recorded frame, at the recorded pace
+    assert_paced(frames)
 
 
 def test_replay_loop_keeps_time_moving_and_res_scales(tmp_path):
@@ -261,7 +267,10 @@ def test_replay_loop_keeps_time_moving_and_res_scales(tmp_path):
     src.close()
 
 
-def test_close_wakes_a_waiting_read(tmp_path):
+def test_close_wakes_a_waiting_read(tmp_path, monkeypatch):
+    import posestage.sources.base as base
+
+    monkeypatch.setattr(base, "MAX_WAIT_SECONDS", 60.0)  # let the replay really wait
     path = tmp_path / "slow.jsonl"
     write_stream(path, 3, 30.0)  # 30 s between frames
     src = open_source(str(path), SourceOptions())  # .jsonl is a replay without the prefix
@@ -275,7 +284,7 @@ def test_close_wakes_a_waiting_read(tmp_path):
     src.close()
     reader.join(2)
     assert not reader.is_alive() and got == [None]
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # woken, not after the 30 s wait
 
 
 def test_replay_errors(tmp_path):

@@ -248,7 +248,8 @@ class MediaClock:
         if delay < -RESYNC_SECONDS:  # consumer or decoder stalled: carry on from here
             self.anchor = (media_time, now)
             return 0.0
-        if delay > MAX_WAIT_SECONDS:  # a gap in the media: a short pause, then play on
-            self.anchor = (media_time, now + MAX_WAIT_SECONDS)
-            return MAX_WAIT_SECONDS
+        cap = MAX_WAIT_SECONDS  # read at call time (tests may change it)
+        if delay > cap:  # a gap in the media: a short pause, then play on
+            self.anchor = (media_time, now + cap)
+            return cap
         return delay

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import SourceError
 from ..posestream import PoseStreamReader, StreamFrame
-from .base import MAX_WAIT_SECONDS, MediaClock, Source, SourceFrame, SourceOptions
+from . import base
+from .base import MediaClock, Source, SourceFrame, SourceOptions
 
 
 class ReplaySource(Source):
@@ -70,7 +71,7 @@ class ReplaySource(Source):
         elif self._last_recorded is None:  # first frame after a loop: one step on
             t = self._time + self._step
         else:
-            step = min(max(recorded - self._last_recorded, 0.0), MAX_WAIT_SECONDS)
+            step = min(max(recorded - self._last_recorded, 0.0), base.MAX_WAIT_SECONDS)
             if step > 0:
                 self._step = step
             t = self._time + step
