@@ -468,6 +468,11 @@ def test_only_cameras_are_mirrored_by_default(tmp_path, images_dir):
         with open_source(spec, SourceOptions(pace="fast")) as src:
             assert src.mirror_by_default is False, spec
     assert ArraySource([np.zeros((2, 2, 3), np.uint8)]).mirror_by_default is False
+    take = tmp_path / "camera-take.jsonl"  # recorded from a camera: replayed like the show
+    with PoseStreamWriter(take, StreamHeader("camera:/dev/video0", 64, 48)) as writer:
+        writer.write(StreamFrame(0, 1.0, 64, 48, []))
+    with open_source(f"replay:{take}", SourceOptions(pace="fast")) as src:
+        assert src.mirror_by_default is True
 
 
 def write_gappy_stream(path, gap: float) -> list[float]:

@@ -60,7 +60,9 @@ def show(source, stage: str = "", **options):
 class Camera(ReplaySource):
     """A plugin's live camera-like source (here: a replay that says it is a camera)."""
 
-    mirror_by_default = True
+    def __init__(self, path, options):
+        super().__init__(path, options)
+        self.mirror_by_default = True
 
 
 def test_cameras_are_mirrored_by_default_files_are_not(tmp_path):

@@ -37,6 +37,7 @@ class ReplaySource(Source):
         self.name = f"replay:{path.name}"
         self._reader = PoseStreamReader(path)
         self.header = self._reader.header
+        self.mirror_by_default = str(self.header.source).startswith("camera")
         self._frames = iter(self._reader)
         try:
             self._pending: StreamFrame | None = next(self._frames, None)
