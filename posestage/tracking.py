@@ -206,6 +206,11 @@ class Tracker:
     """
 
     def __init__(self, settings: TrackingSettings | None = None):
+        # scipy is imported by the first Tracker, not by `import posestage.tracking` (scene
+        # files, the CLI): and here, on the thread that builds the stage, never mid-show
+        from scipy.optimize import linear_sum_assignment
+
+        self._assign = linear_sum_assignment
         self._settings = settings or TrackingSettings()
         self._tracks: list[_Track] = []
         self._next_id = 1
@@ -244,8 +249,7 @@ class Tracker:
 
     def update(self, poses: list[Pose], width: int, height: int, timestamp: float) -> TrackUpdate:
         """Match this frame's ``poses`` to the tracked people; returns who is here, new, gone."""
-        from scipy.optimize import linear_sum_assignment  # imported here: scenes stay light
-
+        linear_sum_assignment = self._assign
         s = self._settings
         width, height = max(int(width), 1), max(int(height), 1)
         timestamp = float(timestamp)
