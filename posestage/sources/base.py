@@ -105,11 +105,13 @@ class SourceOptions:
     def __post_init__(self) -> None:
         try:
             self.pace = PACE(self.pace)
-            if self.res is not None:
-                self.res = SIZE(self.res)
         except VocabularyError as err:
-            option = "--pace" if "realtime" in str(err) else "--res"
-            raise SourceError(f"{option}: {err}") from None
+            raise SourceError(f"--pace: {err}") from None
+        if self.res is not None:
+            try:
+                self.res = SIZE(self.res)
+            except VocabularyError as err:
+                raise SourceError(f"--res: {err}") from None
 
 
 @dataclass
