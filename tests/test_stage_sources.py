@@ -135,3 +135,18 @@ def test_cli_run_on_a_photo_headless_ends_by_itself(images_dir, capsys):
 
     assert main(["run", "--source", str(images_dir / "squat.bmp"), "--headless", "--safe"]) == 0
     assert "1 frames" in capsys.readouterr().err
+    # the photo as the argument, as a performer types it: the same
+    assert main(["run", str(images_dir / "squat.bmp"), "--headless", "--safe"]) == 0
+    err = capsys.readouterr().err
+    assert "1 frames" in err and "stopped by source ended" in err
+
+
+def test_cli_run_takes_one_source_argument(capsys, tmp_path):
+    from posestage.cli import main
+
+    assert main(["run", "a.jpg", "b.jpg", "--headless"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "posestage: error: run: more than one source given (a.jpg, b.jpg); give one source, "
+        "and scenes as .toml\n"
+    )

@@ -6,14 +6,25 @@ Options given here override the scene's ``[stage]`` settings. Examples::
     posestage run a.toml b.toml            # keys 1 and 2 switch between them
     posestage run --source clip.mp4 --headless --frames 300 --profile
     posestage run --source replay:show.jsonl --pace fast --headless
+    posestage run photo.jpg                # a still stays on screen until Esc/Q
+
+A still (or a folder of stills) stays in the window until the performer quits; headless it is
+processed once and the run ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .. import vocabulary as v
+from ..errors import PosestageError
+
+
+class UsageError(PosestageError):
+    """Arguments that contradict each other: one line, exit status 2."""
+
 
 #: The ``[stage]`` keys that are also options here, with their short flag and metavar. Type,
 #: parser and help come from the one declaration, :data:`posestage.scenes.STAGE_SETTINGS`.
@@ -64,7 +75,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "scenes", nargs="*", metavar="SCENE.toml", help="scene files (default: skeleton)"
+        "scenes",
+        nargs="*",
+        metavar="SCENE.toml|SOURCE",
+        help="scene files or folders of them (default: skeleton); one argument that is not a "
+        "scene (a photo, a video, camera:1, replay:take.jsonl) is the source, like --source",
     )
     add_stage_options(p)
     p.add_argument("--headless", action="store_true", help="no window (servers, CI)")
@@ -94,11 +109,32 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def is_scene(arg: str) -> bool:
+    """A scene file (``*.toml``) or a folder holding some; anything else is a source spec."""
+    path = Path(arg)
+    if path.suffix.lower() == ".toml":
+        return True
+    return path.is_dir() and any(path.glob("*.toml"))
+
+
+def split_sources(args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """(scene arguments, source): ``posestage run photo.jpg`` means ``--source photo.jpg``."""
+    scenes = [a for a in args.scenes if is_scene(a)]
+    others = [a for a in args.scenes if not is_scene(a)]
+    if len(others) > 1 or (others and args.source):
+        given = ", ".join(others + ([f"--source {args.source}"] if args.source else []))
+        raise UsageError(
+            f"run: more than one source given ({given}); give one source, and scenes as .toml"
+        )
+    return scenes, (others[0] if others else args.source)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..stage import Stage, StageOptions, format_profile
 
+    scenes, source = split_sources(args)
     options = StageOptions(
-        source=args.source,
+        source=source,
         model=args.model,
         device=args.device,
         res=args.res,
@@ -115,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         fullscreen=bool(args.fullscreen),
     )
-    report = Stage(args.scenes, options).run()
+    report = Stage(scenes, options).run()
     print(f"posestage: {report.summary()}", file=sys.stderr)
     if args.profile:
         print(format_profile(report))
