@@ -543,3 +543,15 @@ def test_a_truncated_video_says_it_stopped_early(tmp_path):
     write_video(whole, 10, 25)
     with open_source(str(whole), SourceOptions(pace="fast")) as src:
         assert len(list(src)) == 10 and src.end_note == ""
+
+
+def test_video_timestamps_are_this_runs_time_from_the_first_frame(tmp_path):
+    path = tmp_path / "clip.mkv"
+    write_video(path, 3, 25)
+    src = open_source(str(path), SourceOptions(pace="fast"))
+    time.sleep(0.3)  # the stage loads its model between opening the source and reading it
+    before = time.time()
+    first = src.read()
+    assert before <= first.timestamp <= time.time()  # captured now, not at open
+    assert src.read().timestamp - first.timestamp == pytest.approx(0.04, abs=1e-3)
+    src.close()

@@ -43,7 +43,7 @@ class VideoSource(Source):
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else 30.0
         self._clock = MediaClock()
-        self._start_wall = time.time()
+        self._start_wall: float | None = None  # wall clock at the first frame handed over
         self._offset = 0.0  # media-time offset added on each loop
         self._first_time: float | None = None
         self._last_time = 0.0
@@ -150,6 +150,8 @@ class VideoSource(Source):
                 if not self._sleep(delay):
                     return None
             image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
+            if self._start_wall is None:  # this run's time starts with the first frame
+                self._start_wall = time.time() - media
             return SourceFrame(
                 image, self._start_wall + media, time.perf_counter(), self.width, self.height
             )
