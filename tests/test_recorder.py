@@ -123,9 +123,15 @@ def test_replay_of_a_recording_reproduces_the_people(tmp_path):
 
     tracker = Tracker()
     with open_source(f"replay:{rec.path}", SourceOptions(pace="fast")) as src:
-        replayed = [
-            tracker.update(sf.poses, sf.width, sf.height, sf.timestamp).people for sf in src
-        ]
+        sources = list(src)
+    # the recorded time reproduces the smoothing bit for bit; this run's time (sf.timestamp,
+    # for OSC time tags) advances by the same steps
+    replayed = [
+        tracker.update(sf.poses, sf.width, sf.height, sf.recorded.timestamp).people
+        for sf in sources
+    ]
+    steps = np.diff([sf.timestamp for sf in sources])
+    assert steps == pytest.approx(np.diff([f.timestamp for f in frames]), abs=1e-6)
     assert len(replayed) == len(frames)
     for want, got in zip(frames, replayed, strict=True):
         assert [(p.id, p.slot, p.missing) for p in got] == [

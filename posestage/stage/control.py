@@ -162,7 +162,9 @@ class Control:
             tracking = scene.tracking_settings()
         elif isinstance(getattr(scene, "tracking", None), TrackingSettings):
             tracking = scene.tracking
-        mirror = opts.mirror if opts.mirror is not None else _scene_stage(scene, "mirror", False)
+        mirror = opts.mirror if opts.mirror is not None else _scene_stage(scene, "mirror")
+        if mirror is None:  # not set: cameras are mirrored, files are not
+            mirror = getattr(self.source, "mirror_by_default", False)
         with self._scene_lock:
             self._mirror = bool(mirror)
             self._privacy_option = self._scene_privacy(scene)

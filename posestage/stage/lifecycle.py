@@ -232,7 +232,6 @@ class Stage(Capture, Pipeline, Window, Control):
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
         self._load_scenes()
         scene = self.current_scene = self._scenes[0]
-        self._apply_scene_settings(scene)
 
         if self.source is None:
             from ..sources import SourceOptions, open_source
@@ -249,12 +248,13 @@ class Stage(Capture, Pipeline, Window, Control):
                 res=tuple(res) if res else None,
                 pace=opts.pace or _scene_stage(scene, "pace", "realtime"),
                 loop=bool(loop),
-                mirror=self._mirror,
+                hold=not opts.headless,  # a window keeps showing the last still
             )
             extra = self.host.sources() if hasattr(self.host, "sources") else None
             self.source = open_source(str(spec), source_options, extra=extra or None)
         self.width = int(self.source.width or 0)
         self.height = int(self.source.height or 0)
+        self._apply_scene_settings(scene)  # after the source: mirror defaults to the source's
 
         # A source whose frames carry poses and no image (a replay) needs no model.
         if self.engine is None and not getattr(self.source, "gives_poses", False):

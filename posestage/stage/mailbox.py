@@ -17,9 +17,11 @@ class Mailbox:
 
     The mailbox also learns the interval between puts (the camera period), so that
     ``take(fresh_within=...)`` can skip a frame that is about to be replaced: see :meth:`take`.
+    ``clock`` (``time.perf_counter``) is injectable, for tests.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock=time.perf_counter) -> None:
+        self._clock = clock
         self._cond = threading.Condition()
         self._item: Any = None
         self._closed = False
@@ -37,7 +39,7 @@ class Mailbox:
             if self._item is not None:
                 self.dropped += 1
             self._item = item
-            now = time.perf_counter()
+            now = self._clock()
             if self._last_put:
                 interval = now - self._last_put
                 self.period = interval if not self.period else 0.9 * self.period + 0.1 * interval
@@ -57,7 +59,7 @@ class Mailbox:
             if self._item is None and not self._closed:
                 self._cond.wait(timeout)
             if fresh_within > 0 and self._item is not None and self.period > 0:
-                due = self._last_put + self.period - time.perf_counter()
+                due = self._last_put + self.period - self._clock()
                 if 0 < due <= fresh_within:
                     current = self._item
                     self._cond.wait_for(

@@ -134,6 +134,7 @@ class Pipeline:
             image=shown,
             source=str(getattr(self.source, "name", "")),
             mirrored=mirror,
+            recorded=getattr(sf.recorded, "timestamp", None),  # replays: recorded time
         )
         now = time.perf_counter()
         self._fps = frame.fps = self._rate.tick(now)
