@@ -22,6 +22,8 @@ _EXPORTS = {
     "PoseFrame": "posestage.frames",
     "hookimpl": "posestage.hookspecs",
     "ControlMessage": "posestage.hookspecs",
+    "ControlReply": "posestage.hookspecs",
+    "StageContext": "posestage.context",
     "Setting": "posestage.settings",
     "Stage": "posestage.stage",
     "StageOptions": "posestage.stage",

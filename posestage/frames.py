@@ -59,8 +59,11 @@ class PoseFrame:
 
     - ``index``: frame number since the stage started (0, 1, 2…; gaps mean frames were dropped
       because newer ones were ready — the newest frame always wins).
-    - ``timestamp``: wall-clock capture time (seconds since the epoch; use it for OSC time tags).
-    - ``captured``: capture time on ``time.perf_counter()``, for latency arithmetic.
+    - ``timestamp``: wall-clock capture time in this run (seconds since the epoch; use it for
+      OSC time tags). For a replay it is this run's time too, advancing as the recording did.
+    - ``captured``: capture time on ``time.perf_counter()`` in this run, for latency arithmetic.
+    - ``recorded``: for a replayed frame, the wall-clock time it was recorded at; None for
+      live sources (camera, video, stills).
     - ``width``, ``height``: source image size in pixels.
     - ``people``: tracked :class:`Person` objects, ordered by slot.
     - ``fps``: frames dispatched per second (smoothed); ``inference_ms`` engine time for this
@@ -70,6 +73,8 @@ class PoseFrame:
       anonymizer, which needs it to build the empty background), and the window never shows a
       live frame.
     - ``source``: a short description of where frames come from.
+    - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
+      default cameras are, files are not).
     """
 
     index: int
@@ -84,6 +89,7 @@ class PoseFrame:
     image: np.ndarray | None = None
     source: str = ""
     mirrored: bool = False
+    recorded: float | None = None
 
     def person(self, slot: int) -> Person | None:
         """The person holding ``slot``, or None."""

@@ -13,41 +13,81 @@ A plugin is a module (or any object) with functions named after these hooks, mar
 An implementation may take any subset of the arguments documented for its hook, by name.
 Hook names or arguments that are not in this file are refused when the plugin is loaded.
 
-Threads (the stage's contract, see :mod:`posestage.stage`):
+The contract — what every plugin may rely on (kept by :mod:`posestage.plugins.dispatch`):
 
-- the **pose thread** (inference / replay) calls ``posestage_frame``,
-  ``posestage_person_enter`` and ``posestage_person_leave``, once per processed frame, in
-  scene order;
-- the **main thread** (the pygame loop) calls ``posestage_draw`` and ``posestage_event`` at
-  display rate, and ``posestage_configure`` / ``posestage_unconfigure`` when a scene starts,
-  changes or ends.
+Threads
+    The **pose thread** calls ``posestage_person_leave``, ``posestage_person_enter``, then
+    ``posestage_frame``, in that order for each processed frame, each in scene order. The
+    **main thread** (the window loop) calls ``posestage_draw`` and ``posestage_event``. The
+    **control thread** calls ``posestage_configure``, ``posestage_unconfigure``,
+    ``posestage_settings_changed`` and ``posestage_scene_changed`` when a scene switches, a
+    control message changes a plugin, or a plugin is switched off; the first scene's
+    configure and the last unconfigure run on the main thread, before the first frame and
+    after the last one.
 
-The stage never runs two hooks at once (it holds one lock around every hook call), so a
-plugin needs no locks of its own between ``posestage_frame`` and ``posestage_draw``; but the
-two threads take turns, so a slow hook delays the other thread too. Keep every hook short — the
-frame loop and the display wait for you; do slow I/O on a thread of your own, started in
-configure and stopped in unconfigure, and hand it data by replacing a reference.
+Locks
+    One lock per plugin: **a plugin's hooks never run at the same time as each other**, so a
+    plugin needs no locks between its ``frame`` and its ``draw``. Different plugins may run
+    at the same time on different threads. Nothing waits for a busy plugin but the pose
+    thread: ``posestage_draw`` of a plugin busy elsewhere is skipped for that display tick,
+    an event for it waits (in order) until it is free, and a plugin busy in
+    ``settings_changed`` or ``scene_changed`` misses ``posestage_frame`` calls meanwhile (not
+    its enters and leaves). A plugin joins dispatch when its configure returned and leaves it
+    before its unconfigure is called: no hook of it runs after its unconfigure started.
+    Waiting inside a hook on the future of your own ``stage.post()`` can deadlock (the
+    message may need your lock); use ``future.add_done_callback``.
+
+Time budgets (:data:`posestage.plugins.dispatch.HOOK_BUDGET_MS`)
+    ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
+    display's 60 Hz tick). A call over its budget is named on screen with its duration (also
+    while it still runs); a plugin over budget in 5 of the last 10 calls of a hook is switched
+    off. Lifecycle hooks have no budget (they run off the frame and display paths). Keep
+    per-frame hooks well under a millisecond; do slow I/O on a thread of your own, started in
+    configure and stopped in unconfigure, and hand it data by replacing a reference.
+
+Failures
+    Anything raised by a hook — any ``BaseException``, ``SystemExit``, ``KeyboardInterrupt``
+    and ``GeneratorExit`` included (a real Ctrl-C still stops the show) — is that plugin's
+    failure: logged once with its traceback per distinct error (then counted), shown on
+    screen. Failures are counted per plugin and hook: after 3 failures in a row of one hook
+    (a success of another hook does not reset it) the plugin is switched off — out of
+    dispatch, then unconfigured — until a scene activates it again. Every configured plugin
+    is unconfigured on every exit path (Esc, end of source, Ctrl-C, SIGTERM, SIGHUP), after
+    the people still on stage got ``posestage_person_leave``. Raise
+    :class:`~posestage.errors.PluginError` (one line, what to fix) from
+    ``posestage_configure`` to refuse settings.
+
+Privacy
+    ``[stage] privacy = true`` (or ``--privacy``) is strict: no plugin gets ``frame.image``,
+    not even one that asked. A plugin's ``posestage_privacy()`` returning True puts the stage
+    in privacy mode with only that plugin getting ``frame.image``, while it is healthy. It
+    fails closed: when that plugin fails, is disabled or reconfigured, privacy stays on for
+    everyone until the performer switches to a scene that does not ask for it. The window
+    never shows a live camera frame in privacy mode. Where a plugin gets ``frame.image`` it is
+    a read-only array. The ``stage`` context (:class:`~posestage.context.StageContext`) holds
+    no route to pixels.
+
+Redrawing
+    The window is redrawn when there is something new: a frame, an event, an overlay change.
+    A plugin that animates on its own (a fade, a particle system) returns True from
+    ``posestage_draw`` to be drawn again on the next display tick.
 
 Coordinates: every ``Person`` position is in source-image pixels, (x, y), x right, y down.
 When the stage mirrors (``[stage] mirror = true``), coordinates are *already* mirrored
 (``frame.mirrored`` is True): draw and send them as they are. ``Person.xy_norm`` gives 0..1.
-
-Errors: an exception in a hook is logged once with its traceback and shown on screen; after
-``max_failures`` (default 3) consecutive failures the plugin is switched off — unconfigured,
-best effort — and the show goes on. Raise :class:`~posestage.errors.PluginError` (one line,
-what to fix) from ``posestage_configure`` to reject settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import argparse
 
+    from .context import StageContext
     from .frames import Person, PoseFrame
     from .settings import Setting, Values
 
@@ -57,24 +97,6 @@ PROJECT = "posestage"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Marks a hook specification (used only in this file).
 hookspec = pluggy.HookspecMarker(PROJECT)
-
-
-class StageContext(Protocol):
-    """What the ``stage`` argument of configure/unconfigure offers a plugin.
-
-    The stage object may offer more; plugins should rely only on these. ``width``/``height``:
-    source image size (0 until known); ``mirror`` and ``privacy``: the stage's modes;
-    ``scene``: the running scene's name; ``post(message)``: hand a :class:`ControlMessage` to
-    the main loop from any thread (an OSC control plugin switching scenes or settings).
-    """
-
-    width: int
-    height: int
-    mirror: bool
-    privacy: bool
-    scene: str
-
-    def post(self, message: ControlMessage) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,8 +111,11 @@ class ControlMessage:
     - ``"enable"`` / ``"disable"``: switch plugin ``target`` on or off in the running scene;
     - anything else: a message for plugins only (e.g. ``"cue"`` with ``value = 3``).
 
-    ``source`` says where it came from (``"osc:127.0.0.1:9000"``). The stage handles the four
-    built-in actions, then passes every message on to ``posestage_event``.
+    ``source`` says where it came from (``"osc:127.0.0.1:9000"``). Post it with
+    ``stage.post(message)`` (any thread): the stage checks it (every text field must be a
+    short ``str``; a bad message of any shape is refused with one line and counted), does the
+    built-in actions, then passes it on to ``posestage_event``; the returned future gets a
+    :class:`ControlReply`.
     """
 
     action: str
@@ -101,6 +126,19 @@ class ControlMessage:
     args: tuple = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class ControlReply:
+    """The answer to a posted :class:`ControlMessage` (the result of ``stage.post()``'s future).
+
+    ``ok`` is True when the message was applied (``text`` says what was done, e.g.
+    ``"scene 2: touchdesigner"``) or passed on to the plugins; False when it was refused
+    (``text`` is the one-line error, also shown on screen).
+    """
+
+    ok: bool
+    text: str
+
+
 @hookspec
 def posestage_settings() -> list[Setting]:
     """Declare the settings this plugin accepts (a list of :class:`posestage.settings.Setting`).
@@ -108,7 +146,8 @@ def posestage_settings() -> list[Setting]:
     Called once, when the plugin is loaded (any thread; no stage yet). Scene files
     (``[plugins.NAME]`` tables) and live control messages are validated against it, so a typo
     in a scene gives a one-line error listing the valid names. A plugin that does not implement
-    it accepts no settings.
+    it accepts no settings; one answering anything but a list of ``Setting`` is not loaded
+    (one line names it) and the scenes that do not use it still run.
     """
 
 
@@ -116,15 +155,18 @@ def posestage_settings() -> list[Setting]:
 def posestage_configure(stage: StageContext, settings: Values) -> None:
     """The scene enables this plugin: get ready, with its validated ``settings``.
 
-    Called on the main thread, in scene order, before the first frame of the scene, and
-    again (after ``posestage_unconfigure``) when the scene's settings for this plugin change.
-    ``settings`` is a dict (keys also read as attributes: ``settings.thickness``) holding every
-    declared setting, defaults filled in. ``stage`` is the :class:`StageContext` (size, modes,
-    scene name, ``post``). Open ports, files and synths here.
+    Called in scene order: for the first scene on the main thread before the first frame;
+    later (a scene switch, ``enable``, a live settings change that was not applied by
+    ``posestage_settings_changed``) on the control thread while the show goes on — the plugin
+    joins dispatch (gets frames, draws) once this returns, so a slow configure (loading a
+    soundfont, opening a port) holds up nobody else. ``stage`` is the read-only
+    :class:`~posestage.context.StageContext`; ``settings`` a dict (keys also read as
+    attributes: ``settings.thickness``) holding every declared setting, defaults filled in.
 
     Raise :class:`~posestage.errors.PluginError` with a one-line message to refuse (e.g.
     a port already in use); the plugin then stays off for this scene and the message is shown.
-    The return value is ignored.
+    Anything else raised is refused the same way, with its traceback logged. The return value
+    is ignored.
     """
 
 
@@ -133,22 +175,26 @@ def posestage_frame(frame: PoseFrame) -> None:
     """A new frame was processed: ``frame`` is a :class:`posestage.frames.PoseFrame`.
 
     Called on the pose thread for every processed frame, in scene order, after the
-    enter/leave hooks of that frame. ``frame.people`` are tracked people (stable ``id``,
-    reusable ``slot``); people in a short dropout are included with ``missing > 0``.
-    ``frame.image`` is None in privacy mode. Send OSC/MIDI here. The return value is ignored.
+    leave/enter hooks of that frame; budget 50 ms. ``frame.people`` are tracked people
+    (stable ``id``, reusable ``slot``); people in a short dropout are included with
+    ``missing > 0``. ``frame.image`` is a read-only RGB array, or None in privacy mode (see
+    the module docstring). Send OSC/MIDI here. The return value is ignored.
     """
 
 
 @hookspec
-def posestage_draw(canvas: Any, frame: PoseFrame) -> None:
+def posestage_draw(canvas: Any, frame: PoseFrame) -> bool | None:
     """Draw on the stage window: ``canvas`` is a ``pygame.Surface``, ``frame`` the latest frame.
 
-    Called on the main thread at display rate (often more or less often than frames
-    arrive), in scene order — later plugins draw over earlier ones. Never called before the
-    first frame. The canvas maps source-image pixels: its size is ``(frame.width,
-    frame.height)`` and the stage scales it to the window, so draw at ``person.xy`` directly.
-    Plugins that scale by ``canvas.get_size()`` / the frame size work on any canvas. Do not
-    keep the canvas between calls. The return value is ignored.
+    Called on the main thread, in scene order — later plugins draw over earlier ones — when
+    the window is redrawn: for a new frame, an event, an overlay change, at least four times
+    a second, and on every display tick while a plugin animates; budget 20 ms. Skipped for a
+    tick while this plugin is busy in another hook. Never called before the first frame. The
+    canvas maps source-image pixels: its size is ``(frame.width, frame.height)`` and the stage
+    scales it to the window, so draw at ``person.xy`` directly. Plugins that scale by
+    ``canvas.get_size()`` / the frame size work on any canvas. Do not keep the canvas between
+    calls. Return True to be drawn again on the next display tick (an animation running on its
+    own); None or False: redrawn when something new comes.
     """
 
 
@@ -156,8 +202,8 @@ def posestage_draw(canvas: Any, frame: PoseFrame) -> None:
 def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
     """A new person was found: ``person`` (a :class:`posestage.frames.Person`) in ``frame``.
 
-    Called on the pose thread, in scene order, before ``posestage_frame`` of that frame.
-    ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.
+    Called on the pose thread, in scene order, after the leaves and before
+    ``posestage_frame`` of that frame; budget 50 ms. ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.
     People already on stage when a plugin is configured are not announced again: read
     ``frame.people``. The return value is ignored.
     """
@@ -167,9 +213,10 @@ def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
 def posestage_person_leave(person: Person, frame: PoseFrame) -> None:
     """A person left: they were not seen for longer than the tracker's dropout grace.
 
-    Called on the pose thread, in scene order, before ``posestage_frame`` of the frame in
-    which they are gone (``person`` holds their last state; it is not in ``frame.people``).
-    Release what belongs to them (e.g. note off). The return value is ignored.
+    Called on the pose thread, in scene order, first for the frame in which they are gone
+    (``person`` holds their last state; it is not in ``frame.people``); budget 50 ms. At
+    shutdown everyone still on stage leaves before any plugin is unconfigured. Release what
+    belongs to them (e.g. note off). The return value is ignored.
     """
 
 
@@ -177,10 +224,13 @@ def posestage_person_leave(person: Person, frame: PoseFrame) -> None:
 def posestage_event(event: Any) -> bool | None:
     """Input for plugins: a ``pygame.event.Event`` (keys, mouse) or a :class:`ControlMessage`.
 
-    Called on the main thread, in scene order. pygame events are passed as pygame delivers
-    them (``event.type == pygame.KEYDOWN``, ``event.key``, ``event.pos`` — mouse positions in
-    window pixels); the stage keeps its own keys (Esc, Q, F, H, T, 1–9). Return True when you
-    handled the event: plugins after you in the scene do not receive it.
+    Called on the main thread, in scene order; budget 20 ms. While this plugin is busy in
+    another hook the event waits (with the ones after it) and comes in order once it is free.
+    pygame events are passed as pygame delivers them (``event.type == pygame.KEYDOWN``,
+    ``event.key``, ``event.pos`` — mouse positions in window pixels); the stage keeps its own
+    keys (Esc, Q, F, H, T, 1–9). A control message comes after the stage handled its built-in
+    actions (a refused message does not come). Return True when you handled the event:
+    plugins after you in the scene do not receive it.
     """
 
 
@@ -189,11 +239,12 @@ def posestage_unconfigure(stage: StageContext) -> None:
     """Stop: release ports and files, silence every note and sound.
 
     Called on every exit path of a configured plugin — scene change that drops it or
-    changes its settings, disable, shutdown (Esc, end of source, Ctrl-C), and after the host
-    switched it off for failing. Usually on the main thread; after a crash-disable, on the
-    thread where the last failure happened. Must not raise; it may be called when configure
-    failed half-way, so check what you opened. ``stage`` is the same :class:`StageContext`
-    as in configure.
+    changes its settings, disable, shutdown (Esc, end of source, Ctrl-C, SIGTERM, SIGHUP), and
+    after the host switched it off for failing — once the plugin is out of dispatch: no other
+    hook of it runs during or after it. On the control thread during the show, on the main
+    thread at shutdown (after every person's leave). Should not raise (a failure is logged);
+    it may be called when configure failed half-way, so check what you opened. ``stage`` is
+    the same :class:`~posestage.context.StageContext` as in configure.
     """
 
 
@@ -203,9 +254,26 @@ def posestage_settings_changed(
 ) -> bool | None:
     """Some settings changed live (a control message): ``settings`` holds all the new values.
 
-    Called on the main thread with the names in ``changed``; ``stage`` is the
-    :class:`StageContext`. Return True if you applied them; otherwise (or if not implemented)
-    the host unconfigures and configures the plugin again with the new settings.
+    Called on the control thread with the names in ``changed``; ``stage`` is the
+    :class:`~posestage.context.StageContext`. Return True if you applied
+    them; otherwise (or if not implemented) the plugin leaves dispatch, is unconfigured and
+    configured again with the new settings. Privacy this plugin asked for stays on (fails
+    closed) whatever it answers afterwards.
+    """
+
+
+@hookspec
+def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
+    """The running scene changed from ``old`` to ``new`` (names) and this plugin stays on.
+
+    ``stage`` is the :class:`~posestage.context.StageContext`, already showing the new scene.
+
+    Called for each plugin that stays configured (same settings) across a scene switch —
+    number key, scene-file reload (then ``old == new``), ``scene`` control message — after the
+    switch took effect. Plugins dropped or reconfigured by the switch get unconfigure /
+    configure instead. A MIDI or synth plugin silences the notes of the old scene here.
+    Called on the stage's control thread (see the module docstring); the return value is
+    ignored.
     """
 
 
@@ -216,8 +284,11 @@ def posestage_privacy() -> bool | None:
     Asked right after ``posestage_configure`` (so the answer may depend on settings). In
     privacy mode no camera pixels reach any *other* plugin (their ``frame.image`` is None),
     disk or network, and the window never shows a live frame; the plugins that asked still get
-    ``frame.image`` (the anonymizer builds its background plate from it) and are trusted to
-    show only what is safe. ``[stage] privacy = true`` withholds pixels from every plugin.
+    ``frame.image`` while they are healthy (the anonymizer builds its background plate from
+    it) and are trusted to show only what is safe. It fails closed: once asked, privacy stays
+    on for everyone — even when the plugin fails, is disabled or reconfigured, or its
+    configure or this hook raises — until a scene that does not ask for it runs.
+    ``[stage] privacy = true`` withholds pixels from every plugin, the one asking included.
     """
 
 
@@ -229,6 +300,8 @@ def posestage_sources() -> dict[str, Any] | None:
     SCHEME:REST`` then calls ``opener(spec, options)`` with the whole spec and a
     :class:`posestage.sources.SourceOptions`; it returns a :class:`posestage.sources.Source`
     or raises :class:`~posestage.errors.SourceError`. Built-in schemes cannot be replaced.
+    An answer that is not such a dict (or a scheme that is not a plain name, an opener that
+    is not callable) is refused with one line naming the plugin; the rest still works.
     """
 
 
@@ -239,5 +312,6 @@ def posestage_commands(subparsers: argparse._SubParsersAction) -> None:
     Called once while the command line is built, for every installed plugin (``--safe``
     does not apply here). Add a parser with ``subparsers.add_parser("name", help=...)`` and
     set ``func=handler`` with ``parser.set_defaults(func=handler)``; ``handler(args) -> int``
-    is the exit status. A name already taken is refused with a warning.
+    is the exit status. A name already taken, an error raised here or a return value other
+    than None is refused with a one-line warning; the command line keeps working.
     """

@@ -11,7 +11,7 @@ A scene file (``scenes/skeleton.toml`` is the default)::
     mirror = true
 
     [tracking]                   # posestage.tracking.TrackingSettings; unset = tracker default
-    smoothing = true
+    max_missing_seconds = 1.0
 
     [plugins.skeleton]           # the order of the plugin tables is the scene order:
     thickness = 3                # earlier plugins draw first and get each frame first
@@ -43,9 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import vocabulary
 from .errors import SceneError
 from .plugins import PluginUse
-from .settings import Setting, Values, parse_size, validate
+from .settings import Setting, Values, validate
+from .tracking import tracking_schema
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,18 +61,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The scene ``posestage run`` uses when given none.
 DEFAULT_SCENE = Path(__file__).resolve().parents[1] / "scenes" / "skeleton.toml"
 
-_DEVICE = re.compile(r"^(auto|cpu|edgetpu|edgetpu:(usb|pci)(:\d+)?)$")
-
-
-def _device(value: str) -> str:
-    if not _DEVICE.match(value):
-        raise ValueError(
-            f"expected auto, cpu, edgetpu, edgetpu:usb:N or edgetpu:pci:N, got {value!r}"
-        )
-    return value
-
-
-#: The ``[stage]`` table. ``None`` defaults mean "the engine / source decides".
+#: The ``[stage]`` table — the one declaration of the stage's keys: scene files are validated
+#: against it and ``posestage run`` derives its options (type, help) from it. ``None``
+#: defaults mean "the engine / source decides" (``mirror``: cameras yes, files no). Each
+#: vocabulary (sizes, device, pace, …) is a :mod:`posestage.vocabulary` parser, the same one
+#: the command line uses.
 STAGE_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "source",
@@ -85,61 +80,59 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         "a catalogue name (posestage models list) or a .tflite path",
     ),
     Setting(
-        "device", str, "auto", "auto, cpu, edgetpu, edgetpu:usb:N or edgetpu:pci:N", parse=_device
+        "device",
+        str,
+        "auto",
+        f"where the model runs: {vocabulary.DEVICE.expected}",
+        parse=vocabulary.DEVICE,
     ),
     Setting(
         "input_size",
         str,
         None,
         'network input "HxW" (CPU PoseNet: 16k+1 each), e.g. "481x641"',
-        parse=parse_size,
+        parse=vocabulary.INPUT_SIZE,
     ),
     Setting(
         "resize",
         str,
         "stretch",
         "how frames are fitted to the network input",
-        choices=("stretch", "letterbox"),
+        parse=vocabulary.RESIZE,
     ),
-    Setting("threshold", float, None, "minimum pose score", min=0.0, max=1.0),
-    Setting("max_poses", int, None, "at most this many people per frame", min=1, max=100),
-    Setting("num_threads", int, None, "CPU inference threads", min=1, max=64),
-    Setting("mirror", bool, False, "mirror image and coordinates (a performer facing the screen)"),
+    Setting("threshold", float, None, "minimum pose score", parse=vocabulary.SCORE),
+    Setting(
+        "max_poses", int, None, "at most this many people per frame", parse=vocabulary.MAX_POSES
+    ),
+    Setting("num_threads", int, None, "CPU inference threads", parse=vocabulary.NUM_THREADS),
+    Setting(
+        "mirror",
+        bool,
+        None,
+        "mirror image and coordinates (not set: cameras are mirrored, files are not)",
+    ),
     Setting("privacy", bool, False, "no camera pixels reach plugins, disk, network or the window"),
-    Setting("res", str, None, 'source frame size "WxH", e.g. "640x480"', parse=parse_size),
+    Setting(
+        "res",
+        str,
+        None,
+        'source frame size "WxH", e.g. "640x480" (at most 7680x4320)',
+        parse=vocabulary.SIZE,
+    ),
     Setting("fullscreen", bool, False, "start in fullscreen"),
     Setting(
         "pace",
         str,
         "realtime",
         "video and replay: realtime or as fast as possible",
-        choices=("realtime", "fast"),
+        parse=vocabulary.PACE,
     ),
     Setting("loop", bool, False, "video, stills and replay start again at the end"),
 )
 
-#: The ``[tracking]`` table: the fields of :class:`posestage.tracking.TrackingSettings`.
-#: Defaults are None here so the tracker's own defaults apply; it checks the finer rules.
-TRACKING_SETTINGS: tuple[Setting, ...] = (
-    Setting("max_missing", int, None, "frames an id survives a dropout", min=0),
-    Setting("max_distance", float, None, "match gate, in person sizes", min=0.0),
-    Setting("predict", bool, None, "predict positions with the last velocity before matching"),
-    Setting("smoothing", bool, None, "One Euro keypoint smoothing"),
-    Setting(
-        "min_cutoff", float, None, "One Euro minimum cutoff (Hz): lower = less jitter", min=0.0
-    ),
-    Setting("beta", float, None, "One Euro speed coefficient: higher = less lag", min=0.0),
-    Setting("d_cutoff", float, None, "One Euro derivative cutoff (Hz)", min=0.0),
-    Setting("min_pose_score", float, None, "poses scoring below are ignored", min=0.0, max=1.0),
-    Setting(
-        "min_keypoint_score",
-        float,
-        None,
-        "keypoints at or above count for matching",
-        min=0.0,
-        max=1.0,
-    ),
-)
+#: The ``[tracking]`` table, derived from :class:`posestage.tracking.TrackingSettings` (its
+#: fields declare each key once). Defaults are None here so the tracker's own defaults apply.
+TRACKING_SETTINGS: tuple[Setting, ...] = tracking_schema()
 
 SCENE_SETTINGS: tuple[Setting, ...] = (
     Setting("name", str, None, "shown in the status line (default: the file name)"),

@@ -20,7 +20,10 @@ Supported types: ``bool``, ``int``, ``float`` (an int is accepted and becomes a 
 ``list`` (optionally each ``item`` of one type, or each a table checked against ``schema``) and
 ``dict`` (a sub-table checked against ``schema``). ``parse`` is an optional converter for
 values with a shape of their own (e.g. ``"640x480"``): it receives the type-checked value and
-returns the converted one, or raises ``ValueError`` whose text says what was expected.
+returns the converted one, or raises ``ValueError`` whose text says what was expected. A
+:class:`~posestage.vocabulary.Vocabulary` (``SIZE``, ``SCORE``, ``DEVICE``…) is the usual
+``parse``: it also checks the range and choices, and says what it expects in its own words —
+the same words the command line uses for the same vocabulary.
 A default of ``None`` means "not set": the consumer picks (e.g. the model's own input size).
 """
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SceneError, did_you_mean
+from .vocabulary import SIZE, Vocabulary
 
 _TYPE_NAMES = {
     bool: "true or false",
@@ -82,6 +86,8 @@ class Setting:
 
     def expected(self) -> str:
         """What a valid value looks like, in words (used in error messages and docs)."""
+        if isinstance(self.parse, Vocabulary):
+            return self.parse.expected
         if self.choices is not None:
             return "one of " + ", ".join(_show(c) for c in self.choices)
         text = _TYPE_NAMES[self.type]
@@ -100,6 +106,11 @@ class Setting:
         got = _coerce(value, self.type) if coerce else value
         if not _is_type(got, self.type):
             raise SceneError(f"{path}: expected {self.expected()}, got {_describe(value)}")
+        if isinstance(self.parse, Vocabulary):  # range, choices, finiteness: its own words
+            try:
+                return self.parse(float(got) if self.type is float else got)
+            except ValueError as err:
+                raise SceneError(f"{path}: {err}") from None
         if self.type is float:
             got = float(got)
             if not math.isfinite(got):
@@ -194,19 +205,9 @@ def describe(schema: Sequence[Setting]) -> list[str]:
     return lines
 
 
-def parse_size(text: Any) -> tuple[int, int]:
-    """``"640x480"`` → ``(640, 480)``; a ``parse`` converter for size settings."""
-    if isinstance(text, (list, tuple)) and len(text) == 2:
-        parts = list(text)
-    else:
-        parts = str(text).lower().replace("×", "x").split("x")
-    try:
-        a, b = (int(p) for p in parts)
-    except (ValueError, TypeError):
-        raise ValueError(f'expected a size like "640x480", got {_show(text)}') from None
-    if a <= 0 or b <= 0:
-        raise ValueError(f'expected a positive size like "640x480", got {_show(text)}')
-    return a, b
+#: ``"640x480"`` → ``(640, 480)``: the frame-size vocabulary (:data:`posestage.vocabulary.SIZE`),
+#: a ``parse`` for size settings. Kept under this name for plugins.
+parse_size = SIZE
 
 
 def _is_type(value: Any, kind: type) -> bool:

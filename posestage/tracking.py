@@ -13,7 +13,8 @@ an optimal assignment (``scipy.optimize.linear_sum_assignment``) on a keypoint d
   people walk past each other;
 - a pair farther apart than ``max_distance`` is never matched (gating).
 
-A person who is not seen is kept for ``max_missing`` frames. During that grace they are still
+A person who is not seen is kept for ``max_missing_seconds`` (default 1 s, measured on the
+frames' timestamps, so the same at 15, 30 or 120 fps). During that grace they are still
 reported, with ``missing > 0`` and their last smoothed position held (not extrapolated): a
 receiver mapping a wrist to a sound gets a held value rather than a flicker to nothing or a
 limb drifting on its own. Plugins that only want people seen this frame filter on
@@ -29,16 +30,16 @@ detection as it came.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from . import vocabulary
 from .errors import SceneError
 from .frames import Person
 from .keypoints import NUM_KEYPOINTS
 from .poses import Pose
+from .settings import Setting
 from .smoothing import OneEuroFilter
 
 #: Never predict a missing person's position further ahead than this many seconds.
@@ -52,11 +53,28 @@ VELOCITY_GAIN = 0.6
 _GATED = 1e6  # cost of a pair beyond the gate; keeps linear_sum_assignment feasible
 
 
+def _key(kind: type, default, help: str, parse=None, **bounds):
+    """A :class:`TrackingSettings` field that also declares its ``[tracking]`` scene key."""
+    return field(default=default, metadata={"key": (kind, help, parse, bounds)})
+
+
+_POSITIVE = vocabulary.ranged("positive", "a number > 0", float, 0.0, above=True)
+_HERTZ = vocabulary.ranged("hertz", "a frequency in Hz > 0, e.g. 1.0", float, 0.0, above=True)
+_NON_NEGATIVE = vocabulary.ranged("non-negative", "a number >= 0", float, 0.0)
+
+
 @dataclass
 class TrackingSettings:
     """How people are followed from frame to frame (scene files: the ``[tracking]`` table).
 
-    - ``max_missing``: frames an id survives a dropout (0 = leave at the first missed frame).
+    Each field declares its scene key once (:func:`tracking_schema` derives the ``[tracking]``
+    schema from these fields); values are checked with the same rules on construction.
+
+    - ``max_missing_seconds``: how long an id survives a dropout (a performer hidden behind
+      another, a missed detection), in seconds of the frames' timestamps, so the same at any
+      frame rate. 0 = leave at the first missed frame.
+    - ``max_missing`` (deprecated): the old grace in frames; when set it replaces
+      ``max_missing_seconds`` (a count of frames means a different time at each frame rate).
     - ``max_distance``: gate, in person sizes (diagonal of the box around the confident
       keypoints): a pose farther than this from a tracked person is never matched to them.
     - ``predict``: predict each person's position with their last velocity before matching.
@@ -71,43 +89,31 @@ class TrackingSettings:
     - ``min_keypoint_score``: keypoints at or above it count as confident for matching.
     """
 
-    max_missing: int = 8
-    max_distance: float = 0.5
-    predict: bool = True
-    smoothing: bool = True
-    min_cutoff: float = 1.0
-    beta: float = 10.0
-    d_cutoff: float = 1.0
-    min_pose_score: float = 0.2
-    min_keypoint_score: float = 0.3
+    max_missing_seconds: float = _key(
+        float, 1.0, "seconds an id survives a dropout", vocabulary.GRACE_SECONDS
+    )
+    max_missing: int | None = _key(
+        int, None, "deprecated: a grace in frames; replaces max_missing_seconds", min=0
+    )
+    max_distance: float = _key(float, 0.5, "match gate, in person sizes", _POSITIVE)
+    predict: bool = _key(bool, True, "predict positions with the last velocity before matching")
+    smoothing: bool = _key(bool, True, "One Euro keypoint smoothing")
+    min_cutoff: float = _key(
+        float, 1.0, "One Euro minimum cutoff (Hz): lower = less jitter", _HERTZ
+    )
+    beta: float = _key(float, 10.0, "One Euro speed coefficient: higher = less lag", _NON_NEGATIVE)
+    d_cutoff: float = _key(float, 1.0, "One Euro derivative cutoff (Hz)", _HERTZ)
+    min_pose_score: float = _key(float, 0.2, "poses scoring below are ignored", vocabulary.SCORE)
+    min_keypoint_score: float = _key(
+        float, 0.3, "keypoints at or above count for matching", vocabulary.SCORE
+    )
 
     def __post_init__(self) -> None:
-        def bad(name: str, rule: str) -> SceneError:
-            value = getattr(self, name)
-            return SceneError(f"tracking.{name} = {value!r} is invalid: it must be {rule}")
-
-        if isinstance(self.max_missing, bool) or not isinstance(self.max_missing, int):
-            raise bad("max_missing", "a whole number of frames >= 0, e.g. 8")
-        if self.max_missing < 0:
-            raise bad("max_missing", "a whole number of frames >= 0, e.g. 8")
-        for name in ("predict", "smoothing"):
-            if not isinstance(getattr(self, name), bool):
-                raise bad(name, "true or false")
-        numbers = {
-            "max_distance": ("> 0, e.g. 0.5", lambda v: v > 0),
-            "min_cutoff": ("> 0 Hz, e.g. 1.0", lambda v: v > 0),
-            "beta": (">= 0, e.g. 10", lambda v: v >= 0),
-            "d_cutoff": ("> 0 Hz, e.g. 1.0", lambda v: v > 0),
-            "min_pose_score": ("between 0 and 1, e.g. 0.2", lambda v: 0 <= v <= 1),
-            "min_keypoint_score": ("between 0 and 1, e.g. 0.3", lambda v: 0 <= v <= 1),
-        }
-        for name, (rule, ok) in numbers.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise bad(name, "a number " + rule)
-            if not math.isfinite(value) or not ok(value):
-                raise bad(name, rule)
-            setattr(self, name, float(value))
+        for setting in _schema(with_defaults=True):
+            value = getattr(self, setting.name)
+            if value is None and setting.default is None:
+                continue
+            setattr(self, setting.name, setting.check(value, f"tracking.{setting.name}"))
 
     @classmethod
     def from_mapping(cls, data: dict, where: str = "[tracking]") -> TrackingSettings:
@@ -117,6 +123,29 @@ class TrackingSettings:
             if key not in known:
                 raise SceneError(f"{where}: unknown setting {key!r}; use one of {', '.join(known)}")
         return cls(**data)
+
+    def grace_over(self, missing_frames: int, missing_seconds: float) -> bool:
+        """True when a person missing for that many frames / seconds leaves."""
+        if self.max_missing is not None:
+            return missing_frames > self.max_missing
+        if self.max_missing_seconds == 0:
+            return missing_frames > 0
+        return missing_seconds > self.max_missing_seconds
+
+
+def _schema(with_defaults: bool) -> tuple[Setting, ...]:
+    out = []
+    for f in fields(TrackingSettings):
+        kind, help_text, parse, bounds = f.metadata["key"]
+        default = f.default if with_defaults else None
+        out.append(Setting(f.name, kind, default, help_text, parse=parse, **bounds))
+    return tuple(out)
+
+
+def tracking_schema() -> tuple[Setting, ...]:
+    """The ``[tracking]`` scene schema: one :class:`~posestage.settings.Setting` per field of
+    :class:`TrackingSettings`, default None (unset keys keep the tracker's defaults)."""
+    return _schema(with_defaults=False)
 
 
 @dataclass
@@ -177,6 +206,11 @@ class Tracker:
     """
 
     def __init__(self, settings: TrackingSettings | None = None):
+        # scipy is imported by the first Tracker, not by `import posestage.tracking` (scene
+        # files, the CLI): and here, on the thread that builds the stage, never mid-show
+        from scipy.optimize import linear_sum_assignment
+
+        self._assign = linear_sum_assignment
         self._settings = settings or TrackingSettings()
         self._tracks: list[_Track] = []
         self._next_id = 1
@@ -215,6 +249,7 @@ class Tracker:
 
     def update(self, poses: list[Pose], width: int, height: int, timestamp: float) -> TrackUpdate:
         """Match this frame's ``poses`` to the tracked people; returns who is here, new, gone."""
+        linear_sum_assignment = self._assign
         s = self._settings
         width, height = max(int(width), 1), max(int(height), 1)
         timestamp = float(timestamp)
@@ -260,7 +295,7 @@ class Tracker:
                 kept.append(track)
                 continue
             track.missing += 1
-            if track.missing > s.max_missing:
+            if s.grace_over(track.missing, timestamp - track.seen):
                 left.append(self._person(track, track.person.xy))
             else:
                 kept.append(track)

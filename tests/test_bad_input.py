@@ -110,10 +110,11 @@ def test_wrong_input_shape(capsys, image, models_dir, tmp_path):
         str(tpu),
         "Edge TPU",
     )
-    with pytest.raises(SystemExit) as exit_:  # argparse: not HxW at all
-        main(["detect", image, "--input-size", "big"])
-    assert exit_.value.code == 2
-    assert "--input-size 'big': give HEIGHTxWIDTH" in capsys.readouterr().err
+    assert_one_line_error(  # not HxW at all: the command line says so, like a scene would
+        *run_cli(capsys, "detect", image, "--input-size", "big"),
+        "--input-size: expected a network input size HxW like 481x641",
+        "got 'big'",
+    )
 
 
 def test_missing_model_file(capsys, tmp_path, image):
@@ -158,7 +159,9 @@ def test_no_edgetpu_and_bad_device(capsys, image):
         "posenet-481x641",
     )
     assert_one_line_error(
-        *run_cli(capsys, "detect", image, "--device", "gpu"), "unknown device 'gpu'"
+        *run_cli(capsys, "detect", image, "--device", "gpu"),
+        "--device: expected auto, cpu, edgetpu",
+        "got 'gpu'",
     )
 
 

@@ -11,105 +11,12 @@ import time
 
 import numpy as np
 import pytest
+from fakes import Anonymizer, LogCollector, LogCrasher, context, make_frame, make_person
 
 from posestage.errors import PluginError, SceneError
-from posestage.frames import Person, PoseFrame
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.plugins import BUILTIN_DISTRIBUTIONS, PluginHost, PluginUse, import_plugin
 from posestage.settings import Setting
-
-
-class Stage:
-    """The small stage object plugins are configured with."""
-
-    width, height, mirror, privacy, scene = 640, 480, False, False, "test"
-
-    def __init__(self):
-        self.posted = []
-
-    def post(self, message):
-        self.posted.append(message)
-
-
-class Collector:
-    """Records every hook call into a shared log as (name, hook, detail)."""
-
-    def __init__(self, name, log, settings=()):
-        self.PLUGIN_NAME = name
-        self.log = log
-        self.settings_decl = list(settings)
-        self.configured_with = None
-
-    @hookimpl
-    def posestage_settings(self):
-        return self.settings_decl
-
-    @hookimpl
-    def posestage_configure(self, stage, settings):
-        self.configured_with = dict(settings)
-        self.log.append((self.PLUGIN_NAME, "configure", dict(settings)))
-
-    @hookimpl
-    def posestage_unconfigure(self, stage):
-        self.log.append((self.PLUGIN_NAME, "unconfigure", None))
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        self.log.append((self.PLUGIN_NAME, "frame", frame.index))
-
-    @hookimpl
-    def posestage_draw(self, canvas, frame):
-        canvas.append(self.PLUGIN_NAME)
-        self.log.append((self.PLUGIN_NAME, "draw", frame.index))
-
-    @hookimpl
-    def posestage_person_enter(self, person):  # a subset of the arguments is fine
-        self.log.append((self.PLUGIN_NAME, "enter", person.id))
-
-    @hookimpl
-    def posestage_person_leave(self, person, frame):
-        self.log.append((self.PLUGIN_NAME, "leave", person.id))
-
-    @hookimpl
-    def posestage_event(self, event):
-        self.log.append((self.PLUGIN_NAME, "event", getattr(event, "action", event)))
-        return getattr(event, "target", None) == self.PLUGIN_NAME
-
-
-class Crasher:
-    """Raises in posestage_frame; can be told to stop failing."""
-
-    PLUGIN_NAME = "crasher"
-
-    def __init__(self, log):
-        self.log = log
-        self.fail = True
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        if self.fail:
-            raise ZeroDivisionError("division by zero in my synth")
-        self.log.append(("crasher", "frame", frame.index))
-
-    @hookimpl
-    def posestage_unconfigure(self):
-        self.log.append(("crasher", "unconfigure", None))
-
-
-def make_frame(index=0, people=()):
-    return PoseFrame(
-        index=index,
-        timestamp=time.time(),
-        captured=time.perf_counter(),
-        width=640,
-        height=480,
-        people=list(people),
-    )
-
-
-def make_person(pid=1, slot=0):
-    xy = np.full((17, 2), 100.0, np.float32)
-    return Person(pid, slot, 0.9, xy, np.ones(17, np.float32), xy.copy(), width=640, height=480)
 
 
 @pytest.fixture
@@ -123,10 +30,10 @@ def host():
 
 
 def test_call_and_draw_order_follow_the_scene(host, log):
-    a, b = Collector("a", log), Collector("b", log)
+    a, b = LogCollector("a", log), LogCollector("b", log)
     host.register(a)
     host.register(b)
-    stage = Stage()
+    stage = context()
     assert host.activate([PluginUse("b"), PluginUse("a")], stage) == []
     assert host.active == ["b", "a"]
     frame = make_frame(7, [make_person(3)])
@@ -152,8 +59,8 @@ def test_call_and_draw_order_follow_the_scene(host, log):
 
 
 def test_draw_without_a_frame_calls_nobody(host, log):
-    host.register(Collector("a", log))
-    host.activate([PluginUse("a")], Stage())
+    host.register(LogCollector("a", log))
+    host.activate([PluginUse("a")], context())
     canvas = []
     host.draw(canvas, None)
     assert canvas == []
@@ -161,10 +68,10 @@ def test_draw_without_a_frame_calls_nobody(host, log):
 
 def test_settings_validated_and_scene_changes_reconfigure_only_what_changed(host, log):
     decl = [Setting("port", int, 9000, "UDP port", min=1, max=65535)]
-    host.register(Collector("osc", log, decl))
-    host.register(Collector("keep", log))
-    host.register(Collector("gone", log))
-    stage = Stage()
+    host.register(LogCollector("osc", log, decl))
+    host.register(LogCollector("keep", log))
+    host.register(LogCollector("gone", log))
+    stage = context()
     host.activate([PluginUse("keep"), PluginUse("osc", {"port": 9001}), PluginUse("gone")], stage)
     assert host.settings_of("osc") == {"port": 9001}
     log.clear()
@@ -185,8 +92,8 @@ def test_settings_validated_and_scene_changes_reconfigure_only_what_changed(host
 
 
 def test_unknown_plugin_lists_installed(host, log):
-    host.register(Collector("skeleton", log))
-    host.register(Collector("osc", log))
+    host.register(LogCollector("skeleton", log))
+    host.register(LogCollector("osc", log))
     with pytest.raises(SceneError) as info:
         host.check([PluginUse("skelton", {}, "scenes/x.toml: plugins.skelton")])
     assert str(info.value) == (
@@ -195,11 +102,11 @@ def test_unknown_plugin_lists_installed(host, log):
 
 
 def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
-    host.register(Collector("a", log))
-    crasher = Crasher(log)
+    host.register(LogCollector("a", log))
+    crasher = LogCrasher(log)
     host.register(crasher)
-    host.register(Collector("b", log))
-    stage = Stage()
+    host.register(LogCollector("b", log))
+    stage = context()
     host.activate([PluginUse("a"), PluginUse("crasher"), PluginUse("b")], stage)
     log.clear()
     with caplog.at_level(logging.ERROR, logger="posestage.plugins"):
@@ -228,9 +135,9 @@ def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
 
 
 def test_intermittent_failures_do_not_switch_off(host, log):
-    crasher = Crasher(log)
+    crasher = LogCrasher(log)
     host.register(crasher)
-    host.activate([PluginUse("crasher")], Stage())
+    host.activate([PluginUse("crasher")], context())
     for i in range(10):
         crasher.fail = i % 2 == 0  # fail, succeed, fail, succeed…
         host.frame(make_frame(i))
@@ -240,8 +147,8 @@ def test_intermittent_failures_do_not_switch_off(host, log):
 
 def test_max_failures_is_configurable(log):
     host = PluginHost(max_failures=1)
-    host.register(Crasher(log))
-    host.activate([PluginUse("crasher")], Stage())
+    host.register(LogCrasher(log))
+    host.activate([PluginUse("crasher")], context())
     host.frame(make_frame())
     assert host.active == [] and ("crasher", "unconfigure", None) in log
 
@@ -259,9 +166,9 @@ def test_configure_refusal_keeps_the_rest_of_the_scene(host, log):
             log.append(("picky", "unconfigure", None))
 
     host.register(Picky())
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     problems = host.activate(
-        [PluginUse("picky", {}, "scenes/x.toml: plugins.picky"), PluginUse("a")], Stage()
+        [PluginUse("picky", {}, "scenes/x.toml: plugins.picky"), PluginUse("a")], context()
     )
     assert problems == [
         "scenes/x.toml: plugins.picky: picky refused its settings: port 9000 is in use; set port to a free one"
@@ -280,10 +187,10 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
         def posestage_unconfigure(self):
             raise RuntimeError("port already closed")
 
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     host.register(Sloppy())
-    host.activate([PluginUse("a"), PluginUse("sloppy")], Stage())
-    host.deactivate_all(Stage())
+    host.activate([PluginUse("a"), PluginUse("sloppy")], context())
+    host.deactivate_all(context())
     assert ("a", "unconfigure", None) in log
     assert host.errors == [
         "sloppy: posestage_unconfigure failed: RuntimeError: port already closed"
@@ -291,9 +198,9 @@ def test_unconfigure_that_raises_does_not_stop_shutdown(host, log):
 
 
 def test_event_stops_at_the_plugin_that_consumes_it(host, log):
-    host.register(Collector("a", log))
-    host.register(Collector("b", log))
-    host.activate([PluginUse("a"), PluginUse("b")], Stage())
+    host.register(LogCollector("a", log))
+    host.register(LogCollector("b", log))
+    host.activate([PluginUse("a"), PluginUse("b")], context())
     assert host.event(ControlMessage("cue", target="a", value=3)) is True
     assert [x for x in log if x[1] == "event"] == [("a", "event", "cue")]
     assert host.event(ControlMessage("cue", value=4)) is False
@@ -350,9 +257,9 @@ def test_bad_plugins_are_refused_with_a_clear_message(host):
 
 
 def test_name_taken(host, log):
-    host.register(Collector("a", log))
+    host.register(LogCollector("a", log))
     with pytest.raises(PluginError, match="^plugin 'a': the name is already taken by registered$"):
-        host.register(Collector("a", log))
+        host.register(LogCollector("a", log))
 
 
 def test_timings_and_summary_feed_the_overlay(host, log):
@@ -364,8 +271,8 @@ def test_timings_and_summary_feed_the_overlay(host, log):
             time.sleep(0.005)
 
     host.register(Slow())
-    host.register(Collector("a", log))
-    host.activate([PluginUse("slow"), PluginUse("a")], Stage())
+    host.register(LogCollector("a", log))
+    host.activate([PluginUse("slow"), PluginUse("a")], context())
     for i in range(3):
         host.frame(make_frame(i))
     assert 4.0 < host.timings["slow"]["posestage_frame"] < 50.0
@@ -407,30 +314,15 @@ def test_sources_privacy_and_commands(host):
         def posestage_sources(self):
             return {"ndi": opener}
 
-    class Anonymizer:
-        PLUGIN_NAME = "anonymizer"
-
-        @hookimpl
-        def posestage_settings(self):
-            return [Setting("enabled", bool, True)]
-
-        @hookimpl
-        def posestage_configure(self, settings):
-            self.on = settings.enabled
-
-        @hookimpl
-        def posestage_privacy(self):
-            return self.on
-
     for p in (Source(), Dupe(), Anonymizer()):
         host.register(p)
     assert host.sources() == {"ndi": opener}
     assert host.errors == ["dupe: source scheme 'ndi' is already registered; ignored"]
-    stage = Stage()
+    stage = context()
     assert host.privacy_requested is False
     host.activate([PluginUse("anonymizer")], stage)
     assert host.privacy_requested is True
-    host.activate([PluginUse("anonymizer", {"enabled": False})], stage)
+    host.activate([PluginUse("anonymizer", {"asks": False})], stage)
     assert host.privacy_requested is False
     host.activate([PluginUse("anonymizer")], stage)
     host.deactivate("anonymizer", stage)
@@ -446,7 +338,7 @@ def test_sources_privacy_and_commands(host):
 
 
 def test_update_settings_live(host, log):
-    class Live(Collector):
+    class Live(LogCollector):
         @hookimpl
         def posestage_settings_changed(self, settings, changed):
             self.log.append((self.PLUGIN_NAME, "changed", tuple(changed)))
@@ -454,7 +346,7 @@ def test_update_settings_live(host, log):
 
     decl = [Setting("gain", float, 1.0, min=0, max=2), Setting("port", int, 9000, min=1, max=65535)]
     host.register(Live("synth", log, decl))
-    stage = Stage()
+    stage = context()
     host.activate([PluginUse("synth")], stage)
     log.clear()
     assert host.update_settings("synth", {"gain": "0.5"}, stage, "osc") == {
@@ -481,9 +373,9 @@ def test_update_settings_live(host, log):
 
 def test_pose_thread_failures_while_main_thread_draws(host, log):
     """frame() on a worker thread, draw() on this one: a crash-disable mid-way breaks nothing."""
-    host.register(Collector("a", log))
-    host.register(Crasher(log))
-    host.activate([PluginUse("a"), PluginUse("crasher")], Stage())
+    host.register(LogCollector("a", log))
+    host.register(LogCrasher(log))
+    host.activate([PluginUse("a"), PluginUse("crasher")], context())
 
     def pose_thread():
         for i in range(2000):
@@ -551,7 +443,7 @@ def test_entry_points_safe_mode_disable_and_broken(third_party):
         broken.error == "failed to load: ModuleNotFoundError: No module named 'no_such_module_here'"
     )
     assert "broken: failed to load: ModuleNotFoundError" in host.errors[0]
-    problems = host.activate([PluginUse("broken", {}, "scenes/x.toml: plugins.broken")], Stage())
+    problems = host.activate([PluginUse("broken", {}, "scenes/x.toml: plugins.broken")], context())
     assert problems == [
         "scenes/x.toml: plugins.broken: failed to load: ModuleNotFoundError: No module named 'no_such_module_here'; skipped"
     ]
@@ -563,7 +455,7 @@ def test_entry_points_safe_mode_disable_and_broken(third_party):
 
     off = PluginHost.load(disable=["thirdparty"])
     assert off.plugins["thirdparty"].error == "disabled (--disable)"
-    assert off.activate([PluginUse("thirdparty")], Stage()) == [
+    assert off.activate([PluginUse("thirdparty")], context()) == [
         "plugins.thirdparty: disabled (--disable); skipped"
     ]
     assert (
@@ -591,6 +483,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
             """
             from posestage.hookspecs import hookimpl
             from posestage.settings import Setting
+
             seen = []
 
             @hookimpl
@@ -605,8 +498,8 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
     )
     host = PluginHost.load(enable=[str(path)], entry_points=False)
     assert host.extra == ["wobble"] and host.plugins["wobble"].origin == "-p"
-    host.register(Collector("a", log))
-    host.activate([PluginUse("a")], Stage())
+    host.register(LogCollector("a", log))
+    host.activate([PluginUse("a")], context())
     assert host.active == ["a", "wobble"]
     assert sys.modules["posestage_wobble"].seen == [{"speed": 1.5}]
     sys.modules.pop("posestage_wobble", None)
@@ -685,7 +578,7 @@ def test_installed_plugins_add_cli_commands(tmp_path, monkeypatch):
 def test_privacy_plugin_alone_sees_the_pixels(host, log):
     seen = {}
 
-    class Anonymizer:
+    class Asking:  # a spy: keeps the very array it was given
         PLUGIN_NAME = "anonymizer"
 
         @hookimpl
@@ -707,18 +600,91 @@ def test_privacy_plugin_alone_sees_the_pixels(host, log):
         def posestage_draw(self, frame):
             seen["other-draw"] = frame.image
 
-    host.register(Anonymizer())
+    host.register(Asking())
     host.register(Other())
     image = np.zeros((480, 640, 3), np.uint8)
     frame = make_frame(1)
     frame.image = image
-    host.activate([PluginUse("other")], Stage())
+    host.activate([PluginUse("other")], context())
     host.frame(frame)
     assert seen["other"] is image  # no privacy plugin active: the image is passed as is
-    host.activate([PluginUse("anonymizer"), PluginUse("other")], Stage())
+    host.activate([PluginUse("anonymizer"), PluginUse("other")], context())
     assert host.privacy_requested
     host.frame(frame)
     host.draw(None, frame)
     assert seen["anonymizer"] is image
     assert seen["other"] is None and seen["other-draw"] is None
     assert frame.image is image  # the stage's frame is not modified
+
+
+WRONG_TYPES = {
+    "badsources": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_sources():
+            return ["ndi"]  # not a {scheme: opener} dict
+    """,
+    "badsettings": """
+        from posestage.hookspecs import hookimpl
+        from posestage.settings import Setting
+
+        @hookimpl
+        def posestage_settings():
+            return Setting("gain", float, 1.0)  # one Setting, not a list
+    """,
+    "badcommands": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_commands(subparsers):
+            raise SystemExit("no commands today")
+    """,
+    "badschemes": """
+        from posestage.hookspecs import hookimpl
+
+        @hookimpl
+        def posestage_sources():
+            return {"ndi": "not callable", 3: print}
+    """,
+}
+
+
+def test_plugins_answering_the_wrong_type_are_refused_and_run_still_works(
+    tmp_path, monkeypatch, capsys
+):
+    from fakes import write_stream
+
+    from posestage.cli import main
+
+    for name, source in WRONG_TYPES.items():
+        write_distribution(tmp_path, f"posestage-{name}", f"{name}_plugin", source, name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        host = PluginHost.load()
+        assert host.sources() == {}
+        assert (
+            "plugin 'badsources': posestage_sources() must return a dict {scheme: opener}, got list; ignored"
+            in host.errors
+        )
+        assert "badschemes: source scheme 'ndi': opener is not callable; ignored" in host.errors
+        assert "plugin 'badschemes': source scheme 3 is not a plain name; ignored" in host.errors
+        settings_error = host.plugins["badsettings"].error
+        assert settings_error == (
+            "plugin 'badsettings': posestage_settings() must return a list of Setting objects, "
+            "got Setting"
+        )
+        write_stream(tmp_path / "s.jsonl", 5)
+        capsys.readouterr()
+        status = main(
+            ["run", "--source", f"replay:{tmp_path / 's.jsonl'}", "--pace", "fast", "--headless"]
+        )
+        err = capsys.readouterr().err
+        assert status == 0, err
+        assert "5 frames" in err
+        assert "badcommands: could not add its commands: no commands today" in err
+        refused = [line for line in err.splitlines() if "badsources" in line]
+        assert len(refused) == 1 and refused[0].startswith("posestage: plugin 'badsources'")
+    finally:
+        for name in WRONG_TYPES:
+            sys.modules.pop(f"{name}_plugin", None)

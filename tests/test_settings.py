@@ -194,12 +194,14 @@ def test_parse_converter_and_size():
     assert validate({"res": "1280X720"}, schema, WHERE)["res"] == (1280, 720)
     check_error(
         {"res": "big"},
-        "scenes/x.toml: plugins.skeleton.res: expected a size like \"640x480\", got 'big'",
+        "scenes/x.toml: plugins.skeleton.res: expected a size WxH like 640x480, width 1 to 7680 "
+        "and height 1 to 4320, got 'big'",
         schema=schema,
     )
     check_error(
         {"res": "0x480"},
-        "scenes/x.toml: plugins.skeleton.res: expected a positive size like \"640x480\", got '0x480'",
+        "scenes/x.toml: plugins.skeleton.res: expected a size WxH like 640x480, width 1 to 7680 "
+        "and height 1 to 4320, got '0x480'",
         schema=schema,
     )
 

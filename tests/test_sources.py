@@ -22,8 +22,8 @@ from posestage.sources import (
     VideoSource,
     list_cameras,
     open_source,
-    parse_res,
 )
+from posestage.vocabulary import SIZE, VocabularyError
 
 # -- stills ---------------------------------------------------------------------------------
 
@@ -117,19 +117,27 @@ def bar_position(image: np.ndarray) -> int:
 @pytest.mark.parametrize("name, codec", [("clip.mp4", "libx264"), ("clip.webm", "libvpx-vp9")])
 def test_video_every_frame_fast(tmp_path, name, codec):
     path = tmp_path / name
-    write_video(path, 16, 25, codec=codec)
+    write_video(path, 16, 1, codec=codec)  # 15 s long at its own pace
     src = open_source(str(path), SourceOptions(pace="fast"))
     assert isinstance(src, VideoSource) and not src.live
-    assert (src.width, src.height) == (160, 120) and src.fps == pytest.approx(25)
+    assert (src.width, src.height) == (160, 120) and src.fps == pytest.approx(1)
     start = time.perf_counter()
     frames = list(src)
-    assert time.perf_counter() - start < 0.5  # not paced
+    assert time.perf_counter() - start < 7.5  # not paced (that would take 15 s)
     assert len(frames) == 16
     assert all(f.image.shape == (120, 160, 3) and f.image.dtype == np.uint8 for f in frames)
     assert [abs(bar_position(f.image) - i * 8) <= 4 for i, f in enumerate(frames)] == [True] * 16
-    # timestamps follow the video's own clock, 1/25 s apart
+    # timestamps follow the video's own clock, 1 s apart
     steps = np.diff([f.timestamp for f in frames])
-    assert np.allclose(steps, 0.04, atol=1e-3)
+    assert np.allclose(steps, 1.0, atol=1e-3)
+
+
+def assert_paced(frames) -> None:
+    """Every frame handed over no earlier than its media time (timestamp - first timestamp)
+    after the first: realtime pace. Late is allowed (a busy machine), early never."""
+    t0, c0 = frames[0].timestamp, frames[0].captured
+    for f in frames[1:]:
+        assert f.captured - c0 >= (f.timestamp - t0) - 0.005, f.index
 
 
 def test_video_realtime_honours_frame_rate(tmp_path):
@@ -140,10 +148,9 @@ def test_video_realtime_honours_frame_rate(tmp_path):
     start = time.perf_counter()
     frames = list(src)
     took = time.perf_counter() - start
-    assert len(frames) == 13
-    assert 0.55 < took < 1.2
-    captured = np.diff([f.captured for f in frames])
-    assert np.median(captured) == pytest.approx(0.05, abs=0.01)
+    # a frame already late (a loaded machine) is skipped, never one handed over early
+    assert 1 <= len(frames) <= 13 and took >= 0.55  # the last frame is due at 0.6 s
+    assert_paced(frames)
 
 
 def test_video_resize_and_loop(tmp_path):
@@ -216,22 +223,25 @@ def write_stream(path, n: int, step: float, t0: float = 5000.0) -> list[StreamFr
 
 def test_replay_fast_gives_recorded_poses(tmp_path):
     path = tmp_path / "take.jsonl"
-    recorded = write_stream(path, 30, 0.1)  # 3 s of recording
+    recorded = write_stream(path, 30, 0.5)  # 14.5 s of recording
     src = open_source(f"replay:{path}", SourceOptions(pace="fast"))
     assert isinstance(src, ReplaySource) and not src.live
     assert (src.width, src.height) == (640, 480) and src.header.model == "posenet"
     start = time.perf_counter()
     frames = list(src)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 7  # not paced (that would take 14.5 s)
     assert len(frames) == 30
     for got, want in zip(frames, recorded, strict=True):
         assert got.image is None and (got.width, got.height) == (640, 480)
-        assert got.timestamp == want.timestamp
+        assert got.recorded.timestamp == want.timestamp  # when it was recorded
+        # when it was captured in this run: now, advancing as the recording did
+        assert got.timestamp - frames[0].timestamp == pytest.approx(want.timestamp - 5000.0)
         assert len(got.poses) == 1  # the held (missing) person is not a detection
         assert np.array_equal(got.poses[0].xy, want.people[0].xy)
         assert np.array_equal(got.poses[0].scores, want.people[0].scores)
         assert got.recorded.index == want.index and got.recorded.people[1].id == 2
     assert [f.index for f in frames] == list(range(30))
+    assert abs(frames[0].timestamp - time.time()) < 60
 
 
 def test_replay_realtime_keeps_recorded_pace(tmp_path):
@@ -242,9 +252,8 @@ def test_replay_realtime_keeps_recorded_pace(tmp_path):
     start = time.perf_counter()
     frames = list(src)
     took = time.perf_counter() - start
-    assert len(frames) == 11 and 0.45 < took < 1.0
-    gaps = np.diff([f.captured for f in frames])
-    assert np.median(gaps) == pytest.approx(0.05, abs=0.01)
+    assert len(frames) == 11 and took >= 0.45  # every recorded frame, at the recorded pace
+    assert_paced(frames)
 
 
 def test_replay_loop_keeps_time_moving_and_res_scales(tmp_path):
@@ -258,7 +267,10 @@ def test_replay_loop_keeps_time_moving_and_res_scales(tmp_path):
     src.close()
 
 
-def test_close_wakes_a_waiting_read(tmp_path):
+def test_close_wakes_a_waiting_read(tmp_path, monkeypatch):
+    import posestage.sources.base as base
+
+    monkeypatch.setattr(base, "MAX_WAIT_SECONDS", 60.0)  # let the replay really wait
     path = tmp_path / "slow.jsonl"
     write_stream(path, 3, 30.0)  # 30 s between frames
     src = open_source(str(path), SourceOptions())  # .jsonl is a replay without the prefix
@@ -272,7 +284,7 @@ def test_close_wakes_a_waiting_read(tmp_path):
     src.close()
     reader.join(2)
     assert not reader.is_alive() and got == [None]
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5  # woken, not after the 30 s wait
 
 
 def test_replay_errors(tmp_path):
@@ -283,9 +295,8 @@ def test_replay_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     head = '{"format": "posestage.posestream", "version": 1, "width": 64, "height": 48}'
     bad.write_text(head + "\n{oops\n")
-    src = open_source(f"replay:{bad}", SourceOptions(pace="fast"))  # the header is fine
     with pytest.raises(SourceError, match=r"bad.jsonl:2: not valid JSON"):
-        src.read()
+        open_source(f"replay:{bad}", SourceOptions(pace="fast"))  # the first frame is read
     bad.write_text(head.replace(', "width": 64, "height": 48', "") + "\n")
     with pytest.raises(SourceError, match="has no frames"):
         open_source(f"replay:{bad}")
@@ -338,14 +349,18 @@ def test_plugin_schemes(tmp_path):
 
 
 def test_options_and_res():
-    assert parse_res("640x480") == (640, 480) and parse_res(" 1280 X 720 ") == (1280, 720)
-    for bad in ("640", "0x480", "axb", ""):
-        with pytest.raises(SourceError, match="--res"):
-            parse_res(bad)
-    with pytest.raises(SourceError, match="--pace 'slow'"):
+    assert SIZE("640x480") == (640, 480) and SIZE(" 1280 X 720 ") == (1280, 720)
+    for bad in ("640", "0x480", "axb", "", "99999x99999", "7681x100"):
+        with pytest.raises(VocabularyError, match="expected a size WxH"):
+            SIZE(bad)
+    assert SIZE("7680x4320") == (7680, 4320)
+    with pytest.raises(SourceError, match="--pace: expected realtime or fast, got 'slow'"):
         SourceOptions(pace="slow")
-    with pytest.raises(SourceError, match="--res"):
+    with pytest.raises(SourceError, match="--res: expected a size WxH"):
         SourceOptions(res=(0, 10))
+    with pytest.raises(SourceError, match="at most|height 1 to 4320"):
+        SourceOptions(res=(99999, 99999))
+    assert not hasattr(SourceOptions(), "mirror")  # the stage mirrors; sources never did
 
 
 def test_plugins_cannot_replace_built_in_schemes(tmp_path):
@@ -357,9 +372,9 @@ def test_plugins_cannot_replace_built_in_schemes(tmp_path):
 
 
 def test_close_never_hangs_on_a_stuck_device(monkeypatch):
-    import posestage.sources as sources
+    import posestage.sources.base as base
 
-    monkeypatch.setattr(sources, "CLOSE_WAIT", 0.2)
+    monkeypatch.setattr(base, "CLOSE_WAIT", 0.2)
     unplugged = threading.Event()
 
     class Stuck(Source):
@@ -414,3 +429,129 @@ def test_array_source_cycles_paces_and_stamps():
     start = time.perf_counter()
     assert len(list(iter(paced.read, None))) == 4 and paced.live
     assert time.perf_counter() - start >= 3 / 50 * 0.9  # three periods between four frames
+
+
+# -- behaviour: stills that stay, mirroring, gaps, early ends (issue 7) ------------------------
+
+
+def test_a_held_still_stays_until_closed_and_an_unheld_one_ends(images_dir):
+    photo = str(images_dir / "couple.jpg")
+    with open_source(photo, SourceOptions()) as plain:  # headless: once, then the end
+        assert plain.read() is not None and plain.read() is None
+    held = open_source(photo, SourceOptions(hold=True))  # a window: stays on screen
+    assert held.read() is not None
+    got, waiting = [], threading.Event()
+
+    def reader():
+        waiting.set()
+        got.append(held.read())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    waiting.wait(5)
+    thread.join(0.3)
+    assert thread.is_alive() and got == []  # still holding the last still
+    held.close()
+    thread.join(5)
+    assert not thread.is_alive() and got == [None]
+
+
+def test_only_cameras_are_mirrored_by_default(tmp_path, images_dir):
+    from posestage.sources import ArraySource, CameraSource
+
+    assert CameraSource.mirror_by_default is True
+    path = tmp_path / "clip.mkv"
+    write_video(path, 3, 25)
+    stream = tmp_path / "take.jsonl"
+    write_stream(stream, 2, 0.1)
+    for spec in (str(images_dir / "couple.jpg"), str(path), f"replay:{stream}"):
+        with open_source(spec, SourceOptions(pace="fast")) as src:
+            assert src.mirror_by_default is False, spec
+    assert ArraySource([np.zeros((2, 2, 3), np.uint8)]).mirror_by_default is False
+    take = tmp_path / "camera-take.jsonl"  # recorded from a camera: replayed like the show
+    with PoseStreamWriter(take, StreamHeader("camera:/dev/video0", 64, 48)) as writer:
+        writer.write(StreamFrame(0, 1.0, 64, 48, []))
+    with open_source(f"replay:{take}", SourceOptions(pace="fast")) as src:
+        assert src.mirror_by_default is True
+
+
+def write_gappy_stream(path, gap: float) -> list[float]:
+    """Four frames 0.1 s apart, with ``gap`` seconds between the 2nd and 3rd (a break)."""
+    stamps = [5000.0, 5000.1, 5000.1 + gap, 5000.2 + gap]
+    person = StreamPerson(1, 0, 0.9, np.ones((17, 2), np.float32), np.ones(17, np.float32))
+    with PoseStreamWriter(path, StreamHeader("test", 64, 48)) as writer:
+        for i, t in enumerate(stamps):
+            writer.write(StreamFrame(index=i, timestamp=t, width=64, height=48, people=[person]))
+    return stamps
+
+
+def test_a_replay_gap_of_days_is_a_short_pause(tmp_path):
+    from posestage.sources import MAX_WAIT_SECONDS
+
+    path = tmp_path / "break.jsonl"
+    stamps = write_gappy_stream(path, gap=3 * 24 * 3600.0)  # recorded across a long weekend
+    with open_source(f"replay:{path}", SourceOptions(pace="fast")) as src:
+        frames = list(src)
+    assert [f.recorded.timestamp for f in frames] == stamps
+    steps = np.diff([f.timestamp for f in frames])
+    assert steps == pytest.approx([0.1, MAX_WAIT_SECONDS, 0.1], abs=1e-6)
+    with open_source(f"replay:{path}", SourceOptions(pace="realtime")) as src:
+        start = time.perf_counter()
+        assert len(list(src)) == 4
+        took = time.perf_counter() - start
+    assert took < 30  # paced to a pause of MAX_WAIT_SECONDS, not three days
+
+
+def test_media_clock_caps_waits_and_resyncs_with_an_injected_clock():
+    from posestage.sources import MAX_WAIT_SECONDS, RESYNC_SECONDS, MediaClock
+
+    now = [100.0]
+    clock = MediaClock(clock=lambda: now[0])
+    assert clock.delay(0.0) == 0.0  # starts the clock
+    assert clock.delay(0.04) == pytest.approx(0.04)
+    assert clock.delay(1e6) == MAX_WAIT_SECONDS  # a gap: a short pause, then on from there
+    now[0] += MAX_WAIT_SECONDS
+    assert clock.delay(1e6 + 0.04) == pytest.approx(0.04)
+    now[0] += 10.0  # the consumer stalled: no burst to catch up
+    assert clock.delay(1e6 + 0.08) == 0.0
+    assert clock.delay(1e6 + 0.12) == pytest.approx(0.04)
+    assert RESYNC_SECONDS < MAX_WAIT_SECONDS
+
+
+def test_an_empty_replay_says_so_in_one_line(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    with PoseStreamWriter(path, StreamHeader("test", 640, 480)):
+        pass  # a header and no frame: the recorder stopped at once
+    with pytest.raises(SourceError) as err:
+        open_source(f"replay:{path}")
+    message = str(err.value)
+    assert "empty.jsonl" in message and "has no frames" in message and "\n" not in message
+
+
+def test_a_truncated_video_says_it_stopped_early(tmp_path):
+    path = tmp_path / "cut.mkv"
+    write_video(path, 100, 25)  # 4 s
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a download cut off half-way
+    with open_source(str(path), SourceOptions(pace="fast")) as src:
+        frames = list(src)
+        note = src.end_note
+    assert 10 < len(frames) < 100
+    assert "stopped early" in note and "of 4.0 s" in note and "truncated or corrupt" in note
+    assert str(path) in note and "\n" not in note
+    whole = tmp_path / "whole.mkv"
+    write_video(whole, 10, 25)
+    with open_source(str(whole), SourceOptions(pace="fast")) as src:
+        assert len(list(src)) == 10 and src.end_note == ""
+
+
+def test_video_timestamps_are_this_runs_time_from_the_first_frame(tmp_path):
+    path = tmp_path / "clip.mkv"
+    write_video(path, 3, 25)
+    src = open_source(str(path), SourceOptions(pace="fast"))
+    time.sleep(0.3)  # the stage loads its model between opening the source and reading it
+    before = time.time()
+    first = src.read()
+    assert before <= first.timestamp <= time.time()  # captured now, not at open
+    assert src.read().timestamp - first.timestamp == pytest.approx(0.04, abs=1e-3)
+    src.close()

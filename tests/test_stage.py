@@ -15,155 +15,31 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
-from PIL import Image
+from fakes import (
+    Collector,
+    Crasher,
+    FrameSource,
+    blank,
+    host_with,
+    load_rgb,
+    pasted,
+    run_stage,
+    scene_of,
+    sliding,
+    write_stream,
+)
 
 from posestage.errors import PosestageError, SourceError
 from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost
 from posestage.poses import Pose
 from posestage.posestream import read_posestream
 from posestage.scenes import parse_scene
-from posestage.sources import ArraySource, SourceOptions, open_source
+from posestage.sources import SourceOptions, open_source
 from posestage.stage import Mailbox, Stage, StageOptions, mirror_poses
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "posenet-481x641"
 SNOW = (236, 238, 242)
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-def load_rgb(path: Path, scale: float = 1.0) -> np.ndarray:
-    img = Image.open(path).convert("RGB")
-    if scale != 1.0:
-        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.BILINEAR)
-    return np.asarray(img).copy()
-
-
-class FrameSource(ArraySource):
-    """:class:`ArraySource` counting its ``close`` calls (clean-shutdown tests)."""
-
-    closed_calls = 0
-
-    def _close(self):
-        self.closed_calls += 1
-
-
-def sliding(image: np.ndarray, count: int, size=(400, 400), start=(30, 26), step=(8, 0)):
-    """``count`` crops of ``image``, the window moving by ``step`` pixels per frame."""
-    w, h = size
-    out = []
-    for i in range(count):
-        x, y = start[0] + i * step[0], start[1] + i * step[1]
-        out.append(image[y : y + h, x : x + w])
-    return out
-
-
-def blank(width: int, height: int) -> np.ndarray:
-    return np.full((height, width, 3), SNOW, dtype=np.uint8)
-
-
-def pasted(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` scaled to the height and centred on a snow-coloured canvas."""
-    h, w = image.shape[:2]
-    scale = height / h
-    small = np.asarray(Image.fromarray(image).resize((round(w * scale), height), Image.BILINEAR))
-    out = blank(width, height)
-    x = (width - small.shape[1]) // 2
-    out[:, x : x + small.shape[1]] = small
-    return out
-
-
-class Collector:
-    """A test plugin: records what it is given, on which thread, and draws a coloured box."""
-
-    def __init__(self, name: str, log: list | None = None, color=None, box=(0, 0, 40, 40)):
-        self.name = name
-        self.log = log if log is not None else []
-        self.color = color
-        self.box = box
-        self.frames: list = []
-        self.entered: list = []
-        self.left: list = []
-        self.draws = 0
-        self.configured = 0
-        self.unconfigured = 0
-        self.threads: dict[str, set] = {}
-        self.canvas_sizes: set = set()
-
-    def _thread(self, hook: str) -> None:
-        self.threads.setdefault(hook, set()).add(threading.current_thread().name)
-
-    @hookimpl
-    def posestage_configure(self, stage, settings):
-        self.configured += 1
-        self.stage = stage
-
-    @hookimpl
-    def posestage_unconfigure(self, stage):
-        self.unconfigured += 1
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        self._thread("frame")
-        self.frames.append(frame)
-
-    @hookimpl
-    def posestage_person_enter(self, person, frame):
-        self._thread("enter")
-        self.entered.append((person.id, person.slot, frame.index))
-
-    @hookimpl
-    def posestage_person_leave(self, person, frame):
-        self._thread("leave")
-        self.left.append((person.id, person.slot, frame.index))
-
-    @hookimpl
-    def posestage_draw(self, canvas, frame):
-        self._thread("draw")
-        self.draws += 1
-        self.canvas_sizes.add(canvas.get_size())
-        self.log.append(self.name)
-        if self.color is not None:
-            canvas.fill(self.color, pygame.Rect(self.box))
-
-
-class Crasher(Collector):
-    """Raises in every frame hook after the ``after``-th frame."""
-
-    def __init__(self, name: str, after: int = 2):
-        super().__init__(name)
-        self.after = after
-
-    @hookimpl
-    def posestage_frame(self, frame):
-        self.frames.append(frame)
-        if len(self.frames) > self.after:
-            raise RuntimeError("boom on purpose")
-
-
-def host_with(*plugins: Collector) -> PluginHost:
-    host = PluginHost()
-    for plugin in plugins:
-        host.register(plugin, plugin.name)
-    return host
-
-
-def scene_of(host: PluginHost, *names: str, stage: str = "", tracking: str = ""):
-    text = f"[stage]\n{stage}\n[tracking]\n{tracking}\n" + "".join(
-        f"[plugins.{n}]\n" for n in names
-    )
-    return parse_scene(text, None, host)
-
-
-def run_stage(source, *plugins, engine=None, stage="", tracking="", **options):
-    host = host_with(*plugins)
-    scene = scene_of(host, *[p.name for p in plugins], stage=stage, tracking=tracking)
-    options.setdefault("headless", True)
-    st = Stage([scene], StageOptions(**options), host=host, source=source, engine=engine)
-    report = st.run()
-    return st, report
 
 
 @pytest.fixture(scope="module")
@@ -176,21 +52,6 @@ def engine(shared):
 @pytest.fixture(scope="module")
 def couple(images_dir) -> np.ndarray:
     return load_rgb(images_dir / "couple.jpg", scale=1 / 3)  # 640x426, two people
-
-
-def write_stream(path: Path, frames: int, people: int = 1, width=640, height=480):
-    """A synthetic pose stream: ``people`` standing figures walking right."""
-    from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-
-    ys = np.linspace(60, 420, 17, dtype=np.float32)
-    with PoseStreamWriter(path, StreamHeader(width=width, height=height)) as w:
-        for i in range(frames):
-            ps = []
-            for k in range(people):
-                x = 60 + 200 * k + (i % 100) + np.linspace(-30, 30, 17, dtype=np.float32)
-                xy = np.stack([x, ys], 1).astype(np.float32)
-                ps.append(StreamPerson(k + 1, k, 0.9, xy, np.full(17, 0.9, np.float32)))
-            w.write(StreamFrame(i, 1_700_000_000.0 + i / 30, width, height, ps))
 
 
 # -- the mailbox and mirroring (fast) ---------------------------------------------------------
@@ -226,36 +87,43 @@ def test_mailbox_waits_for_the_consumer_when_every_frame_counts():
 
 
 def test_mailbox_skips_a_frame_about_to_be_replaced():
-    """A camera puts a frame every 20 ms; taking one 17 ms after its put, with a 5 ms fresh
-    window, waits for the next frame (3 ms away) instead of taking the 17 ms old one."""
-    box = Mailbox()
-    stop = threading.Event()
+    """A camera puts a frame every 20 (clock) seconds; taking one 17 s after its put, with a
+    5 s fresh window, waits for the next frame (3 s away) instead of taking the old one.
+    The clock is injected and the next put is made once the consumer waits: deterministic on a
+    busy machine (the only real wait is bounded by the due time, and ends at the put)."""
+    now = [100.0]
+    consumer_asked = threading.Event()
 
-    def camera():
-        i = 0
-        while not stop.is_set():
-            box.put((i, time.perf_counter()))
-            i += 1
-            time.sleep(0.020)
+    def clock():
+        if threading.current_thread().name == "consumer":
+            consumer_asked.set()
+        return now[0]
 
-    t = threading.Thread(target=camera)
-    t.start()
-    try:
-        time.sleep(0.2)  # the mailbox learns the period
-        assert 0.015 < box.period < 0.03
-        ages_plain, ages_fresh = [], []
-        for ages, fresh in ((ages_plain, 0.0), (ages_fresh, 0.005)):
-            for _ in range(5):
-                _, put_at = box.take(1.0)
-                # 17 ms after the next put: that frame waits in the slot, the one after is due
-                time.sleep(max(0.0, put_at + 0.020 + 0.017 - time.perf_counter()))
-                _, put_at = box.take(1.0, fresh_within=fresh)
-                ages.append(time.perf_counter() - put_at)
-    finally:
-        stop.set()
-        t.join(2)
-    assert min(ages_plain) > 0.012  # took the old frame
-    assert sorted(ages_fresh)[2] < 0.008  # waited for the new one (median)
+    box = Mailbox(clock=clock)
+
+    def put_at(t, item):
+        now[0] = t
+        box.put(item)
+
+    for i in range(3):  # the mailbox learns the period
+        put_at(100.0 + 20.0 * i, i)
+    assert box.period == pytest.approx(20.0)
+    now[0] = 157.0  # 17 s after the last put, the next is due in 3 s
+    assert box.take(0) == 2  # plain take: the frame in the slot, however old
+    put_at(160.0, 3)
+    now[0] = 177.0
+    assert box.take(0, fresh_within=1.0) == 3  # next put not due within 1 s: no wait
+    put_at(180.0, 4)
+    now[0] = 197.0  # again 3 s before the next put is due
+    got = []
+    consumer = threading.Thread(
+        target=lambda: got.append(box.take(0, fresh_within=5.0)), name="consumer"
+    )
+    consumer.start()
+    assert consumer_asked.wait(10)
+    put_at(200.0, 5)  # the lock is the consumer's until it waits: this put lands during the wait
+    consumer.join(10)
+    assert got == [5] and box.dropped == 3  # waited for the new frame: 4 was replaced (0, 1 too)
 
 
 def test_mirror_poses_flips_x_only_and_copies():
@@ -468,7 +336,7 @@ def test_record_then_replay_gives_the_same_people(tmp_path, couple, engine):
     for a, b in zip(live.frames, replayed.frames, strict=True):
         assert (a.index, a.timestamp, a.width, a.height) == (
             b.index,
-            b.timestamp,
+            b.recorded,  # the replayed frame's timestamp is this run's; recorded is the take's
             b.width,
             b.height,
         )
@@ -502,9 +370,10 @@ def test_duration_limit_stops_a_live_replay(tmp_path):
     t0 = time.perf_counter()
     _, report = run_stage(source, plugin, duration=0.6)
     took = time.perf_counter() - t0
-    assert report.stopped_by == "duration" and 0.55 < took < 2.0
-    assert 10 <= report.frames <= 25  # ~30 fps of recorded time
-    assert all(f.latency_ms < 20 for f in plugin.frames)
+    assert report.stopped_by == "duration" and took >= 0.55
+    # paced at the recorded ~30 fps: never more frames than the time allowed (load: fewer)
+    assert 1 <= report.frames <= 30 * took + 2
+    assert all(f.latency_ms >= 0 for f in plugin.frames)  # speed: bench/stage.py
 
 
 def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path):
@@ -519,23 +388,30 @@ def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path
     assert sorted(x[0] for x in a.left) == [1, 2] and all(x[2] == 19 for x in a.left)
 
 
-def test_ctrl_c_during_start_up_still_unconfigures_the_plugins_already_configured(tmp_path):
+def test_a_keyboard_interrupt_raised_by_configure_is_that_plugins_failure(tmp_path):
     class Interrupted(Collector):
-        """Ctrl-C arrives while this plugin's configure is busy (opening a port, say)."""
+        """Raises KeyboardInterrupt (or SystemExit) itself: not a real Ctrl-C."""
+
+        def __init__(self, name, error):
+            super().__init__(name)
+            self.error = error
 
         @hookimpl
         def posestage_configure(self, stage, settings):
             self.configured += 1
-            raise KeyboardInterrupt
+            raise self.error
 
     write_stream(tmp_path / "s.jsonl", 5)
-    a, b, c = Collector("a"), Interrupted("b"), Collector("c")
+    a, b, c = Collector("a"), Interrupted("b", KeyboardInterrupt()), Collector("c")
+    d = Interrupted("d", SystemExit(3))
     source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
-    with pytest.raises(KeyboardInterrupt):
-        run_stage(source, a, b, c)
-    assert (a.configured, b.configured, c.configured) == (1, 1, 0)
-    assert (a.unconfigured, b.unconfigured, c.unconfigured) == (1, 1, 0)
-    assert source.closed
+    st, report = run_stage(source, a, b, c, d)
+    assert (a.configured, b.configured, c.configured, d.configured) == (1, 1, 1, 1)
+    assert (a.unconfigured, b.unconfigured, c.unconfigured, d.unconfigured) == (1, 1, 1, 1)
+    assert len(a.frames) == len(c.frames) == 5 and not b.frames and not d.frames
+    assert any("b refused its settings: KeyboardInterrupt" in e for e in report.errors)
+    assert any("d refused its settings: SystemExit" in e for e in report.errors)
+    assert report.stopped_by == "source ended" and source.closed
 
 
 def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
@@ -574,37 +450,6 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
         assert seen.raw_xy[0, 0] == pytest.approx(expected), f.index
 
 
-def test_malformed_control_messages_never_stop_the_show(tmp_path):
-    from types import SimpleNamespace
-
-    from posestage.hookspecs import ControlMessage
-
-    write_stream(tmp_path / "s.jsonl", 30)
-    plugin = Collector("collect")
-    source = open_source(
-        f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="realtime", loop=True)
-    )
-    host = host_with(plugin)
-    st = Stage([scene_of(host, "collect")], StageOptions(headless=True), host=host, source=source)
-
-    def control():
-        time.sleep(0.2)
-        st.post(ControlMessage("scene", value=float("nan"), source="osc"))
-        st.post(ControlMessage("scene", value=float("inf"), source="osc"))
-        st.post(SimpleNamespace(action="set", target="collect", value=3, source="osc"))
-        time.sleep(0.3)
-        st.stop("quit")
-
-    controller = threading.Thread(target=control)
-    controller.start()
-    report = st.run()
-    controller.join()
-    assert report.error is None and report.stopped_by == "quit"
-    assert any("no scene nan" in e for e in report.errors)
-    assert any("no scene inf" in e for e in report.errors)
-    assert any("collect" in e and "unknown setting" in e for e in report.errors)
-
-
 @pytest.mark.slow
 def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, engine):
     class Flaky:
@@ -626,17 +471,45 @@ def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, e
     assert report.stopped_by == "source ended" and report.error is None
 
 
+class CountedCamera(FrameSource):
+    """A live source (100 fps) that lets others wait until it has read a number of frames."""
+
+    def __init__(self, images):
+        super().__init__(images, fps=100)
+        self.reads = 0
+        self.changed = threading.Condition()
+
+    def _read(self):
+        frame = super()._read()
+        with self.changed:
+            self.reads += 1
+            self.changed.notify_all()
+        return frame
+
+
 @pytest.mark.slow
 def test_live_source_drops_stale_frames_and_latency_stays_low(couple, engine):
+    """Deterministic: every detection lasts until the camera has delivered two newer frames
+    (the real engine, slower than the camera whatever the machine's load), so the newest frame
+    must win: each processed frame skips the stale ones, none is processed late."""
     images = sliding(couple, 20, step=(4, 0)) * 3
+    source = CountedCamera(images)
+
+    class SlowerThanTheCamera:
+        def detect(self, image):
+            with source.changed:
+                target = min(source.reads + 3, len(images))  # frame reads+1 put, reads+2 read
+                source.changed.wait_for(lambda: source.reads >= target, timeout=30)
+            return engine.detect(image)
+
     plugin = Collector("collect")
-    _, report = run_stage(FrameSource(images, fps=100), plugin, engine=engine)
+    _, report = run_stage(source, plugin, engine=SlowerThanTheCamera())
     indices = [f.index for f in plugin.frames]
     assert indices == sorted(set(indices)) and report.dropped > 0
     assert len(indices) + report.dropped == report.read == 60
-    detect = report.inference_ms[0]
-    # newest frame wins: a processed frame waited at most ~one camera period plus a detect
-    assert report.latency_ms[0] < detect + 25
+    # newest frame wins: after each detection the frame taken is a fresh one, >= 2 ahead
+    assert all(b - a >= 2 for a, b in zip(indices[:-2], indices[1:-1]))
+    assert all(f.people for f in plugin.frames)  # and the real model saw the people
 
 
 class UnpluggedCamera(FrameSource):
@@ -658,7 +531,7 @@ class UnpluggedCamera(FrameSource):
 
 
 def test_a_live_source_that_fails_is_reopened_and_the_show_goes_on(couple, engine, monkeypatch):
-    import posestage.stage as stage_module
+    import posestage.stage.capture as stage_module
 
     monkeypatch.setattr(stage_module, "SOURCE_RETRY_SECONDS", 0.05)
     source = UnpluggedCamera(sliding(couple, 12))
@@ -693,8 +566,8 @@ def test_window_loop_keys_and_display_rate(tmp_path):
     report = st.run()
     presser.join()
     assert report.stopped_by == "quit" and report.error is None
-    assert 30 < report.display_fps < 70  # 60 Hz clock (the bench checks >= 55 unloaded)
-    assert plugin.draws > 40 and plugin.unconfigured == 1
+    assert report.display_fps > 0 and report.redraws > 0  # the rate itself: see bench/
+    assert plugin.draws > 0 and plugin.unconfigured == 1
     assert st.overlay.show_help and st.overlay.show_timings
     assert not pygame.display.get_init()
 
@@ -859,3 +732,106 @@ def test_bad_options_are_one_line_errors():
         StageOptions(frames=0)
     with pytest.raises(PosestageError, match="--duration"):
         StageOptions(duration=-1)
+
+
+def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path, monkeypatch):
+    """A plugin blocks in ``frame`` (the pose thread waits for it): the window loop goes on
+    ticking; with nothing new to show nobody is redrawn; once a plugin animates (its draw
+    returns True, started here by an event) the canvas is redrawn on every tick; the stuck
+    plugin's draw is skipped, never waited for; the overlay names it with its duration."""
+    import posestage.stage.window as window_module
+    from posestage.plugins import PluginHost
+
+    monkeypatch.setattr(window_module, "IDLE_REDRAW", 1e9)  # only redraws for a reason
+    now = [1000.0]
+    inside, release = threading.Event(), threading.Event()
+
+    class Stuck(Collector):
+        @hookimpl
+        def posestage_frame(self, frame):
+            self.frames.append(frame)
+            if frame.index == 3:
+                now[0] += 2.0  # the fake clock: this call has taken 2 s so far
+                inside.set()
+                assert release.wait(30)
+
+    class Animated(Collector):
+        animate = False
+
+        @hookimpl
+        def posestage_draw(self, canvas, frame):
+            self.draws += 1
+            return self.animate  # True: draw me again on the next tick
+
+    stuck, animated = Stuck("stuck"), Animated("animated")
+    host = PluginHost(clock=lambda: now[0])
+    for p in (stuck, animated):
+        host.register(p, p.name)
+    write_stream(tmp_path / "s.jsonl", 300)
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    scene = scene_of(host, "stuck", "animated")
+    st = Stage([scene], StageOptions(), host=host, source=source)
+    seen = {}
+    deadline = time.monotonic() + 60
+
+    def ticks(n):
+        """Wait for n more display ticks; how many draws the animated plugin got meanwhile."""
+        start, draws = st._display_frames, animated.draws
+        while st._display_frames < start + n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return st._display_frames - start, animated.draws - draws
+
+    def watch():
+        try:
+            assert inside.wait(30)
+            ticks(5)  # the overlay shows the late plugin: one redraw for that
+            seen["idle"] = ticks(30)
+            animated.animate = True
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_x, mod=0))
+            ticks(2)
+            seen["animating"] = ticks(30)
+            seen["overlay"] = list(st.overlay.errors())
+            seen["skipped"] = host.dispatcher.skipped.get("stuck", 0)
+        finally:
+            release.set()
+            while len(animated.frames) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            st.stop("quit")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    report = st.run()
+    watcher.join()
+    idle_ticks, idle_draws = seen["idle"]
+    assert idle_ticks >= 30 and idle_draws == 0  # nothing new: no redraw
+    busy_ticks, busy_draws = seen["animating"]
+    assert busy_ticks >= 30 and busy_draws >= busy_ticks - 1  # one redraw per tick
+    assert seen["skipped"] >= busy_ticks - 1  # the stuck plugin's draw: skipped, not waited
+    assert "stuck: posestage_frame running for 2.0 s (budget 50 ms)" in seen["overlay"]
+    assert "stuck: posestage_frame took 2000 ms (budget 50 ms)" in report.errors
+    assert report.error is None and report.stopped_by == "quit"
+
+
+def test_system_exit_and_keyboard_interrupt_from_plugin_code_do_not_end_the_show(tmp_path):
+    class Exits(Collector):
+        @hookimpl
+        def posestage_frame(self, frame):
+            self.frames.append(frame)
+            raise SystemExit(1)
+
+    class Interrupts(Collector):
+        @hookimpl
+        def posestage_draw(self, canvas, frame):
+            self.draws += 1
+            raise KeyboardInterrupt  # on the main thread, where a real Ctrl-C lands too
+
+    write_stream(tmp_path / "s.jsonl", 20)
+    exits, interrupts, good = Exits("exits"), Interrupts("interrupts"), Collector("good")
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+    st, report = run_stage(source, exits, interrupts, good)
+    assert report.error is None and report.stopped_by == "source ended"
+    assert len(good.frames) == 20 and report.frames == 20
+    assert len(exits.frames) == 3 and exits.unconfigured == 1  # switched off after 3
+    assert 1 <= interrupts.draws <= 3 and interrupts.unconfigured == 1
+    assert any("exits: posestage_frame failed: SystemExit: 1" in e for e in report.errors)
+    assert any("interrupts: posestage_draw failed: KeyboardInterrupt" in e for e in report.errors)

@@ -16,7 +16,8 @@ then per frame its index, timestamp, size and people — id, slot, score, the *r
 The frame hook only copies the people (a few microseconds); a writer thread of the plugin's own
 encodes and writes them, buffered, flushed every ``flush_seconds``. If the disk stalls, frames
 queue up to :data:`QUEUE_FRAMES`, then are dropped (counted, logged) rather than slowing the
-show. An existing file is never overwritten: ``-2``, ``-3``… is added to the name.
+show. An existing file is never overwritten: ``-2``, ``-3``… is added to the name. The plugin
+uses only what the stage context offers (:class:`posestage.context.StageContext`).
 """
 
 from __future__ import annotations
@@ -84,26 +85,6 @@ def expand_path(template: str, when: float | None = None) -> Path:
     return candidate
 
 
-def _describe_stage(stage: Any) -> tuple[str, str]:
-    """(source name, model name) as far as the stage tells; empty strings when unknown."""
-    source = getattr(stage, "source", None)
-    source_name = source if isinstance(source, str) else getattr(source, "name", "") or ""
-    model = ""
-    engine = getattr(stage, "engine", None)
-    for attr in ("model_name", "name", "model"):
-        value = getattr(engine, attr, None) if engine is not None else None
-        if isinstance(value, (str, Path)) and str(value):
-            model = Path(str(value)).name
-            break
-    if not model:
-        options = getattr(stage, "options", None)
-        value = getattr(options, "model", None)
-        model = str(value) if value else ""
-    if not model and getattr(source, "gives_poses", False):
-        model = getattr(getattr(source, "header", None), "model", "") or ""
-    return str(source_name), model
-
-
 class Recorder:
     """The recorder plugin: one pose stream file per configure/unconfigure."""
 
@@ -126,12 +107,11 @@ class Recorder:
         self._stop()  # configured twice without unconfigure: finish the previous file
         started = time.time()
         path = expand_path(str(settings["path"]), started)
-        source, model = _describe_stage(stage)
-        header = StreamHeader(
-            source=source,
-            width=int(getattr(stage, "width", 0) or 0),
-            height=int(getattr(stage, "height", 0) or 0),
-            model=model,
+        header = StreamHeader(  # only what the stage context says (no pixels there)
+            source=str(stage.source),
+            width=int(stage.width),
+            height=int(stage.height),
+            model=str(stage.model),
             start_time=started,
         )
         try:

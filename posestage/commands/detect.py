@@ -10,19 +10,9 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import vocabulary as v
 from ..catalogue import DEFAULT_MODEL
 from ..errors import PosestageError, SourceError
-from ..settings import parse_size
-
-
-def parse_input_size(text: str) -> tuple[int, int]:
-    """``--input-size "481x641"`` → ``(481, 641)`` (height x width)."""
-    try:
-        return parse_size(text.replace("*", "x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--input-size {text!r}: give HEIGHTxWIDTH, e.g. 481x641"
-        ) from None
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -38,38 +28,41 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=DEFAULT_MODEL,
         help=f"catalogue name or .tflite path (default {DEFAULT_MODEL})",
     )
-    p.add_argument(
-        "--device", default="auto", help="auto, cpu, edgetpu, edgetpu:usb:0, edgetpu:pci:0"
-    )
+    p.add_argument("--device", default="auto", type=v.cli_type(v.DEVICE), help=v.DEVICE.expected)
     p.add_argument(
         "--threshold",
-        type=float,
+        type=v.cli_type(v.SCORE),
         default=None,
         metavar="SCORE",
         help="minimum pose score (default: the model's, 0.2)",
     )
     p.add_argument(
         "--max-poses",
-        type=int,
+        type=v.cli_type(v.MAX_POSES),
         default=None,
         metavar="N",
         help="most poses per image (default: the model's)",
     )
     p.add_argument(
         "--input-size",
-        type=parse_input_size,
+        type=v.cli_type(v.INPUT_SIZE),
         default=None,
         metavar="HxW",
         help="run a CPU PoseNet at another size, e.g. 721x1281",
     )
     p.add_argument(
         "--resize",
-        choices=("stretch", "letterbox"),
+        type=v.cli_type(v.RESIZE),
         default="stretch",
+        metavar="{stretch,letterbox}",
         help="fit images to the input: stretch (Coral) or letterbox",
     )
     p.add_argument(
-        "--num-threads", type=int, default=None, metavar="N", help="CPU threads for the interpreter"
+        "--num-threads",
+        type=v.cli_type(v.NUM_THREADS),
+        default=None,
+        metavar="N",
+        help="CPU threads for the interpreter",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document for all images")
     p.add_argument(

@@ -6,12 +6,65 @@ Options given here override the scene's ``[stage]`` settings. Examples::
     posestage run a.toml b.toml            # keys 1 and 2 switch between them
     posestage run --source clip.mp4 --headless --frames 300 --profile
     posestage run --source replay:show.jsonl --pace fast --headless
+    posestage run photo.jpg                # a still stays on screen until Esc/Q
+
+A still (or a folder of stills) stays in the window until the performer quits; headless it is
+processed once and the run ends.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
+from pathlib import Path
+
+from .. import vocabulary as v
+from ..errors import PosestageError
+
+log = logging.getLogger("posestage")
+
+
+class UsageError(PosestageError):
+    """Arguments that contradict each other: one line, exit status 2."""
+
+
+#: The ``[stage]`` keys that are also options here, with their short flag and metavar. Type,
+#: parser and help come from the one declaration, :data:`posestage.scenes.STAGE_SETTINGS`.
+STAGE_OPTIONS = {
+    "source": ("-s", "SPEC"),
+    "model": ("-m", "MODEL"),
+    "device": ("", "DEVICE"),
+    "res": ("", "WxH"),
+    "mirror": ("", None),
+    "pace": ("", "{realtime,fast}"),
+    "loop": ("", None),
+    "privacy": ("", None),
+    "fullscreen": ("", None),
+}
+
+
+def add_stage_options(p: argparse.ArgumentParser) -> None:
+    """``--source``, ``--res``, ``--mirror``…: the stage keys as options (they override the
+    scene's ``[stage]``), each parsed by the same vocabulary as the scene file."""
+    from ..scenes import STAGE_SETTINGS
+
+    settings = {s.name: s for s in STAGE_SETTINGS}
+    for name, (short, metavar) in STAGE_OPTIONS.items():
+        setting = settings[name]
+        flags = [f"--{name.replace('_', '-')}", *([short] if short else [])]
+        if setting.type is bool:
+            p.add_argument(
+                *flags, action=argparse.BooleanOptionalAction, default=None, help=setting.help
+            )
+            continue
+        parse = setting.parse
+        p.add_argument(
+            *flags,
+            type=v.cli_type(parse) if isinstance(parse, v.Vocabulary) else str,
+            default=None,
+            metavar=metavar,
+            help=setting.help,
+        )
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -24,34 +77,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "scenes", nargs="*", metavar="SCENE.toml", help="scene files (default: skeleton)"
+        "scenes",
+        nargs="*",
+        metavar="SCENE.toml|SOURCE",
+        help="scene files or folders of them (default: skeleton); one argument that is not a "
+        "scene (a photo, a video, camera:1, replay:take.jsonl) is the source, like --source",
     )
-    p.add_argument(
-        "--source", "-s", metavar="SPEC", help="camera[:N], a video, stills, or replay:FILE.jsonl"
-    )
-    p.add_argument("--model", "-m", help="model name from the catalogue or a .tflite path")
-    p.add_argument("--device", help="auto, cpu or an Edge TPU (e.g. usb, pci:0)")
-    p.add_argument("--res", metavar="WxH", type=str, help="capture size, e.g. 640x480")
-    p.add_argument(
-        "--mirror",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="mirror the image and the poses (like a mirror on stage)",
-    )
-    p.add_argument(
-        "--pace",
-        choices=("realtime", "fast"),
-        help="videos/replays: recorded pace or as fast as possible",
-    )
-    p.add_argument(
-        "--loop",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="loop videos, stills and replays",
-    )
+    add_stage_options(p)
     p.add_argument("--headless", action="store_true", help="no window (servers, CI)")
-    p.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--frames", type=v.cli_type(v.FRAMES), metavar="N", help="stop after N frames")
+    p.add_argument(
+        "--duration", type=v.cli_type(v.SECONDS), metavar="S", help="stop after S seconds"
+    )
     p.add_argument(
         "-p",
         "--plugin",
@@ -69,27 +106,40 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="disable a plugin (repeatable)",
     )
     p.add_argument("--safe", action="store_true", help="load only built-in plugins")
-    p.add_argument(
-        "--privacy",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="never show or hand out camera pixels",
-    )
     p.add_argument("--profile", action="store_true", help="print per-plugin timings at exit")
-    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (F toggles)")
     p.set_defaults(func=run)
     return p
 
 
+def is_scene(arg: str) -> bool:
+    """A scene file (``*.toml``) or a folder holding some; anything else is a source spec."""
+    path = Path(arg)
+    if path.suffix.lower() == ".toml":
+        return True
+    return path.is_dir() and any(path.glob("*.toml"))
+
+
+def split_sources(args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """(scene arguments, source): ``posestage run photo.jpg`` means ``--source photo.jpg``."""
+    scenes = [a for a in args.scenes if is_scene(a)]
+    others = [a for a in args.scenes if not is_scene(a)]
+    if len(others) > 1 or (others and args.source):
+        given = ", ".join(others + ([f"--source {args.source}"] if args.source else []))
+        raise UsageError(
+            f"run: more than one source given ({given}); give one source, and scenes as .toml"
+        )
+    return scenes, (others[0] if others else args.source)
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..sources import parse_res
     from ..stage import Stage, StageOptions, format_profile
 
+    scenes, source = split_sources(args)
     options = StageOptions(
-        source=args.source,
+        source=source,
         model=args.model,
         device=args.device,
-        res=parse_res(args.res) if args.res else None,
+        res=args.res,
         mirror=args.mirror,
         pace=args.pace,
         loop=args.loop,
@@ -100,14 +150,13 @@ def run(args: argparse.Namespace) -> int:
         enable=list(args.enable),
         disable=list(args.disable),
         safe=args.safe,
-        profile=args.profile,
-        fullscreen=args.fullscreen,
+        fullscreen=bool(args.fullscreen),
     )
-    report = Stage(args.scenes, options).run()
-    print(f"posestage: {report.summary()}", file=sys.stderr)
+    report = Stage(scenes, options).run()
+    log.info("%s", report.summary())
     if args.profile:
         print(format_profile(report))
     if report.error:
-        print(f"posestage: error: {report.error}", file=sys.stderr)
+        log.error("error: %s", report.error)
         return 2
     return 0

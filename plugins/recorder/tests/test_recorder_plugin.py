@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pluggy
@@ -36,6 +35,7 @@ except ImportError:  # not pip-installed: use the checkout
     sys.path.insert(0, str(PLUGIN_DIR))
     import posestage_recorder
 
+from fakes import context  # noqa: E402
 from posestage_recorder import Recorder, expand_path  # noqa: E402
 
 RNG = np.random.default_rng(3)
@@ -43,17 +43,12 @@ BODY = np.stack([np.linspace(-20, 20, 17), np.linspace(-80, 80, 17)], axis=1)
 
 
 def stage(tmp_path=None, width=640, height=480):
-    """What a real Stage offers the configure hook (the StageContext fields + source/options)."""
-    return SimpleNamespace(
-        width=width,
-        height=height,
-        mirror=False,
-        privacy=False,
-        scene="test",
-        source=SimpleNamespace(name="video:walk.mp4"),
-        engine=None,
-        options=SimpleNamespace(model="posenet_mobilenet_v1_075_481_641_quant_decoder"),
-        post=lambda message: None,
+    """The real, read-only context a stage hands the configure hook."""
+    return context(
+        width,
+        height,
+        source="video:walk.mp4",
+        model="posenet_mobilenet_v1_075_481_641_quant_decoder",
     )
 
 
@@ -109,7 +104,7 @@ def test_the_stage_records_what_it_replays(tmp_path):
     assert again.people == first.people and again.entered == first.entered
     assert again.left == first.left
     for a, b in zip(first.frames, again.frames, strict=True):
-        assert a.timestamp == b.timestamp
+        assert b.recorded == a.timestamp  # the replay knows when the first run saw the frame
         for p, q in zip(a.people, b.people, strict=True):
             assert (p.id, p.slot, p.missing) == (q.id, q.slot, q.missing)
             assert np.array_equal(p.raw_xy, q.raw_xy)
@@ -152,9 +147,15 @@ def test_replay_of_a_recording_reproduces_the_people(tmp_path):
 
     tracker = Tracker()
     with open_source(f"replay:{rec.path}", SourceOptions(pace="fast")) as src:
-        replayed = [
-            tracker.update(sf.poses, sf.width, sf.height, sf.timestamp).people for sf in src
-        ]
+        sources = list(src)
+    # the recorded time reproduces the smoothing bit for bit; this run's time (sf.timestamp,
+    # for OSC time tags) advances by the same steps
+    replayed = [
+        tracker.update(sf.poses, sf.width, sf.height, sf.recorded.timestamp).people
+        for sf in sources
+    ]
+    steps = np.diff([sf.timestamp for sf in sources])
+    assert steps == pytest.approx(np.diff([f.timestamp for f in frames]), abs=1e-6)
     assert len(replayed) == len(frames)
     for want, got in zip(frames, replayed, strict=True):
         assert [(p.id, p.slot, p.missing) for p in got] == [

@@ -1,0 +1,153 @@
+"""What a plugin is handed as ``stage``: a narrow, read-only view of the running show.
+
+``posestage_configure``, ``posestage_unconfigure``, ``posestage_settings_changed`` and
+``posestage_scene_changed`` receive a :class:`StageContext`. It holds facts — the source size
+and rate, mirror and privacy modes, the scene and the list of scenes, the source, model and
+device descriptions, the active plugins, the count of stale frames dropped — and one way to
+act: :meth:`StageContext.post`, which hands a :class:`~posestage.hookspecs.ControlMessage` to
+the stage and returns a :class:`concurrent.futures.Future` of its
+:class:`~posestage.hookspecs.ControlReply`.
+
+Nothing on it reaches pixels, the source, the engine, the plugin host or the tracker: the
+stage *pushes* plain values into it (:class:`StageFacts`) and reads posted messages out of
+its :class:`ControlInbox`; neither holds a reference back to the stage.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
+
+from .hookspecs import ControlReply
+
+#: Messages posted and not yet handled, at most (more are refused at once).
+INBOX_SIZE = 1000
+
+
+class StageFacts:
+    """Plain values the stage keeps up to date for :class:`StageContext` (no references)."""
+
+    __slots__ = (
+        "width",
+        "height",
+        "fps",
+        "mirror",
+        "privacy",
+        "scene",
+        "scenes",
+        "source",
+        "model",
+        "device",
+        "plugins",
+        "dropped",
+    )
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.height = 0
+        self.fps = 0.0
+        self.mirror = False
+        self.privacy = False
+        self.scene = ""
+        self.scenes: tuple[str, ...] = ()
+        self.source = ""
+        self.model = ""
+        self.device = ""
+        self.plugins: tuple[str, ...] = ()
+        self.dropped = 0
+
+
+class ControlInbox:
+    """Messages posted from any thread, each with the future its sender waits on."""
+
+    __slots__ = ("_items", "_lock", "closed")
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[Any, Future]] = deque()
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def put(self, message: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self.closed:
+                future.set_result(ControlReply(False, "the stage has stopped"))
+            elif len(self._items) >= INBOX_SIZE:
+                future.set_result(
+                    ControlReply(False, f"too many control messages waiting ({INBOX_SIZE})")
+                )
+            else:
+                self._items.append((message, future))
+        return future
+
+    def take(self) -> list[tuple[Any, Future]]:
+        """Every waiting message, oldest first (the inbox is emptied)."""
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            return items
+
+    def close(self) -> list[tuple[Any, Future]]:
+        """Refuse new messages; return the ones still waiting."""
+        with self._lock:
+            self.closed = True
+            items = list(self._items)
+            self._items.clear()
+            return items
+
+
+class StageContext:
+    """The ``stage`` argument of configure/unconfigure/settings_changed/scene_changed.
+
+    - ``width``, ``height``: source image size in pixels (0 until known);
+    - ``fps``: frames dispatched per second (live, smoothed);
+    - ``mirror``, ``privacy``: the stage's modes (live: a scene switch may change them);
+    - ``scene``: the running scene's name; ``scenes``: every scene's name, in key order;
+    - ``source``: a description of the source (``"camera:0"``, ``"replay:show.jsonl"``);
+    - ``model``: the model's name ("" when poses come from a replay);
+    - ``device``: ``"cpu"``, ``"edgetpu:usb:0"``… ("" for a replay);
+    - ``plugins``: names of the active plugins, scene order (live);
+    - ``dropped``: stale frames dropped so far (live);
+    - :meth:`post`: hand a control message to the stage, from any thread.
+    """
+
+    __slots__ = ("_facts", "_inbox")
+
+    def __init__(self, facts: StageFacts | None = None, inbox: ControlInbox | None = None):
+        object.__setattr__(self, "_facts", facts if facts is not None else StageFacts())
+        object.__setattr__(self, "_inbox", inbox if inbox is not None else ControlInbox())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the stage context is read-only ({name!r} cannot be set)")
+
+    width = property(lambda self: self._facts.width)
+    height = property(lambda self: self._facts.height)
+    fps = property(lambda self: self._facts.fps)
+    mirror = property(lambda self: self._facts.mirror)
+    privacy = property(lambda self: self._facts.privacy)
+    scene = property(lambda self: self._facts.scene)
+    scenes = property(lambda self: self._facts.scenes)
+    source = property(lambda self: self._facts.source)
+    model = property(lambda self: self._facts.model)
+    device = property(lambda self: self._facts.device)
+    plugins = property(lambda self: self._facts.plugins)
+    dropped = property(lambda self: self._facts.dropped)
+
+    def post(self, message: Any) -> Future:
+        """Hand ``message`` (a :class:`~posestage.hookspecs.ControlMessage`) to the stage.
+
+        Safe from any thread. Returns a future resolved once the message was handled (on the
+        stage's main thread) with a :class:`~posestage.hookspecs.ControlReply`: ``ok=True``
+        and what was done (``"scene 2: touchdesigner"``), or ``ok=False`` and the one-line
+        error. A message posted after the stage stopped is answered ``ok=False`` at once.
+        """
+        return self._inbox.put(message)
+
+    def __repr__(self) -> str:
+        f = self._facts
+        return (
+            f"StageContext(scene={f.scene!r}, {f.width}x{f.height}, source={f.source!r}, "
+            f"mirror={f.mirror}, privacy={f.privacy}, plugins={f.plugins!r})"
+        )

@@ -1,0 +1,86 @@
+"""The stage: the runtime loop from frames to plugins to the window.
+
+Four threads, each doing one thing at its own pace::
+
+    capture thread   source.read() ──► Mailbox (one slot)
+    pose thread      Mailbox ──► engine.detect ──► mirror ──► tracker ──► PoseFrame
+                         ──► posestage_person_leave / _enter / posestage_frame
+    main thread      the window loop at display rate: events, posestage_draw (when there is
+                     something new), posestage_event, overlay, keys, control messages
+    control thread   scene switches and reloads, set / enable / disable: the plugins'
+                     configure, unconfigure, settings_changed, scene_changed
+
+- The :class:`Mailbox` holds one frame. For a *live* source (camera, realtime video/replay) the
+  newest frame replaces an unprocessed one (counted in :attr:`StageReport.dropped`): no queue
+  grows and no stale frame is processed. For other sources the capture thread waits for the
+  pose thread to take the frame, so every frame is processed.
+- **Which thread calls which hook, and the locks** are the plugin contract, documented in
+  :mod:`posestage.hookspecs` and kept by :mod:`posestage.plugins.dispatch`: one lock per
+  plugin (its hooks never overlap; different plugins run at the same time), the main thread
+  never waits for a plugin (a busy plugin's draw is skipped for a tick), a plugin joins
+  dispatch once configured. For each frame the order is: leave (people gone), enter (people
+  new), then frame. The stage's own ``_scene_lock`` is held only from mirroring to tracking
+  and while a scene switch changes mirror / privacy / tracking — never around plugin code.
+- ``--mirror`` flips the camera image *and* the pose coordinates (``x → width - 1 - x``) right
+  after detection, before tracking: the tracker, every plugin, the recorder and the window all
+  see the mirrored world. Detection runs on the camera's own image, so keypoint names stay
+  anatomical (the performer's left wrist is ``left_wrist``, now drawn on the screen's left).
+- Privacy: ``privacy = true`` in the scene (or ``--privacy``) gives no plugin any pixel; a
+  plugin asking (``posestage_privacy()``) gets them alone, while healthy, and privacy then
+  stays on (fails closed) until a scene without it runs. The pipeline builds the image plugins
+  may get (an immutable copy, or None), the dispatcher withholds it per plugin, the window
+  never shows a live frame in privacy mode.
+- Plugins never see the :class:`Stage`: they get :attr:`Stage.context`, a read-only
+  :class:`~posestage.context.StageContext` the main thread keeps up to date.
+- Nothing stops the show but the performer: a plugin that raises is isolated by the host and
+  its error shown; an engine error on one frame is reported and the loop goes on; a live
+  source (camera) whose read fails is reported, reopened every :data:`SOURCE_RETRY_SECONDS`
+  and read again while the window and plugins keep running; a file source that ends (or
+  fails) stops the stage cleanly. On every exit path people get
+  ``person_leave``, every plugin is unconfigured, threads are joined and the source closed.
+- Scenes: number keys (or a ``scene`` control message, see :meth:`Stage.post`) switch to
+  another scene; an edit of the running scene's file reloads it. The host keeps plugins whose
+  settings did not change (they get ``posestage_scene_changed``), unconfigures dropped/changed
+  ones and configures new ones, on the control thread; people stay (same ids, not
+  re-announced). Control messages of any shape are checked on the main thread; a bad one is
+  refused with one line and counted. SIGTERM, SIGHUP and Ctrl-C stop the show cleanly. What applies live: plugins, ``[tracking]``, ``mirror``,
+  ``privacy``; ``source``, ``model``, ``device``, ``res`` need a restart.
+- Latency (``PoseFrame.latency_ms``) is capture → ``posestage_frame``: for a live source it is
+  the age of the newest frame when the pose thread is free + detect + tracking. When the
+  camera is faster than detection, that age would average half a camera period; the pose
+  thread instead waits up to :data:`FRESH_FRAME_WAIT` for a frame that is about to arrive
+  rather than take one nearly a period old. For stills / ``fast`` sources latency includes
+  the wait for the previous frame.
+- ``headless`` opens no window: the newest frame (or, while a plugin animates, the same one
+  again) is drawn on an off-screen canvas at most at display rate, and the last frame always.
+
+The package follows the data path, one module per job:
+
+- :mod:`~posestage.stage.lifecycle` — :class:`Stage`: assembly, start, run, shutdown;
+- :mod:`~posestage.stage.mailbox` — :class:`Mailbox`, the one-slot hand-over;
+- :mod:`~posestage.stage.capture` — the capture thread, a failing live source reopened;
+- :mod:`~posestage.stage.pipeline` — the pose thread: detect → mirror → track → frame → dispatch;
+- :mod:`~posestage.stage.window` — the window and the headless display (main thread);
+- :mod:`~posestage.stage.control` — scene switching, reloads, control messages;
+- :mod:`~posestage.stage.report` — :class:`StageOptions`, :class:`StageReport`, ``--profile``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from .lifecycle import Stage  # noqa: E402
+from .mailbox import Mailbox  # noqa: E402
+from .pipeline import mirror_poses  # noqa: E402
+from .report import StageOptions, StageReport, format_profile  # noqa: E402
+
+__all__ = [
+    "Mailbox",
+    "Stage",
+    "StageOptions",
+    "StageReport",
+    "format_profile",
+    "mirror_poses",
+]
