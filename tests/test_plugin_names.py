@@ -1,0 +1,74 @@
+"""``-p NAME`` addresses a plugin by the name ``posestage plugins`` lists."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from posestage.cli import main
+from posestage.errors import PluginError
+from posestage.plugins import PluginHost
+
+PLUGIN = """
+    from posestage.hookspecs import hookimpl
+
+    @hookimpl
+    def posestage_frame(frame):
+        pass
+"""
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """A third-party distribution ``posestage-thirdparty`` (plugin ``thirdparty``) on sys.path."""
+    (tmp_path / "thirdparty_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    info = tmp_path / "posestage_thirdparty-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: posestage-thirdparty\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text("[posestage]\nthirdparty = thirdparty_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    sys.modules.pop("thirdparty_plugin", None)
+
+
+def test_an_installed_plugin_by_its_listed_name():
+    host = PluginHost.load(enable=["recorder"])
+    assert host.extra == ["recorder"]  # active in every scene, like any -p plugin
+    assert host.plugins["recorder"].origin == "entry point"  # the installed one, not re-imported
+
+
+def test_named_plugins_load_in_safe_mode_too(installed):
+    assert not PluginHost.load(safe=True).plugins["thirdparty"].loaded
+    host = PluginHost.load(enable=["thirdparty"], safe=True)
+    assert host.plugins["thirdparty"].loaded and host.extra == ["thirdparty"]
+    assert PluginHost.load(enable=["thirdparty"], disable=["thirdparty"]).extra == []
+
+
+def test_an_unknown_name_lists_the_installed_plugins():
+    with pytest.raises(PluginError) as err:
+        PluginHost.load(enable=["recordr"])
+    message = str(err.value)
+    assert message.startswith("-p recordr: no installed plugin or module named 'recordr'")
+    assert "(did you mean 'recorder'?)" in message and "installed: recorder, skeleton" in message
+
+
+def test_run_with_p_name(tmp_path, capsys):
+    out = tmp_path / "take.jsonl"
+    scene = tmp_path / "scene.toml"
+    scene.write_text(
+        f'[stage]\nsource = "replay:{tmp_path / "in.jsonl"}"\n[plugins.recorder]\npath = "{out}"\n'
+    )
+    from posestage.testing import SAMPLE_POSES
+
+    (tmp_path / "in.jsonl").write_bytes(SAMPLE_POSES.read_bytes())
+    assert (
+        main(["run", str(scene), "-p", "skeleton", "--headless", "--frames", "5", "--pace", "fast"])
+        == 0
+    )
+    assert "5 frames" in capsys.readouterr().err and out.exists()
+    assert main(["plugins", "-p", "recorder"]) == 0
+    assert "on  recorder" in capsys.readouterr().out
