@@ -137,3 +137,42 @@ def test_refused_with_the_plugin_the_hook_and_the_fix(plugin, hook, expected):
     message = problem(plugin, hook)
     assert message.startswith(f"plugin 'p' refused: {hook}")
     assert expected in message and "\n" not in message
+
+
+def test_the_host_refuses_them_at_load_and_the_stage_starts_without_them(tmp_path):
+    from posestage.errors import PluginError
+    from posestage.plugins import PluginHost
+
+    host = PluginHost()
+    with pytest.raises(PluginError, match=r"^plugin 'p' refused: posestage_frame is 'async def'"):
+        host.register(Async(), "p")
+    assert "p" not in host.plugins
+    host.register(Fine(), "p")  # the name is free again: nothing half-registered
+    path = tmp_path / "posestage_late.py"
+    path.write_text(
+        "from posestage import hookimpl\n\n@hookimpl(trylast=True)\ndef posestage_frame(frame):\n    pass\n"
+    )
+    with pytest.raises(PluginError, match=r"posestage_frame: trylast=True is not supported"):
+        PluginHost.load(enable=[str(path)], entry_points=False)
+
+
+def test_an_installed_plugin_that_is_refused_is_listed_with_the_reason(tmp_path, monkeypatch):
+    import sys
+
+    from posestage.plugins import PluginHost
+
+    (tmp_path / "asyncy.py").write_text(
+        "from posestage import hookimpl\n\n@hookimpl\nasync def posestage_draw(canvas):\n    pass\n"
+    )
+    info = tmp_path / "posestage_asyncy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: posestage-asyncy\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[posestage]\nasyncy = asyncy\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        host = PluginHost.load()
+    finally:
+        sys.modules.pop("asyncy", None)
+    assert not host.plugins["asyncy"].loaded
+    assert "posestage_draw is 'async def'" in host.plugins["asyncy"].error
+    assert host.plugins["skeleton"].loaded  # the others load as usual

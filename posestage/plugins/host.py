@@ -40,6 +40,7 @@ from typing import Any
 import pluggy
 
 from .. import hookspecs
+from ..compat import hook_problem
 from ..errors import PluginError, SceneError, describe_error, did_you_mean, one_line
 from ..settings import Setting, Values, validate
 from . import loading
@@ -328,10 +329,10 @@ class PluginHost:
                 )
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin:
-                    if impl.hookwrapper or impl.wrapper:
-                        raise PluginError(
-                            f"plugin {name!r} refused: {caller.name}: hook wrappers are not supported"
-                        )
+                    # async/generator hooks, *args, defaulted arguments, tryfirst, wrappers
+                    problem = hook_problem(name, caller.name, impl)
+                    if problem:
+                        raise PluginError(problem)
                     impls[caller.name] = impl
         for attr in dir(plugin):
             if (
