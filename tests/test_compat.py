@@ -176,3 +176,22 @@ def test_an_installed_plugin_that_is_refused_is_listed_with_the_reason(tmp_path,
     assert not host.plugins["asyncy"].loaded
     assert "posestage_draw is 'async def'" in host.plugins["asyncy"].error
     assert host.plugins["skeleton"].loaded  # the others load as usual
+
+
+def test_specname_and_optionalhook_work_through_the_stage():
+    from posestage.testing import run_plugin
+
+    class Both:
+        frames = 0
+
+        @hookimpl(specname="posestage_frame")
+        def on_frame(self, frame):
+            Both.frames += 1
+
+        @hookimpl(optionalhook=True)
+        def posestage_draw(self, canvas):
+            canvas.fill((0, 0, 255))
+
+    run = run_plugin(Both(), frames=5)
+    assert run.errors == [] and Both.frames == 5
+    assert (run.canvas == (0, 0, 255)).all()
