@@ -46,3 +46,26 @@ def test_json_lines_file(tmp_path):
     assert len(rows) == 100 and list(rows[0]) == list(FIELDS)
     assert rows[0]["plugin"] == "p" and abs(rows[0]["ms"] - 1.0) < 1e-6
     assert rows[99]["at"] > rows[0]["at"]
+
+
+def test_run_trace_hooks_names_every_call_on_its_thread(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from posestage.cli import main
+
+    demo = Path(__file__).resolve().parents[1] / "scenes" / "demo.toml"
+    monkeypatch.chdir(tmp_path)  # the recorder writes recordings/ here
+    path = tmp_path / "trace.jsonl"
+    args = ["run", str(demo), "-p", "recorder", "--headless", "--frames", "6", "--pace", "fast"]
+    assert main([*args, "--trace-file", str(path)]) == 0
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    calls = {(r["plugin"], r["hook"]) for r in rows}
+    assert {("skeleton", "posestage_configure"), ("skeleton", "posestage_draw")} <= calls
+    assert ("recorder", "posestage_unconfigure") in calls
+    frames = [r for r in rows if r["hook"] == "posestage_frame"]
+    assert len(frames) == 6 and {r["thread"] for r in frames} == {"posestage-pose"}
+    assert all(r["ms"] >= 0 and not r["failed"] for r in rows)
+
+    assert main([*args, "--trace-hooks"]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("trace ")]
+    assert sum("posestage_frame" in x and "recorder" in x for x in lines) == 6

@@ -151,6 +151,8 @@ class Dispatcher:
         self._taken = 0
         self._events: deque[list] = deque()
         self.events_dropped = 0
+        #: ``--trace-hooks``: a :class:`posestage.trace.HookTrace` told of every call, or None
+        self.trace: Any = None
 
     # ------------------------------------------------------------------ who is in dispatch
 
@@ -220,10 +222,14 @@ class Dispatcher:
                 error = err
             finally:
                 self._busy.pop(name, None)
-            ms = (self.clock() - start) * 1000.0
+            end = self.clock()
+            ms = (end - start) * 1000.0
             self._time(name, hook, ms)
         finally:
             lock.release()
+        trace = self.trace
+        if trace is not None:
+            trace.record(name, hook, start, end, error is not None)
         off = ""
         if error is not None:
             off = self._failed(name, hook, error)
@@ -253,15 +259,23 @@ class Dispatcher:
             busy = self._busy.get(name, ("a hook", 0.0))[0]
             raise TimeoutError(f"still busy in {busy} after {timeout:g} s; {hook} not called")
         self._in_lifecycle.add(name)
+        failed = False
         try:
             start = self.clock()
             try:
                 return fn(*[kwargs[a] for a in argnames])
+            except BaseException:
+                failed = True
+                raise
             finally:
-                self._time(name, hook, (self.clock() - start) * 1000.0)
+                end = self.clock()
+                self._time(name, hook, (end - start) * 1000.0)
         finally:
             self._in_lifecycle.discard(name)
             lock.release()
+            trace = self.trace
+            if trace is not None:
+                trace.record(name, hook, start, end, failed)
 
     def dispatch(self, hook: str, kwargs: dict, *, wait: bool = True) -> bool:
         """``hook`` on every plugin in dispatch, in scene order. ``wait=False`` (main thread):
