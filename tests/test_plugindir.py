@@ -117,3 +117,90 @@ def test_removed_files_and_polling_interval(tmp_path):
 def test_a_missing_folder_is_one_line():
     with pytest.raises(PluginError, match=r"--plugin-dir /no/such: no such folder"):
         PluginDir("/no/such")
+
+
+# -- through the running stage ---------------------------------------------------------------
+
+VERSION = """
+    import plugindir_probe
+    from posestage import hookimpl
+
+    @hookimpl
+    def posestage_configure(settings):
+        plugindir_probe.seen.append(("{v}", "configure"))
+
+    @hookimpl
+    def posestage_frame(frame):
+        plugindir_probe.seen.append(("{v}", "frame"))
+
+    @hookimpl
+    def posestage_unconfigure():
+        plugindir_probe.seen.append(("{v}", "unconfigure"))
+"""
+
+
+def test_the_stage_swaps_a_saved_file_and_survives_a_broken_one(tmp_path, monkeypatch):
+    """A broken save does not stop the stage and the old version keeps running; the fixed
+    version is picked up on the next save (old unconfigured, new configured)."""
+    import sys
+    import threading
+    import time
+    import types
+
+    from posestage.plugins import PluginHost
+    from posestage.scenes import parse_scene
+    from posestage.stage import Stage, StageOptions
+    from posestage.testing import SyntheticPeople
+
+    probe = types.ModuleType("plugindir_probe")
+    probe.seen = []
+    monkeypatch.setitem(sys.modules, "plugindir_probe", probe)
+    path = tmp_path / "posestage_live.py"
+    write(path, VERSION.format(v="v1"))
+    stage = Stage(
+        [parse_scene("[scene]\nname = 'rehearsal'\n")],
+        StageOptions(headless=True, plugin_dir=str(tmp_path), duration=60),
+        host=PluginHost(),
+        source=SyntheticPeople(1, frames=100_000, realtime=True),
+    )
+    done = {}
+
+    def wait_for(what, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if what():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def rehearse():
+        try:
+            done["v1"] = wait_for(lambda: ("v1", "frame") in probe.seen)
+            write(path, "from posestage import hookimpl\n\n@hookimpl\ndef posestage_frame(frame:\n")
+            done["error"] = wait_for(lambda: any("SyntaxError" in e for e in stage.errors))
+            count = len(probe.seen)
+            done["still_v1"] = wait_for(lambda: probe.seen[count:].count(("v1", "frame")) >= 3)
+            write(path, VERSION.format(v="v2"))
+            done["v2"] = wait_for(lambda: ("v2", "frame") in probe.seen)
+        finally:
+            stage.stop()
+
+    helper = threading.Thread(target=rehearse)
+    helper.start()
+    report = stage.run()
+    helper.join()
+    assert done == {"v1": True, "error": True, "still_v1": True, "v2": True}
+    assert report.error is None
+    (error,) = [e for e in report.errors if "SyntaxError" in e]
+    assert error.startswith(f"{path}:4: SyntaxError") and "previous version keeps running" in error
+    events = [e for e in probe.seen if e[1] != "frame"]
+    assert events == [
+        ("v1", "configure"),
+        ("v1", "unconfigure"),
+        ("v2", "configure"),
+        ("v2", "unconfigure"),
+    ]
+    last_v1 = max(i for i, e in enumerate(probe.seen) if e == ("v1", "frame"))
+    first_v2 = probe.seen.index(("v2", "frame"))
+    assert probe.seen.index(("v1", "unconfigure")) > last_v1  # no v1 frame after it stopped
+    assert probe.seen.index(("v2", "configure")) < first_v2

@@ -106,6 +106,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="disable a plugin (repeatable)",
     )
     p.add_argument("--safe", action="store_true", help="load only built-in plugins")
+    p.add_argument(
+        "--plugin-dir",
+        metavar="DIR",
+        help="rehearsal: load the plugin .py files in DIR and reload each one when it is saved",
+    )
     p.add_argument("--profile", action="store_true", help="print per-plugin timings at exit")
     p.add_argument(
         "--trace-hooks",
@@ -162,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         safe=args.safe,
         fullscreen=bool(args.fullscreen),
         trace_hooks=args.trace_file or ("-" if args.trace_hooks else None),
+        plugin_dir=args.plugin_dir,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

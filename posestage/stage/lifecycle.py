@@ -23,13 +23,14 @@ from .capture import Capture
 from .control import Control, ControlThread, _scene_name, _scene_stage
 from .mailbox import Mailbox
 from .pipeline import Pipeline
+from .rehearsal import Rehearsal
 from .report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
 from .window import JOIN_SECONDS, Window
 
 log = logging.getLogger("posestage.stage")
 
 
-class Stage(Capture, Pipeline, Window, Control):
+class Stage(Capture, Pipeline, Window, Control, Rehearsal):
     """Runs one show: a source, the engine, the tracker and the plugins of a scene.
 
     ``scenes`` are :class:`~posestage.scenes.Scene` objects or scene file paths (number keys
@@ -232,6 +233,8 @@ class Stage(Capture, Pipeline, Window, Control):
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
         if opts.trace_hooks:
             self._start_trace(opts.trace_hooks)
+        if opts.plugin_dir:
+            self._load_plugin_dir(opts.plugin_dir)
         self._load_scenes()
         scene = self.current_scene = self._scenes[0]
 

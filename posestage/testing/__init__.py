@@ -144,7 +144,9 @@ class SyntheticPeople(Source):
     ``people`` is how many stand side by side (each walks ``speed`` pixels per frame, bouncing
     off the edges), or a function ``people(i) -> list[Pose]`` giving frame ``i``'s poses
     (people coming and going). ``frames`` frames, timestamps 1/``fps`` s apart from
-    ``start_time`` (reproducible tracking); then the source ends.
+    ``start_time`` (reproducible tracking); then the source ends. ``realtime=True`` paces the
+    frames at ``fps`` like a camera (a live source: the stage keeps the newest), for tests
+    that change something while the show runs.
     """
 
     gives_poses = True
@@ -160,8 +162,11 @@ class SyntheticPeople(Source):
         speed: float = 4.0,
         fps: float = 30.0,
         start_time: float = 1_700_000_000.0,
+        realtime: bool = False,
     ) -> None:
         super().__init__()
+        self.live = bool(realtime)
+        self._due: float | None = None
         self.width, self.height = (int(v) for v in size)
         self.people, self.count, self.fps, self.start_time = people, int(frames), fps, start_time
         self.figure = float(height) if height else self.height * 0.7
@@ -192,6 +197,12 @@ class SyntheticPeople(Source):
             return None
         i, self._i = self._i, self._i + 1
         stamp = self.start_time + i / self.fps
+        if self.live:
+            now = time.perf_counter()
+            self._due = now if self._due is None else self._due + 1.0 / self.fps
+            if not self._sleep(self._due - now):
+                return None
+            stamp = time.time()
         return SourceFrame(
             None, stamp, time.perf_counter(), self.width, self.height, poses=self.poses(i)
         )
