@@ -46,29 +46,61 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(enable: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; ``enable``: the ``-p`` plugins given before the command, whose
+    ``posestage_commands`` add sub-commands too (``posestage -p ./x.py hello``)."""
     parser = Parser(
         prog="posestage",
         description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "-p",
+        "--plugin",
+        dest="global_enable",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a plugin (name, module or .py file) for every command: its commands, and active in run",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
     from .plugins import add_plugin_commands  # installed plugins' own sub-commands
 
-    add_plugin_commands(sub)
+    add_plugin_commands(sub, enable=enable or [])
     return parser
 
 
+def global_plugins(argv: list[str]) -> list[str]:
+    """The ``-p``/``--plugin`` values given before the sub-command."""
+    found, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-p", "--plugin") and i + 1 < len(argv):
+            found.append(argv[i + 1])
+            i += 2
+        elif arg.startswith("--plugin="):
+            found.append(arg.split("=", 1)[1])
+            i += 1
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            break  # the sub-command: its own -p belongs to it
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    logs.setup(debug="--debug" in (sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    logs.setup(debug="--debug" in argv)
     try:
+        parser = build_parser(global_plugins(argv))
         args = parser.parse_args(argv)
-    except UsageError as err:
+    except PosestageError as err:  # a bad option, or a -p plugin that cannot be loaded
         log.error("error: %s", err)
         return 2
+    if args.global_enable and isinstance(getattr(args, "enable", None), list):
+        args.enable = [*args.global_enable, *args.enable]  # active in run, listed by plugins
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

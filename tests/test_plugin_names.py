@@ -72,3 +72,28 @@ def test_run_with_p_name(tmp_path, capsys):
     assert "5 frames" in capsys.readouterr().err and out.exists()
     assert main(["plugins", "-p", "recorder"]) == 0
     assert "on  recorder" in capsys.readouterr().out
+
+
+COMMAND = """
+    from posestage.hookspecs import hookimpl
+
+    @hookimpl
+    def posestage_commands(subparsers):
+        p = subparsers.add_parser("hello", help="say hello")
+        p.add_argument("who")
+        p.set_defaults(func=lambda args: print(f"hello {args.who}") or 7)
+"""
+
+
+def test_commands_of_a_p_plugin_given_before_the_command(tmp_path, capsys):
+    path = tmp_path / "posestage_greeter.py"
+    path.write_text(textwrap.dedent(COMMAND))
+    try:
+        assert main(["-p", str(path), "hello", "bob"]) == 7
+        assert capsys.readouterr().out == "hello bob\n"
+        assert main(["-p", str(path), "plugins"]) == 0  # and it is listed, as -p would
+        assert "on  greeter" in capsys.readouterr().out
+    finally:
+        sys.modules.pop("posestage_greeter", None)
+    assert main(["-p", str(tmp_path / "missing.py"), "plugins"]) == 2
+    assert "missing.py: no such file" in capsys.readouterr().err

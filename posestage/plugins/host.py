@@ -847,14 +847,23 @@ class PluginHost:
         return info.distribution or info.origin
 
 
-def add_plugin_commands(subparsers: Any) -> None:
-    """Called by the CLI while it builds its parser: installed plugins add their commands."""
+def add_plugin_commands(subparsers: Any, enable: Iterable[str] = ()) -> None:
+    """Called by the CLI while it builds its parser: installed plugins, and the ``-p`` plugins
+    in ``enable``, add their commands. A ``-p`` plugin that cannot be loaded raises
+    :class:`PluginError` (you named it); a broken installed one never breaks the CLI."""
     quiet, log.disabled = log.disabled, True  # broken plugins are reported by the command run
     try:
-        host = PluginHost.load()
+        host = PluginHost.load(enable=enable)
+    except PluginError as err:
+        log.disabled = quiet
+        if enable:
+            raise
+        log.warning("plugin commands unavailable: %s", one_line(err))
+        return
     except Exception as err:  # noqa: BLE001 - never break the command line
         log.disabled = quiet
         log.warning("plugin commands unavailable: %s", one_line(err))
         return
-    log.disabled = quiet
+    finally:
+        log.disabled = quiet
     host.add_commands(subparsers)
