@@ -133,6 +133,34 @@ class PluginDir:
         return Change("reloaded" if old is not None else "added", path, name, plugin, old)
 
 
+#: ``PluginInfo.origin`` of plugins loaded from ``--plugin-dir``.
+ORIGIN = "--plugin-dir"
+
+
+def load_into(host: Any, folder: str | Path) -> tuple[PluginDir, list[tuple[Path, str]]]:
+    """Load every plugin file of ``folder`` into ``host`` like ``-p`` plugins (active in every
+    scene; a file's plugin wins over an installed one of the same name). Returns the
+    :class:`PluginDir` (to :meth:`~PluginDir.poll` later) and ``(path, error)`` for each file
+    that did not import or whose plugin the host refused — those are left out."""
+    plugin_dir = PluginDir(folder)
+    problems: list[tuple[Path, str]] = []
+    for change in plugin_dir.scan():
+        if change.kind == "failed":
+            problems.append((change.path, change.error))
+            continue
+        try:  # checked on a host of its own first: a refused file leaves ``host`` as it was
+            type(host)().register(change.plugin, change.name, origin=ORIGIN)
+        except PluginError as err:
+            problems.append((change.path, f"{change.path}: {err}"))
+            continue
+        if change.name in host.plugins:
+            host.unregister(change.name)  # the file's plugin wins over an installed one
+        host.register(change.plugin, change.name, origin=ORIGIN)
+        if change.name not in host.extra:
+            host.extra.append(change.name)
+    return plugin_dir, problems
+
+
 def _signature(path: Path) -> tuple | None:
     try:
         st = path.stat()

@@ -204,3 +204,17 @@ def test_the_stage_swaps_a_saved_file_and_survives_a_broken_one(tmp_path, monkey
     first_v2 = probe.seen.index(("v2", "frame"))
     assert probe.seen.index(("v1", "unconfigure")) > last_v1  # no v1 frame after it stopped
     assert probe.seen.index(("v2", "configure")) < first_v2
+
+
+def test_plugins_lists_the_files_and_why_one_is_not_loaded(tmp_path, capsys):
+    import json
+
+    from posestage.cli import main
+
+    write(tmp_path / "glow.py", GLOW.format(colour=(1, 1, 1)))
+    write(tmp_path / "broken.py", "x = (\n")
+    assert main(["plugins", "--plugin-dir", str(tmp_path), "--json"]) == 0
+    rows = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert rows["glow"]["status"] == "on" and rows["glow"]["origin"] == "--plugin-dir"
+    assert rows["broken"]["status"] == "not loaded"
+    assert rows["broken"]["error"].startswith(f"{tmp_path / 'broken.py'}:1: SyntaxError")

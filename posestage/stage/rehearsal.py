@@ -18,11 +18,9 @@ import logging
 from typing import Any
 
 from ..errors import PosestageError
+from ..plugindir import ORIGIN
 
 log = logging.getLogger("posestage.stage")
-
-#: ``PluginInfo.origin`` of plugins loaded from ``--plugin-dir``.
-ORIGIN = "--plugin-dir"
 
 
 class Rehearsal:
@@ -32,24 +30,11 @@ class Rehearsal:
 
     def _load_plugin_dir(self, folder: str) -> None:
         """Start-up: load every plugin file; a broken one is reported and skipped."""
-        from ..plugindir import PluginDir
+        from ..plugindir import load_into
 
-        self._plugin_dir = PluginDir(folder)
-        for change in self._plugin_dir.scan():
-            if change.kind == "failed":
-                self._plugin_file_error(change.path, change.error)
-                continue
-            problem = self._refused(change)
-            if problem:
-                self._plugin_file_error(change.path, problem)
-                continue
-            host = self.host
-            if change.name in host.plugins:
-                host.unregister(change.name)  # the rehearsal copy wins over an installed one
-            host.register(change.plugin, change.name, origin=ORIGIN)
-            if change.name not in host.extra:
-                host.extra.append(change.name)
-            log.info("plugin %s loaded from %s", change.name, change.path)
+        self._plugin_dir, problems = load_into(self.host, folder)
+        for path, error in problems:
+            self._plugin_file_error(path, error)
 
     def _poll_plugin_dir(self) -> None:
         """Main thread, between frames: files saved since the last look."""
