@@ -129,6 +129,8 @@ class PluginDir:
             return Change("failed", path, known.name, old=known.plugin, error=error)
         name = _name_of(path, plugin)
         old = known.plugin if known else None
+        if known is not None and known.module is not None:
+            sys.modules.pop(known.module.__name__, None)  # the old version runs on unaffected
         self._files[path] = _Loaded(signature, name, plugin, module, "", generation)
         return Change("reloaded" if old is not None else "added", path, name, plugin, old)
 
