@@ -48,6 +48,8 @@ DATA_TYPES = [
     ("posestage.sources", "SourceOptions"),
 ]
 ALTERNATIVES = {"StageContext": ["posestage.hookspecs"], "ControlReply": ["posestage.context"]}
+#: Types whose contract is their module's docstring: it is shown after the class's.
+MODULE_CONTRACTS = {"Source": "posestage.sources.base"}
 _ROLE = re.compile(r":(?:class|meth|func|data|mod|attr|exc|obj):`(~?)([^`]+)`")
 
 
@@ -58,6 +60,16 @@ def markdown(doc: str) -> str:
     i = 0
     while i < len(lines):
         line = lines[i]
+        term = re.fullmatch(r"``([^`]+)``", line.strip())
+        if term and i + 1 < len(lines) and lines[i + 1].startswith(" "):
+            # a definition list (``term`` then an indented paragraph): a bullet
+            i += 1
+            body: list[str] = []
+            while i < len(lines) and lines[i].startswith(" "):
+                body.append(lines[i].strip())
+                i += 1
+            out.append(f"- `{term.group(1)}`: " + _inline(" ".join(body)))
+            continue
         if line.rstrip().endswith("::"):
             text = line.rstrip()[:-2].rstrip()
             if text:
@@ -189,6 +201,10 @@ def reference() -> str:
         where, cls = found
         lines += [f"### {name}", "", f"`from {where} import {name}`", ""]
         lines += [markdown(inspect.getdoc(cls) or ""), ""]
+        contract = MODULE_CONTRACTS.get(name)
+        if contract:
+            doc = importlib.import_module(contract).__doc__ or ""
+            lines += [markdown(doc), ""]
         rows = _fields(cls)
         if rows:
             lines += ["| field | type | default |", "|---|---|---|"]
