@@ -601,6 +601,8 @@ static PyObject *py_resize(PyObject *self, PyObject *args)
     Py_ssize_t rs = img.strides[0], cs = img.strides[1], ks = img.strides[2];
     uint8_t *dst = out.buf;
     Py_ssize_t row_bytes = w * 3;
+    int packed = ks == 1 && cs == 3 && rs == img.shape[1] * 3; /* C-contiguous RGB */
+    const char *end = src + img.len;
     if (r0 > 0)
         memset(dst, 0, r0 * row_bytes);
     if (r1 < h)
@@ -612,7 +614,22 @@ static PyObject *py_resize(PyObject *self, PyObject *args)
             memset(o, 0, c0 * 3);
         if (c1 < w)
             memset(o + c1 * 3, 0, (w - c1) * 3);
-        if (ks == 1) {
+        if (packed && c1 > c0) {
+            /* One 4-byte load and store per pixel (the 4th byte is the next pixel's, written
+             * over by it); the span's last pixel is copied as 3 bytes, and a load that would
+             * read past the image's last byte too. */
+            for (Py_ssize_t c = c0; c < c1 - 1; c++) {
+                const char *p = srow + (Py_ssize_t)ci[c] * 3;
+                if (p + 4 <= end) {
+                    uint32_t v;
+                    memcpy(&v, p, 4);
+                    memcpy(o + c * 3, &v, 4);
+                } else {
+                    memcpy(o + c * 3, p, 3);
+                }
+            }
+            memcpy(o + (c1 - 1) * 3, srow + (Py_ssize_t)ci[c1 - 1] * 3, 3);
+        } else if (ks == 1) {
             for (Py_ssize_t c = c0; c < c1; c++) {
                 const char *p = srow + ci[c] * cs;
                 memcpy(o + c * 3, p, 3);

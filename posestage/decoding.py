@@ -176,9 +176,9 @@ def _decode_c(raw, scaled, stride, max_poses, score_threshold, nms_radius, legac
     if max_poses <= 0:
         return _empty()
     maps = [
-        a if a.dtype in _KERNEL_DTYPES and a.flags.c_contiguous else np.ascontiguousarray(a, F32)
+        np.ascontiguousarray(a) if a.dtype in _KERNEL_DTYPES else np.ascontiguousarray(a, F32)
         for a in raw
-    ]
+    ]  # the interpreter's outputs are already both: no copy
     tau = F32(score_threshold)
     radius = F32(nms_radius) / F32(stride)
     buffer, exp = _exp_buffer()

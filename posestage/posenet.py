@@ -16,8 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .engine import DecodeSettings, ModelFamily
 from .errors import ModelError
+from .family import DecodeSettings, ModelFamily
 from .tflite_model import POSENET_DECODER_OP, TensorInfo, TfliteModel, strip_posenet_decoder
 
 MAP_CHANNELS = (17, 34, 64)  # heatmaps, short offsets, mid offsets
@@ -40,7 +40,7 @@ def _raw_maps(model: TfliteModel) -> list[TensorInfo] | None:
 
 
 class PoseNetFamily(ModelFamily):
-    """PoseNet multi-pose: decoder op stripped, poses decoded in numpy."""
+    """PoseNet multi-pose: decoder op stripped, poses decoded by :mod:`posestage.decoding`."""
 
     name: ClassVar[str] = "posenet"
     resizable: ClassVar[bool] = True
@@ -99,6 +99,12 @@ class PoseNetFamily(ModelFamily):
         else:
             self._quant = None
 
+    @property
+    def kernel(self) -> str:
+        from .decoding import kernel_in_use
+
+        return kernel_in_use()
+
     def decode(self, interpreter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from .decoding import decode_poses, decode_quantized
 
@@ -113,9 +119,6 @@ class PoseNetFamily(ModelFamily):
         if self._quant is not None:
             result = decode_quantized(heatmaps, short, mid, self._quant, **kwargs)
         else:
-            result = decode_poses(
-                heatmaps.astype(np.float32), short.astype(np.float32), mid.astype(np.float32),
-                **kwargs,
-            )  # fmt: skip
+            result = decode_poses(heatmaps, short, mid, **kwargs)  # float32: read as they are
         del heatmaps, short, mid
         return result

@@ -180,10 +180,33 @@ def test_letterbox_keeps_keypoints_inside_the_image(couple):
 
 def test_resampler_matches_pillow_nearest(couple):
     image = np.asarray(couple)
-    for size in [(481, 641), (353, 481), (192, 192)]:
-        out = np.empty(size + (3,), np.uint8)
-        _Resampler(image.shape[:2], size, None, "stretch").fill(image, out)
-        np.testing.assert_array_equal(out, np.asarray(couple.resize(size[::-1], Image.NEAREST)))
+    for size in [(481, 641), (353, 481), (192, 192), (721, 1281), (1500, 2100)]:
+        resampler = _Resampler(image.shape[:2], size, None, "stretch")
+        expected = np.asarray(couple.resize(size[::-1], Image.NEAREST))
+        for fill in (resampler.fill, resampler.fill_numpy):
+            out = np.full(size + (3,), 7, np.uint8)
+            fill(image, out)
+            np.testing.assert_array_equal(out, expected)
+        flipped = np.full(size + (3,), 7, np.uint8)  # a mirrored view (negative strides)
+        resampler.fill(image[:, ::-1], flipped)
+        np.testing.assert_array_equal(flipped, np.asarray(
+            couple.transpose(Image.FLIP_LEFT_RIGHT).resize(size[::-1], Image.NEAREST)))  # fmt: skip
+
+
+def test_c_and_numpy_resamplers_agree_on_crops_and_letterbox(couple):
+    image = np.asarray(couple)
+    cases = [
+        ((481, 641), None, "letterbox"),
+        ((192, 192), (-100.0, 300.0, 900.0, 1300.0), "stretch"),  # past the top edge: padded
+        ((192, 192), (400.0, -50.0, 1400.0, 950.0), "letterbox"),
+        ((353, 481), (10.5, 20.25, 300.75, 700.5), "stretch"),
+    ]
+    for size, region, mode in cases:
+        resampler = _Resampler(image.shape[:2], size, region, mode)
+        a, b = np.full(size + (3,), 7, np.uint8), np.full(size + (3,), 9, np.uint8)
+        resampler.fill(image, a)
+        resampler.fill_numpy(image, b)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_letterbox_resampler_pads_and_maps_back():
@@ -272,6 +295,20 @@ def test_family_region_crop_is_mapped_back(couple):
     np.testing.assert_allclose(best.xy[upper], right_person.xy[upper], atol=25)
 
 
-def test_family_registry_lists_posenet():
-    assert "posestage.posenet:PoseNetFamily" in FAMILIES
-    assert issubclass(PoseNetFamily, ModelFamily)
+def test_family_registry_lists_the_families_imported_not_named_by_string():
+    from posestage.movenet import MoveNetFamily
+
+    assert FAMILIES == (PoseNetFamily, MoveNetFamily)
+    assert all(issubclass(f, ModelFamily) for f in FAMILIES)
+
+
+def test_families_do_not_import_the_engine():
+    """The families know only posestage.family; the engine imports them (no cycle)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, posestage.posenet, posestage.movenet; print('posestage.engine' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
