@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "posestage.commands.models",
     "posestage.commands.run",
     "posestage.commands.plugins",
+    "posestage.commands.doctor",
 ]
 
 

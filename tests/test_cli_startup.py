@@ -34,7 +34,7 @@ def imported_by(argv: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], [], ["detect", "--help"], ["models", "--help"],
+    [["--help"], [], ["detect", "--help"], ["models", "--help"], ["doctor", "--help"],
      ["run", "--help"], ["plugins", "--help"]],
 )  # fmt: skip
 def test_help_imports_nothing_heavy_and_no_plugin(argv):
@@ -47,6 +47,6 @@ def test_top_level_help_lists_the_built_in_commands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("detect", "models", "run", "plugins"):
+    for command in ("detect", "models", "run", "plugins", "doctor"):
         assert command in out
     assert "`posestage plugins` lists" in out
