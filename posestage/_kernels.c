@@ -602,7 +602,16 @@ static PyObject *py_resize(PyObject *self, PyObject *args)
     uint8_t *dst = out.buf;
     Py_ssize_t row_bytes = w * 3;
     int packed = ks == 1 && cs == 3 && rs == img.shape[1] * 3; /* C-contiguous RGB */
-    const char *end = src + img.len;
+    Py_ssize_t *offset = NULL; /* byte offset of each output column's source pixel */
+    if (packed) {
+        offset = PyMem_Malloc((w > 0 ? w : 1) * sizeof(Py_ssize_t));
+        if (offset == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t c = c0; c < c1; c++)
+            offset[c] = (Py_ssize_t)ci[c] * 3;
+    }
     if (r0 > 0)
         memset(dst, 0, r0 * row_bytes);
     if (r1 < h)
@@ -615,20 +624,30 @@ static PyObject *py_resize(PyObject *self, PyObject *args)
         if (c1 < w)
             memset(o + c1 * 3, 0, (w - c1) * 3);
         if (packed && c1 > c0) {
-            /* One 4-byte load and store per pixel (the 4th byte is the next pixel's, written
-             * over by it); the span's last pixel is copied as 3 bytes, and a load that would
-             * read past the image's last byte too. */
-            for (Py_ssize_t c = c0; c < c1 - 1; c++) {
-                const char *p = srow + (Py_ssize_t)ci[c] * 3;
-                if (p + 4 <= end) {
-                    uint32_t v;
-                    memcpy(&v, p, 4);
-                    memcpy(o + c * 3, &v, 4);
-                } else {
-                    memcpy(o + c * 3, p, 3);
-                }
+            /* 4-byte loads and stores, four pixels a step (each store's 4th byte is the next
+             * pixel's, written over by it). The span's last pixel is copied as 3 bytes, and
+             * so is the whole of the image's last row (a 4-byte load there could read past
+             * the image's last byte). */
+            Py_ssize_t n = ri[r] == img.shape[0] - 1 ? c0 : c1 - 1, c = c0;
+            uint8_t *oc = o + c0 * 3;
+            for (; c + 4 <= n; c += 4, oc += 12) {
+                uint32_t v0, v1, v2, v3;
+                memcpy(&v0, srow + offset[c], 4);
+                memcpy(&v1, srow + offset[c + 1], 4);
+                memcpy(&v2, srow + offset[c + 2], 4);
+                memcpy(&v3, srow + offset[c + 3], 4);
+                memcpy(oc, &v0, 4);
+                memcpy(oc + 3, &v1, 4);
+                memcpy(oc + 6, &v2, 4);
+                memcpy(oc + 9, &v3, 4);
             }
-            memcpy(o + (c1 - 1) * 3, srow + (Py_ssize_t)ci[c1 - 1] * 3, 3);
+            for (; c < n; c++, oc += 3) {
+                uint32_t v;
+                memcpy(&v, srow + offset[c], 4);
+                memcpy(oc, &v, 4);
+            }
+            for (; c < c1; c++, oc += 3)
+                memcpy(oc, srow + offset[c], 3);
         } else if (ks == 1) {
             for (Py_ssize_t c = c0; c < c1; c++) {
                 const char *p = srow + ci[c] * cs;
@@ -643,6 +662,7 @@ static PyObject *py_resize(PyObject *self, PyObject *args)
             }
         }
     }
+    PyMem_Free(offset);
     Py_INCREF(Py_None);
     result = Py_None;
     goto done;
