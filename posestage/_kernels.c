@@ -63,6 +63,15 @@ static inline float map_at(const Map *m, Py_ssize_t i, Py_ssize_t j, int c)
     return map_value(m, (i * m->cols + j) * m->channels + c);
 }
 
+/* The raw integer of a quantised map (uint8 or int8). */
+static inline int raw_at(const Map *m, Py_ssize_t i, Py_ssize_t j, int c)
+{
+    Py_ssize_t index = (i * m->cols + j) * m->channels + c;
+    if (m->type == T_U8)
+        return ((const uint8_t *)m->data)[index];
+    return ((const int8_t *)m->data)[index];
+}
+
 /* Bilinear sample at a clamped (y, x): (1-wy)((1-wx)a + wx b) + wy((1-wx)c + wx d). The
  * "next" corner past the last row or column reads 0, as the numpy decoder's padded table. */
 static inline float bilinear(const Map *m, float y, float x, int c)
@@ -303,22 +312,47 @@ static Py_ssize_t run_decoder(const Decoder *d, float *out_xy, float *out_prob, 
     if (cand == NULL || acc == NULL)
         goto nomemory;
 
-    /* Step 2: local maxima (3x3, cut at the border) at or above theta, in scan order. */
+    /* Step 2: local maxima (3x3, cut at the border) at or above theta, in scan order.
+     * Quantised heatmaps with a positive scale are compared as integers: (q - zp) * scale is
+     * strictly increasing in q there (255 steps are far apart in float32), so q >= q_min and
+     * "no neighbour's q is greater" decide exactly what the float comparisons would. */
+    int quantised = z->type != T_F32 && z->scale > 0.0f;
+    int q_min = 256;
+    if (quantised) {
+        int lo = z->type == T_U8 ? 0 : -128;
+        for (int q = lo; q < lo + 256; q++)
+            if ((float)(q - z->zero_point) * z->scale >= d->theta) {
+                q_min = q;
+                break;
+            }
+    }
     for (Py_ssize_t i = 0; i < rows; i++) {
         Py_ssize_t i0 = i > 0 ? i - 1 : 0, i1 = i < rows - 1 ? i + 1 : i;
         for (Py_ssize_t j = 0; j < cols; j++) {
             Py_ssize_t j0 = j > 0 ? j - 1 : 0, j1 = j < cols - 1 ? j + 1 : j;
             for (int k = 0; k < K; k++) {
-                float v = map_at(z, i, j, k);
-                if (!(v >= d->theta))
-                    continue;
                 int is_max = 1;
-                for (Py_ssize_t ii = i0; ii <= i1 && is_max; ii++)
-                    for (Py_ssize_t jj = j0; jj <= j1; jj++)
-                        if (map_at(z, ii, jj, k) > v) {
-                            is_max = 0;
-                            break;
-                        }
+                if (quantised) {
+                    int q = raw_at(z, i, j, k);
+                    if (q < q_min)
+                        continue;
+                    for (Py_ssize_t ii = i0; ii <= i1 && is_max; ii++)
+                        for (Py_ssize_t jj = j0; jj <= j1; jj++)
+                            if (raw_at(z, ii, jj, k) > q) {
+                                is_max = 0;
+                                break;
+                            }
+                } else {
+                    float v = map_at(z, i, j, k);
+                    if (!(v >= d->theta))
+                        continue;
+                    for (Py_ssize_t ii = i0; ii <= i1 && is_max; ii++)
+                        for (Py_ssize_t jj = j0; jj <= j1; jj++)
+                            if (map_at(z, ii, jj, k) > v) {
+                                is_max = 0;
+                                break;
+                            }
+                }
                 if (!is_max)
                     continue;
                 if (n == capacity) {
@@ -329,7 +363,7 @@ static Py_ssize_t run_decoder(const Decoder *d, float *out_xy, float *out_prob, 
                     cand = grown;
                 }
                 Candidate *c = &cand[n++];
-                c->value = v;
+                c->value = map_at(z, i, j, k);
                 c->k = k;
                 c->y = clamp((float)i + map_at(s, i, j, k), lim_y);
                 c->x = clamp((float)j + map_at(s, i, j, K + k), lim_x);

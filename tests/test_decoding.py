@@ -335,3 +335,16 @@ def test_c_kernel_matches_numpy_on_real_maps(model, images_dir):
         c = decode_quantized(*maps, family._quant, **options, kernel="c")
         assert_same(c, decode_quantized(*maps, family._quant, **options, kernel="numpy"))
         assert len(c[2]) >= 1, path.name
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(8))
+def test_c_kernel_matches_numpy_on_int8_maps(seed):
+    """int8 outputs (and a negative zero point) take the same integer comparisons."""
+    maps, quant, options = _random_case(np.random.default_rng(2000 + seed))
+    signed = tuple((m.astype(np.int16) - 128).astype(np.int8) for m in maps)
+    quant = tuple((scale, zero_point - 128 - 3) for scale, zero_point in quant)
+    assert_same(
+        decode_quantized(*signed, quant, **options, kernel="c"),
+        decode_quantized(*signed, quant, **options, kernel="numpy"),
+    )
