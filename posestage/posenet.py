@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .decoding import decode_poses, decode_quantized, kernel_in_use
 from .errors import ModelError
 from .family import DecodeSettings, ModelFamily
 from .tflite_model import POSENET_DECODER_OP, TensorInfo, TfliteModel, strip_posenet_decoder
@@ -72,6 +73,7 @@ class PoseNetFamily(ModelFamily):
         )
         self._outputs: list[int] = []
         self._quant = None
+        self._kernel = kernel_in_use()  # POSESTAGE_DECODER checked once, at load
 
     def prepare(self) -> bytes:
         return strip_posenet_decoder(self.model)
@@ -101,13 +103,9 @@ class PoseNetFamily(ModelFamily):
 
     @property
     def kernel(self) -> str:
-        from .decoding import kernel_in_use
-
-        return kernel_in_use()
+        return self._kernel
 
     def decode(self, interpreter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from .decoding import decode_poses, decode_quantized
-
         # Views on the interpreter's output buffers (no copy); released before returning.
         heatmaps, short, mid = (interpreter.tensor(i)() for i in self._outputs)
         kwargs = dict(
@@ -115,6 +113,7 @@ class PoseNetFamily(ModelFamily):
             max_poses=self.max_poses,
             score_threshold=self.score_threshold,
             nms_radius=self.nms_radius,
+            kernel=self._kernel,
         )
         if self._quant is not None:
             result = decode_quantized(heatmaps, short, mid, self._quant, **kwargs)

@@ -332,3 +332,16 @@ def test_c_resampler_matches_numpy_on_odd_sizes_regions_and_views(seed):
             resampler.fill(view, a)
             resampler.fill_numpy(view, b)
             np.testing.assert_array_equal(a, b)
+
+
+def test_engine_says_which_decoder_runs_and_checks_the_choice_at_load(couple, monkeypatch):
+    from posestage.decoding import KERNEL_ENV, available_kernels
+
+    assert PoseEngine("posenet-481x641", device="cpu").kernel == available_kernels()[0]
+    assert PoseEngine("movenet-lightning", device="cpu").kernel == ""
+    monkeypatch.setenv(KERNEL_ENV, "numpy")
+    engine = PoseEngine("posenet-481x641", device="cpu")
+    assert engine.kernel == "numpy" and len(engine.detect(couple).poses) == 2
+    monkeypatch.setenv(KERNEL_ENV, "fortran")
+    with pytest.raises(ModelError, match="POSESTAGE_DECODER=fortran: unknown decoder"):
+        PoseEngine("posenet-481x641", device="cpu")

@@ -65,3 +65,13 @@ def test_with_a_compiler_the_kernels_build_and_load(tmp_path):
     assert done.returncode == 0, done.stderr
     built = list(tmp_path.rglob("_kernels*"))
     assert built, done.stdout + done.stderr
+
+
+def test_kernels_are_built_where_ci_requires_them():
+    """CI sets POSESTAGE_REQUIRE_KERNELS=1 so a build that lost the C path fails loudly
+    instead of skipping the bit-parity tests."""
+    from posestage.decoding import available_kernels
+
+    if os.environ.get("POSESTAGE_REQUIRE_KERNELS") != "1":
+        pytest.skip("POSESTAGE_REQUIRE_KERNELS is not set")
+    assert "c" in available_kernels(), "posestage._kernels was not built: gcc, python3-dev?"
