@@ -345,3 +345,13 @@ def test_engine_says_which_decoder_runs_and_checks_the_choice_at_load(couple, mo
     monkeypatch.setenv(KERNEL_ENV, "fortran")
     with pytest.raises(ModelError, match="POSESTAGE_DECODER=fortran: unknown decoder"):
         PoseEngine("posenet-481x641", device="cpu")
+
+
+def test_a_family_that_fails_to_import_is_reported_not_skipped():
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['posestage.movenet'] = None; import posestage.engine"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "posestage.movenet" in done.stderr.strip().splitlines()[-1]
