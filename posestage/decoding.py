@@ -17,10 +17,11 @@ library's ``expf`` rounds differently from numpy's float32 ``exp``). ``numpy``, 
 reference and the fallback. :func:`kernel_in_use` says which one runs; the environment variable
 ``POSESTAGE_DECODER`` (``auto``, ``c``, ``numpy``) or the ``kernel`` argument chooses.
 
-Speed of the numpy kernel: nothing loops over grid cells. Root candidates come from a separable 3x3 max filter;
-skeletons are grown for a whole chunk of candidates at once, one tree level at a time (all
-moves of a level, for all candidates, in one gather), speculatively — growing does not depend
-on the poses already accepted, so the greedy acceptance afterwards is a cheap sequential pass.
+Speed of the numpy kernel: nothing loops over grid cells. Root candidates come from a
+separable 3x3 max filter; skeletons are grown for a whole chunk of candidates at once, one tree
+level at a time (all moves of a level, for all candidates, in one gather), speculatively —
+growing does not depend on the poses already accepted, so the greedy acceptance afterwards is a
+cheap sequential pass.
 """
 
 from __future__ import annotations
@@ -121,19 +122,10 @@ def decode_poses(
     """
     one, inv_stride = (F32(1), 0), (F32(1.0 / stride), 0)
     options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    raw, scaled = _squeeze_maps(heatmaps, short_offsets, mid_offsets), (one, inv_stride, inv_stride)
     if kernel_in_use(kernel) == "c":
-        raw = [
-            _squeeze(a, c, n)
-            for a, c, n in ((heatmaps, 17, "heatmaps"), (short_offsets, 34, "short_offsets"),
-                            (mid_offsets, 64, "mid_offsets"))
-        ]  # fmt: skip
-        return _decode_c(raw, (one, inv_stride, inv_stride), *options)
-    maps = _Maps(
-        _table(_squeeze(heatmaps, 17, "heatmaps"), *one),
-        _table(_squeeze(short_offsets, 34, "short_offsets"), *inv_stride),
-        _table(_squeeze(mid_offsets, 64, "mid_offsets"), *inv_stride),
-    )
-    return _decode(maps, *options)
+        return _decode_c(raw, scaled, *options)
+    return _decode(_Maps(*(_table(a, *q) for a, q in zip(raw, scaled))), *options)
 
 
 def decode_quantized(
@@ -158,16 +150,11 @@ def decode_quantized(
     (hs, hz), (ss, sz), (ms, mz) = quant
     inv_stride = F32(1.0 / stride)
     scaled = ((F32(hs), hz), (F32(ss) * inv_stride, sz), (F32(ms) * inv_stride, mz))
-    raw = [
-        _squeeze(a, c, n)
-        for a, c, n in ((heatmaps, 17, "heatmaps"), (short_offsets, 34, "short_offsets"),
-                        (mid_offsets, 64, "mid_offsets"))
-    ]  # fmt: skip
+    raw = _squeeze_maps(heatmaps, short_offsets, mid_offsets)
     options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
     if kernel_in_use(kernel) == "c":
         return _decode_c(raw, scaled, *options)
-    maps = _Maps(*(_table(a, *q) for a, q in zip(raw, scaled)))
-    return _decode(maps, *options)
+    return _decode(_Maps(*(_table(a, *q) for a, q in zip(raw, scaled))), *options)
 
 
 def _decode_c(raw, scaled, stride, max_poses, score_threshold, nms_radius, legacy_left_eye):
@@ -230,6 +217,14 @@ def _kernel_tree(legacy_left_eye: bool) -> np.ndarray:
 
 def _empty():
     return np.zeros((0, K, 2), F32), np.zeros((0, K), F32), np.zeros((0,), F32)
+
+
+def _squeeze_maps(heatmaps, short_offsets, mid_offsets) -> list[np.ndarray]:
+    return [
+        _squeeze(heatmaps, 17, "heatmaps"),
+        _squeeze(short_offsets, 34, "short_offsets"),
+        _squeeze(mid_offsets, 64, "mid_offsets"),
+    ]
 
 
 def _squeeze(a: np.ndarray, channels: int, name: str) -> np.ndarray:
