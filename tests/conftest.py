@@ -26,11 +26,18 @@ HOW_TO_GET = (
 
 @dataclass(frozen=True)
 class TestData:
+    """The three test data folders; ``data / "images"`` works as it did on the shared folder."""
+
     __test__ = False
 
     models: Path
     images: Path
     reference: Path
+
+    def __truediv__(self, name: str) -> Path:
+        if name not in ("models", "images", "reference"):
+            raise KeyError(f"test data has models, images and reference, not {name!r}")
+        return getattr(self, name)
 
 
 def locate_test_data(environ, sibling: Path, cache: Path) -> tuple[TestData | None, str]:
@@ -60,6 +67,8 @@ def _user_cache() -> Path:
 DATA, LOOKED = locate_test_data(os.environ, ROOT.parent / "shared", _user_cache())
 if DATA is not None:
     os.environ.setdefault("POSESTAGE_MODELS_PATH", str(DATA.models))
+_FOUND = DATA or TestData(*(ROOT.parent / "shared" / n for n in ("models", "images", "reference")))
+MODELS, IMAGES, REFERENCE = _FOUND.models, _FOUND.images, _FOUND.reference
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
