@@ -5,6 +5,11 @@ Each command module has ``add_parser(subparsers)`` which registers a sub-command
 stderr and exit status 2; ``--debug`` shows the traceback instead. A bad option is the same:
 one line, ``posestage: error: --res: expected …, got …``, status 2 — option values are parsed
 by :mod:`posestage.vocabulary`, the parsers scene files use too.
+
+Start-up stays fast (``posestage --help`` well under 0.3 s): command modules import only the
+standard library at load, the heavy modules (numpy, the runtime, pygame) inside ``func``; and
+installed plugins, which may import anything, are loaded for their commands only when the
+command asked for is not a built-in one.
 """
 
 from __future__ import annotations
@@ -41,27 +46,35 @@ COMMAND_MODULES = [
     "posestage.commands.models",
     "posestage.commands.run",
     "posestage.commands.plugins",
+    "posestage.commands.doctor",
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the built-in commands, plus installed plugins' commands unless
+    ``argv`` names a built-in command or none (``None``: always add them)."""
     parser = Parser(
         prog="posestage",
         description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
+        epilog="Installed plugins may add commands of their own: `posestage plugins` lists "
+        "the plugins.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
-    from .plugins import add_plugin_commands  # installed plugins' own sub-commands
+    command = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    if command is None or (command and command not in sub.choices):
+        from .plugins import add_plugin_commands  # installed plugins' own sub-commands
 
-    add_plugin_commands(sub)
+        add_plugin_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logs.setup(debug="--debug" in (sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    logs.setup(debug="--debug" in argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except UsageError as err:

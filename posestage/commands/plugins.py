@@ -6,11 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import SceneError
-from ..plugins import PluginHost
-from ..scenes import default_scene, load_scene
-from ..settings import describe
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -33,6 +28,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import SceneError
+    from ..plugins import PluginHost
+    from ..scenes import default_scene, load_scene
+    from ..settings import describe
+
     host = PluginHost.load(enable=args.enable, disable=args.disable, safe=args.safe)
     scene = load_scene(args.scene) if args.scene else default_scene()
     enabled = set(scene.plugin_names) | set(host.extra)
