@@ -123,12 +123,18 @@ class ControlServer:
                 f"control.listen {host}:{port}: {err.strerror or err}; choose another port"
             ) from None
         self.sock.settimeout(0.1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        except OSError:
+            pass
         self.address = self.sock.getsockname()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._tokens, self._refill = RATE, time.monotonic()
         self.datagrams = 0  # received
+        self.valid = 0  # datagrams that are OSC
         self.bad: dict[str, int] = {}  # datagrams that are not OSC, per kind
+        self.problems: dict[str, int] = {}  # socket errors, replies that could not be sent
         self.requests = 0  # messages in valid datagrams
         self.ignored = 0  # replies from elsewhere (never answered: no reply loops)
         self.ok = 0
@@ -141,7 +147,8 @@ class ControlServer:
     def stats(self) -> dict:
         with self._lock:
             return {
-                "datagrams": self.datagrams, "bad": dict(self.bad), "requests": self.requests,
+                "datagrams": self.datagrams, "valid": self.valid, "bad": dict(self.bad),
+                "problems": dict(self.problems), "requests": self.requests,
                 "ignored": self.ignored, "ok": self.ok, "errors": self.errors,
                 "refused": self.refused, "pending": self.pending,
             }  # fmt: skip
@@ -163,7 +170,7 @@ class ControlServer:
             except OSError as err:
                 if self._stop.is_set():
                     break
-                self._bad("socket error", str(err), None)  # e.g. an ICMP error on Windows
+                self._problem("socket error", str(err), None)  # e.g. ICMP errors on Windows
                 continue
             try:
                 self.handle(data, sender)
@@ -178,6 +185,8 @@ class ControlServer:
         except wire.OscError as err:
             self._bad(err.kind, str(err), sender)
             return
+        with self._lock:
+            self.valid += 1
         origin = f"osc:{sender[0]}:{sender[1]}"
         for message in messages:
             with self._lock:
@@ -247,15 +256,19 @@ class ControlServer:
         try:
             self.sock.sendto(wire.message(REPLY, ["ok" if ok else "error", text]), sender)
         except OSError as err:
-            self._bad("reply not sent", str(err), sender)
+            self._problem("reply not sent", str(err), sender)
 
     def _bad(self, kind: str, detail: str, sender: Any) -> None:
+        self._problem(kind, detail, sender, self.bad)
+
+    def _problem(self, kind: str, detail: str, sender: Any, table: dict | None = None) -> None:
+        table = self.problems if table is None else table
         with self._lock:
-            count = self.bad[kind] = self.bad.get(kind, 0) + 1
+            count = table[kind] = table.get(kind, 0) + 1
         if count == 1:
             log.warning(
-                "control: ignored a datagram from %s: %s (further ones of this kind are counted)",
-                f"{sender[0]}:{sender[1]}" if sender else "?", detail,
+                "control: %s from %s (%s); further ones of this kind are only counted",
+                kind, f"{sender[0]}:{sender[1]}" if sender else "?", detail,
             )  # fmt: skip
 
 

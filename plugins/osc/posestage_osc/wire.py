@@ -158,7 +158,10 @@ def _message(data: bytes) -> Message:
         if tag in "if":
             if at + 4 > len(data):
                 raise OscError("truncated", "argument")
-            args.append((_I32 if tag == "i" else _F32).unpack_from(data, at)[0])
+            if tag == "i":
+                args.append(_I32.unpack_from(data, at)[0])
+            else:  # the shortest decimal that is this float32: 0.6 reads 0.6, not 0.6000000238
+                args.append(float(str(np.frombuffer(data, ">f4", 1, at)[0])))
             at += 4
         elif tag in "hdt":
             if at + 8 > len(data):
