@@ -169,6 +169,8 @@ class FrameEncoder:
         self._keypoint_msgs = by_per.get("keypoint", [])
         self._templates: dict[Any, _Person] = {}
         self._combos: dict[tuple, _Combo] = {}
+        self._presence_cache: dict[tuple, tuple[bytes, list[int]]] = {}
+        self._splits: dict[tuple, list[tuple[int, int]]] = {}
 
     # -- public ------------------------------------------------------------------------------
 
@@ -200,7 +202,7 @@ class FrameEncoder:
             "device": device,
         }
         rows, keep = self._rows(people, frame.width, frame.height)
-        parts: list[bytes] = []
+        parts: list[bytes] = []  # frame-level elements, each with its size prefix
         for fixed in self._frame:
             parts.append(self._encode_arr(values, rows) if fixed is None else fixed.encode(values))
         if self.options.health:
@@ -208,66 +210,84 @@ class FrameEncoder:
         for per, who in (("leave", left), ("enter", entered)):
             for m in self._keyed[per]:
                 parts += [self._keyed_fixed(m, self._key(p)).encode({"id": p.id}) for p in who]
-        for m in self._keyed["slot"]:
-            parts += [self._present(m, key, on) for key, on in self._presence(people, left)]
+        sizes = [len(p) for p in parts]
+        if self._keyed["slot"]:
+            block, block_sizes = self._presence_block(people, left)
+            parts.append(block)
+            sizes += block_sizes
         if not people or (not self._person_msgs and not self._keypoint_msgs):
-            return self._datagrams(frame.timestamp, parts, None, None)
+            return self._datagrams(frame.timestamp, parts, sizes, None, None)
         combo = self._combo(people)
         words = combo.words.copy()
         words.view(">f4")[combo.fpos] = rows.reshape(-1)[combo.fsrc]
         if len(combo.ipos):
             ids = np.array([_i32(p.id) for p in people], np.int32)
             words.view(">i4")[combo.ipos] = ids[combo.iperson]
-        sizes = combo.sizes
         if self.omit and not keep.all():
             keep_el = np.append(keep.reshape(-1), True)[combo.kp]  # -1: not a keypoint's
             words = words[keep_el[combo.word_el]]
-            sizes = sizes[keep_el]
-        return self._datagrams(frame.timestamp, parts, words.tobytes(), sizes)
+            parts.append(words.tobytes())
+            return self._datagrams(frame.timestamp, parts, sizes, combo.sizes[keep_el], None)
+        parts.append(words.tobytes())
+        return self._datagrams(frame.timestamp, parts, sizes, combo.sizes, combo)
 
     # -- values --------------------------------------------------------------------------------
 
     def _rows(self, people: list, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, ROW) float32 source rows (pose score, then x y score per keypoint, converted as
         the options say) and (n, 17) bool: keypoint above ``min_score`` and person seen.
-        Coordinates are clamped to their range (NaN → 0)."""
+        Coordinates are clamped to the image (NaN → 0)."""
         n = len(people)
-        rows = np.empty((n, ROW), np.float32)
         if n == 0:
-            return rows, np.zeros((0, NK), bool)
+            return np.empty((0, ROW), np.float32), np.zeros((0, NK), bool)
         xy = np.array([p.xy for p in people], np.float32)
         scores = np.array([p.scores for p in people], np.float32)
-        w, h = np.float32(max(width, 1)), np.float32(max(height, 1))
+        wh = np.array([max(width, 1), max(height, 1)], np.float32)
         if self.pixels:
-            x = np.fmin(np.fmax(xy[..., 0], 0), w)
-            y = np.fmin(np.fmax(xy[..., 1], 0), h)
-            if self.options.y_up:
-                y = h - y
+            top = wh
         else:
-            norm = xy / np.array([w, h], np.float32)
-            x = np.fmin(np.fmax(norm[..., 0], 0), 1)
-            y = np.fmin(np.fmax(norm[..., 1], 0), 1)
-            if self.options.y_up:
-                y = np.float32(1) - y
+            xy = xy / wh  # as Person.xy_norm
+            top = np.ones(2, np.float32)
+        xy = np.fmin(np.fmax(xy, np.float32(0)), top)
+        if self.options.y_up:
+            xy[..., 1] = top[1] - xy[..., 1]
         keep = scores >= np.float32(self.options.min_score)
         for i, p in enumerate(people):
             if p.missing:
                 keep[i] = False  # last known position: not sent as if seen (never stale)
+        kp = np.empty((n, NK, 3), np.float32)
+        kp[..., :2] = xy
+        kp[..., 2] = np.where(keep, np.fmin(np.fmax(scores, np.float32(0)), np.float32(1)), 0)
+        rows = np.empty((n, ROW), np.float32)
         rows[:, 0] = [p.score for p in people]
-        rows[:, 1::3] = x
-        rows[:, 2::3] = y
-        rows[:, 3::3] = np.where(keep, np.fmin(np.fmax(scores, 0), 1), np.float32(0))
+        rows[:, 1:] = kp.reshape(n, 3 * NK)
         return rows, keep
 
     def _key(self, person: Any) -> int:
         return person.id if self.by_id else person.slot
 
-    def _presence(self, people: list, left: Sequence[Any]) -> list[tuple[int, int]]:
+    def _presence_block(self, people: list, left: Sequence[Any]) -> tuple[bytes, list[int]]:
+        """The presence elements (``slot`` messages) joined, and their sizes; cached by who
+        is here and who just left."""
         if self.by_id:
-            return [(p.id, 1) for p in people] + [(p.id, 0) for p in left]
-        held = {p.slot for p in people}
-        keys = sorted(set(range(self.options.slots)) | held | {p.slot for p in left})
-        return [(k, 1 if k in held else 0) for k in keys]
+            keyed = [(p.id, 1) for p in people] + [(p.id, 0) for p in left]
+        else:
+            held = [p.slot for p in people]
+            gone = [p.slot for p in left]
+            cache_key = (tuple(held), tuple(gone))
+            got = self._presence_cache.get(cache_key)
+            if got is not None:
+                return got
+            on = set(held)
+            keys = sorted(set(range(self.options.slots)).union(on, gone))
+            keyed = [(k, 1 if k in on else 0) for k in keys]
+        items = [self._present(m, k, v) for m in self._keyed["slot"] for k, v in keyed]
+        got = (b"".join(items), [len(i) for i in items])
+        if not self.by_id:
+            if len(self._presence_cache) >= TEMPLATE_CACHE:
+                self._presence_cache.clear()
+            self._presence_cache[cache_key] = got
+        return got
 
     # -- compiled pieces -----------------------------------------------------------------------
 
@@ -325,6 +345,7 @@ class FrameEncoder:
         )
         if len(self._combos) >= COMBO_CACHE:
             self._combos.clear()
+            self._splits.clear()  # keyed by id() of the combos just dropped
         self._combos[keys] = got
         return got
 
@@ -394,16 +415,31 @@ class FrameEncoder:
         )
 
     def _datagrams(
-        self, stamp: float, parts: list[bytes], people: bytes | None, sizes: np.ndarray | None
+        self,
+        stamp: float,
+        parts: list[bytes],
+        head: list[int],
+        people: np.ndarray | None,
+        combo: _Combo | None,
     ) -> list[bytes]:
+        """Bundles of ``parts`` (frame-level elements of sizes ``head``, then the people's
+        elements of sizes ``people``) of at most ``max_datagram`` bytes, split between
+        elements; the split is cached per element sizes when the people are a whole combo."""
         header = wire.bundle_header(stamp)
-        if people is not None:
-            parts.append(people)
         body = b"".join(parts)
         limit = self.options.max_datagram - wire.BUNDLE_HEADER
         if len(body) <= limit:
             return [header + body]
-        head = np.array([len(p) for p in (parts[:-1] if people is not None else parts)], np.int64)
-        flat = head if sizes is None else np.concatenate([head, sizes])
-        ends = np.concatenate([[0], np.cumsum(flat)])
-        return [header + body[ends[a] : ends[b]] for a, b in wire.split_points(flat, limit)]
+        key = (tuple(head), id(combo)) if combo is not None else None
+        cuts = self._splits.get(key) if key is not None else None
+        if cuts is None:
+            flat = np.array(head, np.int64)
+            if people is not None:
+                flat = np.concatenate([flat, people])
+            ends = [0, *np.cumsum(flat).tolist()]
+            cuts = [(ends[a], ends[b]) for a, b in wire.split_points(flat, limit)]
+            if key is not None:
+                if len(self._splits) >= COMBO_CACHE:
+                    self._splits.clear()
+                self._splits[key] = cuts
+        return [header + body[a:b] for a, b in cuts]

@@ -146,10 +146,15 @@ def build_message(address: str, args: list[tuple[str, Any]]) -> Any:
 
 
 def datagrams(frame: Any, options: Options, *args: Any, **kwargs: Any) -> list[bytes]:
-    """python-osc's bundles for ``frame``: the messages above, split greedily in order so that
-    each bundle fits ``options.max_datagram`` (a message too big for one travels alone)."""
-    built = [build_message(a, g) for a, g in messages(frame, options, *args, **kwargs)]
-    limit = options.max_datagram - 16
+    """python-osc's bundles for ``frame``: :func:`messages` built by :func:`build`."""
+    return build(messages(frame, options, *args, **kwargs), frame.timestamp, options.max_datagram)
+
+
+def build(msgs: list, timestamp: float, max_datagram: int) -> list[bytes]:
+    """Messages (address, [(type, value)…]) built with python-osc and split greedily in
+    order so that each bundle fits ``max_datagram`` (a message too big travels alone)."""
+    built = [build_message(a, g) for a, g in msgs]
+    limit = max_datagram - 16
     groups: list[list[Any]] = [[]]
     used = 0
     for msg in built:
@@ -161,7 +166,7 @@ def datagrams(frame: Any, options: Options, *args: Any, **kwargs: Any) -> list[b
         used += size
     out = []
     for group in groups:
-        bundle = OscBundleBuilder(frame.timestamp)
+        bundle = OscBundleBuilder(timestamp)
         for msg in group:
             bundle.add_content(msg)
         out.append(bundle.build().dgram)
