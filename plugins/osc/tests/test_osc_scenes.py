@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import Receiver
+from osc_support import Receiver
 from pythonosc.osc_packet import OscPacket
 
 ROOT = Path(__file__).resolve().parents[3]

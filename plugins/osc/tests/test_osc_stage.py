@@ -7,6 +7,7 @@ frames, and the bytes equal python-osc's own encoding of the same messages.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ DEMO = ROOT / "scenes" / "demo.jsonl"
 
 
 class Collector:
-    """Records each frame with the people who entered / left just before it."""
+    """Records each frame with the people who entered / left just before it (after the osc
+    plugin in scene order, so it also paces the replay a little)."""
 
     def __init__(self) -> None:
         self.frames, self._entered, self._left = [], [], []
@@ -45,6 +47,7 @@ class Collector:
     def posestage_frame(self, frame):
         self.frames.append((frame, self._entered, self._left))
         self._entered, self._left = [], []
+        time.sleep(0.002)  # paced: receivers keep up even with a small SO_RCVBUF limit
 
 
 def run(text: str, frames: int | None = None):
@@ -183,7 +186,7 @@ def test_a_broadcast_target_without_broadcast_is_refused_with_the_fix():
 def test_a_multicast_target_gets_its_ttl_and_sending_never_raises():
     import socket
 
-    from conftest import tracked_frames
+    from osc_support import tracked_frames
     from posestage_osc.plugin import SETTINGS
 
     from posestage.settings import validate
