@@ -375,6 +375,8 @@ class FrameEncoder:
             word = (at + 4 + len(head)) // 4  # first argument word (after the size field)
             srcs: list[int | None] = []
             for a in m.args:
+                if a.type not in ("f", "*") and (a.type, a.name) != ("i", "id"):
+                    raise ValueError(f"{m.address}: a person's messages carry floats and the id")
                 if a.name == "keypoints":
                     srcs += list(range(1, ROW))
                 elif a.name == "id":

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posestage.errors import PluginError
+from posestage.frames import PoseFrame
 from posestage.hookspecs import hookimpl
 from posestage.settings import Setting
 
@@ -324,8 +325,6 @@ class OscOut:
         """One last bundle: nobody is tracked any more (presence 0, a leave for everyone)."""
         if not self.targets or self._last[0] < 0:
             return  # nothing was sent: nothing to take back
-        from posestage.frames import PoseFrame  # the stage's own type; late: import cost only
-
         index, width, height = self._last
         self._send(PoseFrame(index + 1, time.time(), time.perf_counter(), width, height), [],
                    self._people)  # fmt: skip
