@@ -237,6 +237,7 @@ class OscOut:
         self._left: list = []
         self._people: list = []
         self._last = (-1, 1, 1)  # index, width, height of the last frame sent
+        self._where: list = []  # (host, port, socket options) per target
 
     @hookimpl
     def posestage_settings(self) -> list[Setting]:
@@ -253,8 +254,9 @@ class OscOut:
             int(getattr(stage, "height", 0) or 1),
         )
         targets = []
+        resolved = resolve(settings)
         try:
-            for host, port, options, extra in resolve(settings):
+            for host, port, options, extra in resolved:
                 sock, address = open_socket(host, port, extra["broadcast"], extra["ttl"])
                 label = f"{host}:{port} ({options.layout})"
                 targets.append(Target(label, address, sock, FrameEncoder(options)))
@@ -263,7 +265,21 @@ class OscOut:
                 t.sock.close()
             raise
         self.targets = targets
+        self._where = [(h, p, x) for h, p, _, x in resolved]
         log.info("osc: sending to %s", ", ".join(t.label for t in targets))
+
+    @hookimpl
+    def posestage_settings_changed(self, settings: Any) -> bool | None:
+        """A live change (OSC control) that keeps every target's address and socket options
+        only swaps the encoders: no farewell, nobody "leaves" because a slider moved."""
+        resolved = resolve(settings)
+        where = [(h, p, x) for h, p, _, x in resolved]
+        if where != self._where or len(resolved) != len(self.targets):
+            return None  # the host unconfigures and configures again
+        for target, (host, port, options, _) in zip(self.targets, resolved):
+            target.encoder = FrameEncoder(options)
+            target.label = f"{host}:{port} ({options.layout})"
+        return True
 
     @hookimpl
     def posestage_person_enter(self, person: Any) -> None:

@@ -201,3 +201,29 @@ def test_a_multicast_target_gets_its_ttl_and_sending_never_raises():
     assert target.sent + target.dropped >= 3
     plugin.posestage_unconfigure()
     assert plugin.targets == []
+
+
+def test_a_live_setting_change_swaps_encoders_without_a_farewell(receiver):
+    from osc_support import tracked_frames
+    from posestage_osc.plugin import SETTINGS
+
+    from posestage.settings import Values, validate
+
+    plugin = OscOut()
+    settings = validate({"target": f"127.0.0.1:{receiver.port}"}, SETTINGS, "x")
+    plugin.posestage_configure(None, settings)
+    sock = plugin.targets[0].sock
+    frames = tracked_frames(4)
+    plugin.posestage_frame(frames[0][0])
+    applied = plugin.posestage_settings_changed(Values({**settings, "min_score": 0.9}))
+    assert applied is True and plugin.targets[0].sock is sock
+    assert plugin.targets[0].encoder.options.min_score == 0.9
+    plugin.posestage_frame(frames[1][0])
+    moved = Values({**settings, "target": f"127.0.0.1:{receiver.port + 1}"})
+    assert plugin.posestage_settings_changed(moved) is None  # new address: reconfigure
+    plugin.posestage_unconfigure()
+    got = receiver.wait_quiet()
+    frame_messages = [m.message.params for d in got for m in OscPacket(d).messages
+                      if m.message.address == "/pose/frame"]  # fmt: skip
+    assert [p[1] for p in frame_messages][-1] == 0  # the farewell came only at the end
+    assert len(frame_messages) == 3
