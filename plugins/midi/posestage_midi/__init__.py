@@ -85,6 +85,7 @@ class Midi:
         self.out: MidiOut | None = None
         self.engine = MappingEngine()
         self.scene = ""
+        self.sent = 0  # messages sent since the last configure (kept after unconfigure)
         self._stage: Any = None
 
     # -- hooks -------------------------------------------------------------------------------
@@ -105,6 +106,7 @@ class Midi:
             settings["port"], settings["api"], virtual_name=settings["virtual_name"]
         )
         self.engine = engine
+        self.sent = 0
         self._stage = stage
         self.scene = str(getattr(stage, "scene", "") or "")
         log.info(
@@ -198,6 +200,7 @@ class Midi:
         out = self.out
         for message in messages:
             out.send(message)
+            self.sent += 1
 
     def _learn(self, number: int) -> None:
         count = len(self.engine.mappings)

@@ -102,3 +102,54 @@ class JackServer:
                 del os.environ["JACK_DEFAULT_SERVER"]
             else:
                 os.environ["JACK_DEFAULT_SERVER"] = self._previous
+
+
+class Listener:
+    """A JACK MIDI input connected to an output port (by part of its name): what a DAW hears.
+
+    :meth:`take` returns the messages received so far (lists of ints), waiting until the port
+    has been quiet for ``quiet`` seconds (JACK delivers once per period, a few ms).
+    """
+
+    def __init__(self, port: str, client: str = "posestage-listener", timeout: float = 5.0):
+        import rtmidi
+
+        self.port = port
+        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, client)
+        self._in.ignore_types(sysex=False, timing=True, active_sense=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            names = self._in.get_ports()
+            hits = [i for i, n in enumerate(names) if port in n and not n.startswith(client)]
+            if hits:
+                break
+            if time.monotonic() > deadline:
+                self._in.delete()
+                raise RuntimeError(f"no JACK MIDI output {port!r}; there are {names}")
+            time.sleep(0.02)
+        self._in.open_port(hits[0])
+        time.sleep(0.05)  # the connection takes effect on the next JACK period
+
+    def take(self, quiet: float = 0.15, timeout: float = 5.0) -> list[list[int]]:
+        out: list[list[int]] = []
+        start = last = time.monotonic()
+        while True:
+            message = self._in.get_message()
+            now = time.monotonic()
+            if message is not None:
+                out.append(list(message[0]))
+                last = now
+                continue
+            if now - last >= quiet or now - start >= timeout:
+                return out
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        self._in.close_port()
+        self._in.delete()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
