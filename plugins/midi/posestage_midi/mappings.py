@@ -315,7 +315,7 @@ def control_mapping(item: Any, path: str) -> ControlMapping:
         raise SceneError(f"{path}.range: from and to are both {low:g}; give two different numbers")
     if values["bits"] == 14 and cc > 31:
         raise SceneError(
-            f"{path}.cc: {cc} cannot be 14-bit; use 0-31 (its fine part goes to CC {cc % 32 + 32})"
+            f"{path}.cc: {cc} cannot be 14-bit; use 0-31 (the fine part goes to CC n+32)"
         )
     return ControlMapping(
         value, cc, values["channel"] - 1, values["slot"], low, high, values["curve"],
