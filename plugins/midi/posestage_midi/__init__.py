@@ -24,7 +24,6 @@ channel used) before anything else happens. Only changed values are sent.
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -44,7 +43,7 @@ from .mappings import (
     control_mapping,
     note_mapping,
 )
-from .ports import API_CHOICES, VIRTUAL_NAME, MidiOut, open_output
+from .ports import API_CHOICES, VIRTUAL_NAME, MidiOut, open_output, releasing
 
 __all__ = ["Midi", "plugin", "SETTINGS"]
 
@@ -64,20 +63,6 @@ SETTINGS = [
 LEARN_ACTION = "midi-learn"
 
 
-def _releasing(method):
-    """Run a hook; if it raises (anything), release every note before the error propagates."""
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self._release_all("a failure")
-            raise
-
-    return guarded
-
-
 class Midi:
     """The MIDI plugin: one output port and one :class:`MappingEngine` per configure."""
 
@@ -95,7 +80,7 @@ class Midi:
         return list(SETTINGS)
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self._close()  # configured twice without unconfigure: release the previous port
         controls, notes = mappings_of(settings)
@@ -115,7 +100,7 @@ class Midi:
         )  # fmt: skip
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_frame(self, frame: Any) -> None:
         if self.out is None:
             return
@@ -125,13 +110,13 @@ class Midi:
         self._send(self.engine.frame(frame))
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_person_leave(self, person: Any, frame: Any) -> None:
         if self.out is not None:
             self._send(self.engine.leave(person))
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_event(self, event: Any) -> bool | None:
         if self.out is None:
             return None
@@ -151,7 +136,7 @@ class Midi:
         return None
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_draw(self, canvas: Any, frame: Any) -> None:
         target = self.engine.learn_target() if self.out is not None else None
         if target is None:
@@ -166,7 +151,7 @@ class Midi:
         canvas.blit(image, (8, canvas.get_height() - image.get_height() - 8))
 
     @hookimpl
-    @_releasing
+    @releasing
     def posestage_settings_changed(self, stage: Any, settings: Any, changed: list[str]) -> bool:
         if set(changed) <= {"learn", "threshold"} and self.out is not None:
             self.engine.threshold = float(settings["threshold"])
@@ -190,7 +175,7 @@ class Midi:
     if hasattr(hookspecs, "posestage_scene_changed"):  # hosts with the scene-change hook
 
         @hookimpl
-        @_releasing
+        @releasing
         def posestage_scene_changed(self, stage: Any, old: str, new: str) -> None:
             self._scene_changed(old, new)
 

@@ -106,17 +106,28 @@ class JackServer:
 
 class Listener:
     """A JACK MIDI input connected to an output port (by part of its name): what a DAW hears.
+    With ``virtual=True`` it is a port of its own, ``<port>:in``, that a plugin opens by name.
 
     :meth:`take` returns the messages received so far (lists of ints), waiting until the port
     has been quiet for ``quiet`` seconds (JACK delivers once per period, a few ms).
     """
 
-    def __init__(self, port: str, client: str = "posestage-listener", timeout: float = 5.0):
+    def __init__(
+        self,
+        port: str,
+        client: str = "posestage-listener",
+        timeout: float = 5.0,
+        *,
+        virtual: bool = False,
+    ):
         import rtmidi
 
         self.port = port
-        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, client)
+        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, port if virtual else client)
         self._in.ignore_types(sysex=False, timing=True, active_sense=True)
+        if virtual:  # an input port of our own, "<port>:in", for a plugin to open by name
+            self._in.open_virtual_port("in")
+            return
         deadline = time.monotonic() + timeout
         while True:
             names = self._in.get_ports()
