@@ -193,13 +193,15 @@ class Midi:
         if number > count:
             number = 1 if count else 0
         if number != self.engine.learn:
-            self._release_all("learn mode")
+            # note offs only: no CC 123 a DAW in MIDI learn could bind by mistake
+            self._release_all("learn mode", panic=False)
             self.engine.learn = number
             target = self.engine.learn_target()
             log.info("midi: learn %s", f"{number}: {target.label}" if target else "off")
 
-    def _release_all(self, why: str) -> None:
-        """Note offs for everything held, then CC 123 on every channel used. Never raises."""
+    def _release_all(self, why: str, panic: bool = True) -> None:
+        """Note offs for everything held, then (``panic``) CC 123 on every channel used.
+        Never raises."""
         out = self.out
         if out is None:
             return
@@ -207,7 +209,7 @@ class Midi:
             self._send(self.engine.release())
         except Exception:  # noqa: BLE001 - the backstop below still runs
             log.exception("midi: releasing notes (%s) failed", why)
-        out.all_notes_off(panic=True)
+        out.all_notes_off(panic=panic)
 
     def _close(self) -> None:
         out, self.out = self.out, None

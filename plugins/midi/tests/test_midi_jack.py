@@ -278,3 +278,28 @@ def test_daw_midi_scene_runs_headless_on_the_demo_replay(jack):
     assert not [e for e in report.errors if "midi" in e], report.errors
     assert "midi" in [u.name for u in scene.plugins]
     assert host.plugins["midi"].plugin.sent > 0  # the demo's people moved the controllers
+
+
+def test_learn_mode_through_the_port_one_mapping_at_a_time(midi):
+    from posestage.hookspecs import ControlMessage
+
+    plugin, listener = midi
+    expected = raise_hand(plugin)
+    # learn mapping 1 (the CC) by a control message: the held note stops first
+    assert plugin.posestage_event(ControlMessage("midi-learn", value=1)) is True
+    for i in range(61):  # 2 s at 30 fps: the sweep rises 0 → 127
+        plugin.posestage_frame(frame(i, person(1, 0, right_y=60.0), t0=0.0))
+    got = listener.take()
+    assert got[: len(expected) + 1] == [*expected, OFF60]  # no CC 123 for the DAW to learn
+    sweep = got[len(expected) + 1 :]
+    assert {tuple(m[:2]) for m in sweep} == {(0xB0, 20)}
+    assert [m[2] for m in sweep] == sorted(m[2] for m in sweep) and sweep[-1][2] == 127
+    # the N key moves on to mapping 2 (the note); learn = 0 live ends learn mode
+    import pygame
+
+    key = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_n, unicode="n")
+    assert plugin.posestage_event(key) is True and plugin.engine.learn == 2
+    plugin.posestage_frame(frame(0, t0=0.0))  # phase 0: the learn note pulses on
+    changed = plugin.posestage_settings_changed(stage(), settings(**SCENE, learn=0), ["learn"])
+    assert changed is True and plugin.engine.learn == 0
+    assert listener.take() == [[0x90, 60, 100], OFF60]
