@@ -244,27 +244,18 @@ def run_scene(text: str, source, listener_port: str | None = None, **options):
 
 def test_shutdown_with_a_hand_up_sends_the_note_off(tmp_path, port_name):
     """The replay ends with the hand above the head: the note stops when the stage stops."""
-    import threading
-
-    write_stream(tmp_path / "s.jsonl", [264.0] * 30 + [60.0] * 30)  # 1 s for the listener
-    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="realtime"))
+    write_stream(tmp_path / "s.jsonl", [264.0] * 5 + [60.0] * 20)
+    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
     text = (
-        f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}"\n'
+        f'[plugins.midi]\napi = "jack"\nport = "{port_name}"\n'
         '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
     )
-    plugin, st = run_scene(text, source)
-    got: list = []
-
-    def listen():
-        with Listener(port_name) as listener:
-            got.extend(listener.take(quiet=2.5, timeout=10))
-
-    thread = threading.Thread(target=listen)
-    thread.start()
-    report = st.run()
-    thread.join()
-    assert report.frames == 60 and not report.errors
-    assert got == [[0x90, 60, 100], OFF60, PANIC1]
+    with Listener(port_name, virtual=True) as listener:  # an existing port: no race
+        plugin, st = run_scene(text, source)
+        report = st.run()
+        assert report.frames == 25 and not report.errors
+        assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1]
+        assert plugin.out is None
 
 
 def test_daw_midi_scene_runs_headless_on_the_demo_replay(jack):

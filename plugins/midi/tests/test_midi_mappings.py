@@ -245,3 +245,18 @@ def test_learn_mode_sends_only_the_chosen_mapping_as_a_sweep_or_a_pulse():
         pulses += engine.frame(frame(i, t0=0.0))  # nobody needed
     assert pulses == [[0x90, 60, 100], [0x80, 60, 0], [0x90, 60, 100]]
     assert engine.release() == [[0x80, 60, 0]]
+
+
+def test_learn_mode_names_the_mapping_on_screen():
+    import pygame
+
+    pygame.font.init()
+    plugin = posestage_midi.Midi()
+    plugin.engine = MappingEngine([cc(name="right hand height")], [note()], learn=1)
+    plugin.out = object()  # drawing needs no port; nothing is sent
+    canvas = pygame.Surface((640, 480))
+    plugin.posestage_draw(canvas, frame(0))
+    assert plugin.engine.learn_target().label == "right hand height → ch 1 CC 20 (slot 0)"
+    bottom = pygame.surfarray.array3d(canvas)[:, 400:, :]
+    assert bottom.max() == 255  # the white caption is there
+    plugin.out = None

@@ -19,7 +19,7 @@ from posestage_synth import (
     parse_root,
     root_semitones,
 )
-from synth_movement import DOWN, frame, person, volume
+from synth_movement import DOWN, RIGHT, frame, person, volume
 
 from posestage.errors import PluginError, SceneError
 from posestage.plugins import PluginHost
@@ -252,3 +252,19 @@ def test_synth_scene_runs_headless_on_the_demo_replay():
     assert "driver = " in text
     host, report = _run(text.replace('driver = "auto"', 'driver = "none"'))
     assert report.frames == 60 and not [e for e in report.errors if "synth" in e], report.errors
+
+
+def test_draws_each_voice_in_its_colour_at_the_right_wrist(fluid):
+    import pygame
+
+    synth, _ = fluid
+    canvas = pygame.Surface((640, 480))
+    f = frame(0, person(1, 0, right_y=150.0), person(2, 1, x=120.0))
+    synth.posestage_frame(f)
+    synth.posestage_draw(canvas, f)
+    x, y = (int(c) for c in f.people[0].xy[RIGHT])
+    assert tuple(canvas.get_at((x, y)))[:3] == (0xFF, 0x60, 0x40)  # voice 1 plays: filled
+    x, y = (int(c) for c in f.people[1].xy[RIGHT])
+    assert tuple(canvas.get_at((x, y)))[:3] == (0, 0, 0)  # voice 2 silent: a ring only
+    ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
+    assert (0x40, 0xC0, 0xFF) in ring
