@@ -260,3 +260,27 @@ def test_learn_mode_names_the_mapping_on_screen():
     bottom = pygame.surfarray.array3d(canvas)[:, 400:, :]
     assert bottom.max() == 255  # the white caption is there
     plugin.out = None
+
+
+def test_windows_has_no_virtual_port_and_the_line_names_loopmidi(monkeypatch):
+    import sys
+
+    from posestage_midi.ports import MidiUnavailable, open_output
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(MidiUnavailable) as err:
+        open_output("", "auto")
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("midi: Windows has no virtual MIDI ports")
+    assert "loopMIDI" in message and 'port = "loopMIDI Port"' in message
+
+
+def test_port_names_match_exactly_or_by_a_unique_part():
+    from posestage_midi.ports import match_port
+
+    names = ["IAC Driver Bus 1", "IAC Driver Bus 2", "loopMIDI Port 1"]
+    assert match_port("IAC Driver Bus 2", names) == "IAC Driver Bus 2"
+    assert match_port("loopmidi", names) == "loopMIDI Port 1"
+    assert match_port("Synth", names) is None
+    with pytest.raises(ValueError, match="matches several"):
+        match_port("IAC", names)
