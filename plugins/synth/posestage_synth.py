@@ -279,6 +279,15 @@ class FluidPort:
         elif kind == "program_change":
             s.program_select(message.channel, self.sfid, 0, message.program)
 
+    #: Frames rendered (and dropped) per stage frame with ``driver = "none"``: FluidSynth
+    #: queues events until it renders, so something must render or the queue overflows.
+    PUMP_FRAMES = 64
+
+    def pump(self) -> None:
+        """With no audio driver, render a sliver so queued events are applied (and dropped)."""
+        if self.driver == "none":
+            self.synth.get_samples(self.PUMP_FRAMES)
+
     def render(self, seconds: float) -> np.ndarray:
         """``seconds`` of stereo audio (frames, 2) int16 — only with ``driver = "none"``."""
         frames = int(round(seconds * self.samplerate))
@@ -380,6 +389,9 @@ class Synth:
                 person = present[v.person]
                 if person.missing == 0:
                     self._play(v, person, frame.height)
+        pump = getattr(self.out.raw, "pump", None)
+        if pump is not None:
+            pump()
 
     @hookimpl
     @releasing
@@ -399,6 +411,8 @@ class Synth:
             width = 0 if v.note is not None else 3
             pygame.draw.circle(canvas, v.color, (x, y), radius, width)
             if v.note is not None:
+                if not pygame.font.get_init():  # a headless stage starts no fonts
+                    pygame.font.init()
                 font = font or pygame.font.Font(None, max(18, canvas.get_height() // 20))
                 label = font.render(note_name(v.note), True, v.color, (0, 0, 0))
                 canvas.blit(label, (x + radius + 4, y - label.get_height() // 2))

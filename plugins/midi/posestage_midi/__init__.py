@@ -146,6 +146,8 @@ class Midi:
         total = len(self.engine.mappings)
         number = (self.engine.learn - 1) % total + 1
         text = f"MIDI learn {number}/{total}: {target.label}   N: next"
+        if not pygame.font.get_init():  # a headless stage starts no fonts
+            pygame.font.init()
         font = pygame.font.Font(None, max(18, canvas.get_height() // 24))
         image = font.render(text, True, (255, 255, 255), (20, 20, 20))
         canvas.blit(image, (8, canvas.get_height() - image.get_height() - 8))

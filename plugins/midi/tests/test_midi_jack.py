@@ -258,39 +258,39 @@ def test_shutdown_with_a_hand_up_sends_the_note_off(tmp_path, port_name):
         assert plugin.out is None
 
 
-def test_daw_midi_scene_runs_headless_on_the_demo_replay(jack):
+def paired(messages: list[list[int]]) -> bool:
+    """Every note on was followed by its note off (by the end)."""
+    held: set = set()
+    for m in messages:
+        kind, key = m[0] & 0xF0, (m[0] & 0x0F, m[1] if len(m) > 1 else None)
+        if kind == 0x90 and m[2] > 0:
+            held.add(key)
+        elif kind in (0x80, 0x90):
+            held.discard(key)
+    return not held
+
+
+def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name):
     from posestage.scenes import load_scene
 
+    path = ROOT / "scenes" / "daw-midi.toml"
+    text = path.read_text().replace('port = ""', f'port = "{port_name}"', 1)
     host = PluginHost.load(safe=True)
-    scene = load_scene(ROOT / "scenes" / "daw-midi.toml", host)
-    st = Stage([scene], StageOptions(headless=True, frames=60, pace="fast"), host=host)
-    report = st.run()
-    assert report.frames == 60
-    assert not [e for e in report.errors if "midi" in e], report.errors
-    assert "midi" in [u.name for u in scene.plugins]
-    assert host.plugins["midi"].plugin.sent > 0  # the demo's people moved the controllers
-
-
-def test_learn_mode_through_the_port_one_mapping_at_a_time(midi):
-    from posestage.hookspecs import ControlMessage
-
-    plugin, listener = midi
-    expected = raise_hand(plugin)
-    # learn mapping 1 (the CC) by a control message: the held note stops first
-    assert plugin.posestage_event(ControlMessage("midi-learn", value=1)) is True
-    for i in range(61):  # 2 s at 30 fps: the sweep rises 0 → 127
-        plugin.posestage_frame(frame(i, person(1, 0, right_y=60.0), t0=0.0))
-    got = listener.take()
-    assert got[: len(expected) + 1] == [*expected, OFF60]  # no CC 123 for the DAW to learn
-    sweep = got[len(expected) + 1 :]
-    assert {tuple(m[:2]) for m in sweep} == {(0xB0, 20)}
-    assert [m[2] for m in sweep] == sorted(m[2] for m in sweep) and sweep[-1][2] == 127
-    # the N key moves on to mapping 2 (the note); learn = 0 live ends learn mode
-    import pygame
-
-    key = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_n, unicode="n")
-    assert plugin.posestage_event(key) is True and plugin.engine.learn == 2
-    plugin.posestage_frame(frame(0, t0=0.0))  # phase 0: the learn note pulses on
-    changed = plugin.posestage_settings_changed(stage(), settings(**SCENE, learn=0), ["learn"])
-    assert changed is True and plugin.engine.learn == 0
-    assert listener.take() == [[0x90, 60, 100], OFF60]
+    scene = parse_scene(text, path, host)
+    with Listener(port_name, virtual=True) as listener:
+        st = Stage([scene], StageOptions(headless=True, frames=180, pace="fast"), host=host)
+        report = st.run()
+        got = listener.take()
+    assert report.frames == 180 and not report.errors, report.errors
+    notes = [m for m in got if m[0] & 0xF0 == 0x90]
+    assert {m[1] for m in notes} >= {60, 64} and {m[0] & 15 for m in got} == {0, 1}
+    assert len([m for m in got if m[0] & 0xF0 == 0xB0]) > 50
+    assert paired(got)
+    # as it is (a virtual port), and on the demo replay
+    for source in (None, f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"):
+        host = PluginHost.load(safe=True)
+        scene = load_scene(path, host)
+        options = StageOptions(headless=True, frames=60, pace="fast", source=source)
+        report = Stage([scene], options, host=host).run()
+        assert report.frames == 60 and not report.errors, report.errors
+        assert host.plugins["midi"].plugin.sent > 0  # the people moved the controllers

@@ -235,23 +235,47 @@ def test_scene_change_and_a_crash_release_every_note(midi_synth):
 # -- scenes/synth.toml on a real stage ----------------------------------------------------------
 
 
-def _run(text: str, frames: int = 60):
+def _run(text: str, frames: int = 60, source: str | None = None):
     host = PluginHost.load(safe=True)
     scene = parse_scene(text, ROOT / "scenes" / "synth.toml", host)
-    st = Stage([scene], StageOptions(headless=True, frames=frames, pace="fast"), host=host)
-    return host, st.run()
+    options = StageOptions(headless=True, frames=frames, pace="fast", source=source)
+    return host, Stage([scene], options, host=host).run()
 
 
-def test_synth_scene_runs_headless_on_the_demo_replay():
+DEMO = f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"
+
+
+def test_synth_scene_runs_headless_on_its_replay_and_the_demo_replay():
     text = (ROOT / "scenes" / "synth.toml").read_text()
-    host, report = _run(text)
-    assert report.frames == 60
-    problems = [e for e in report.errors if "synth" in e]
-    # no sound card here: one line saying what to do, and the show went on
-    assert all("\n" not in e for e in problems) and len(problems) <= 1, problems
-    assert "driver = " in text
-    host, report = _run(text.replace('driver = "auto"', 'driver = "none"'))
-    assert report.frames == 60 and not [e for e in report.errors if "synth" in e], report.errors
+    for source in (None, DEMO):
+        host, report = _run(text, source=source)
+        assert report.frames == 60
+        problems = [e for e in report.errors if "synth" in e]
+        # no sound card here: at most one line saying what to do, and the show went on
+        assert all("\n" not in e for e in problems) and len(problems) <= 1, problems
+        assert 'driver = "auto"' in text
+        host, report = _run(text.replace('driver = "auto"', 'driver = "none"'), source=source)
+        assert report.frames == 60 and not report.errors, report.errors
+
+
+def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
+    name = f"ps-synth-{next(_names)}"
+    text = (ROOT / "scenes" / "synth.toml").read_text()
+    text = text.replace('output = "fluidsynth"', f'output = "midi"\nport = "{name}"\napi = "jack"')
+    with Listener(name, virtual=True) as listener:
+        _, report = _run(text, frames=180)
+        got = listener.take()
+    assert report.frames == 180 and not report.errors, report.errors
+    ons = [m for m in got if m[0] & 0xF0 == 0x90]
+    assert {m[0] & 15 for m in ons} == {0, 1, 2} and len(ons) >= 10
+    held: set = set()
+    for m in got:
+        if m[0] & 0xF0 == 0x90:
+            assert (m[0] & 15) not in {k[0] for k in held}  # one note per voice at a time
+            held.add((m[0] & 15, m[1]))
+        elif m[0] & 0xF0 == 0x80:
+            held.discard((m[0] & 15, m[1]))
+    assert not held
 
 
 def test_draws_each_voice_in_its_colour_at_the_right_wrist(fluid):
