@@ -350,8 +350,6 @@ class Synth:
         )  # fmt: skip
         self._stage = stage
         self.scene = str(getattr(stage, "scene", "") or "")
-        for v in voices:
-            out.program(v.channel, v.program)
         log.info("synth: %d voices on %s", len(voices), out.name)
 
     @hookimpl
@@ -444,6 +442,8 @@ class Synth:
         for v in self.voices:
             if v.person is None:
                 v.person, v.note, v.degree, v.playing = person_id, None, None, False
+                # the program again for every newcomer: a DAW that connected late gets it too
+                self.out.program(v.channel, v.program)
                 return v
         return None
 

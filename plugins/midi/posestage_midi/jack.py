@@ -108,8 +108,8 @@ class Listener:
     """A JACK MIDI input connected to an output port (by part of its name): what a DAW hears.
     With ``virtual=True`` it is a port of its own, ``<port>:in``, that a plugin opens by name.
 
-    :meth:`take` returns the messages received so far (lists of ints), waiting until the port
-    has been quiet for ``quiet`` seconds (JACK delivers once per period, a few ms).
+    :meth:`take` returns the messages received (lists of ints): it waits for the first one,
+    then until the port has been quiet for a while (JACK delivers once per period).
     """
 
     def __init__(
@@ -141,9 +141,13 @@ class Listener:
         self._in.open_port(hits[0])
         time.sleep(0.05)  # the connection takes effect on the next JACK period
 
-    def take(self, quiet: float = 0.15, timeout: float = 5.0) -> list[list[int]]:
+    def take(self, quiet: float = 0.3, timeout: float = 10.0) -> list[list[int]]:
+        """Wait for the first message (up to ``timeout``), then collect until the port has
+        been quiet for ``quiet`` seconds. On a loaded machine JACK periods run late, so the
+        first message may take a while; a burst arrives together."""
         out: list[list[int]] = []
-        start = last = time.monotonic()
+        start = time.monotonic()
+        last: float | None = None
         while True:
             message = self._in.get_message()
             now = time.monotonic()
@@ -151,7 +155,7 @@ class Listener:
                 out.append(list(message[0]))
                 last = now
                 continue
-            if now - last >= quiet or now - start >= timeout:
+            if (last is not None and now - last >= quiet) or now - start >= timeout:
                 return out
             time.sleep(0.005)
 

@@ -278,13 +278,15 @@ def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name
     host = PluginHost.load(safe=True)
     scene = parse_scene(text, path, host)
     with Listener(port_name, virtual=True) as listener:
-        st = Stage([scene], StageOptions(headless=True, frames=180, pace="fast"), host=host)
+        # at the replay's own pace (4 s): a fast replay could pack more MIDI into one JACK
+        # period than its port buffer holds on a loaded machine
+        st = Stage([scene], StageOptions(headless=True, frames=60, pace="realtime"), host=host)
         report = st.run()
         got = listener.take()
-    assert report.frames == 180 and not report.errors, report.errors
+    assert report.frames == 60 and not report.errors, report.errors
     notes = [m for m in got if m[0] & 0xF0 == 0x90]
     assert {m[1] for m in notes} >= {60, 64} and {m[0] & 15 for m in got} == {0, 1}
-    assert len([m for m in got if m[0] & 0xF0 == 0xB0]) > 50
+    assert len([m for m in got if m[0] & 0xF0 == 0xB0]) > 30
     assert paired(got)
     # as it is (a virtual port), and on the demo replay
     for source in (None, f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"):

@@ -188,15 +188,16 @@ def test_exact_note_events_per_person_and_the_next_person_takes_a_free_voice(mid
     synth.posestage_frame(frame(4, person(b, 1, right_y=100.0), person(c, 2, right_y=150.0)))
     v = volume(DOWN)
     assert listener.take() == [
-        [0xC0, 48], [0xC1, 73],                       # programs at configure
+        [0xC0, 48],                                   # a takes voice 1: its program
         [0xB0, 7, v],                                 # a: volume, hands down
+        [0xC1, 73],                                   # b takes voice 2
         [0x90, 74, 100],                              # a: hand up → D5 (step 6, octave 4)
         [0xB1, 7, v],                                 # b: volume
         # frame 2: a moves within the step (hysteresis: no new note); b plays step 7 → E6
         [0x91, 88, 100],
         [0x80, 74, 0], [0x90, 79, 100],               # a higher: step 8 → G5
         [0x80, 79, 0],                                # a leaves
-        [0x90, 74, 100],                              # c takes the free voice (same volume)
+        [0xC0, 48], [0x90, 74, 100],                  # c takes the free voice (same volume)
     ]  # fmt: skip
     assert [vo.person for vo in synth.voices] == [c, b]
 
@@ -224,21 +225,21 @@ def test_scene_change_and_a_crash_release_every_note(midi_synth):
         synth.posestage_frame(frame(2, broken))
     v = volume(DOWN)
     assert listener.take() == [
-        [0xC0, 48], [0xC1, 73],
+        [0xC0, 48],
         [0xB0, 7, v], [0x90, 74, 100],
-        [0x80, 74, 0], [0xB0, 123, 0], [0xB1, 123, 0],   # scene change
+        [0x80, 74, 0], [0xB0, 123, 0],                   # scene change
         [0x90, 74, 100],
-        [0x80, 74, 0], [0xB0, 123, 0], [0xB1, 123, 0],   # the crash
+        [0x80, 74, 0], [0xB0, 123, 0],                   # the crash
     ]  # fmt: skip
 
 
 # -- scenes/synth.toml on a real stage ----------------------------------------------------------
 
 
-def _run(text: str, frames: int = 60, source: str | None = None):
+def _run(text: str, frames: int = 60, source: str | None = None, pace: str = "fast"):
     host = PluginHost.load(safe=True)
     scene = parse_scene(text, ROOT / "scenes" / "synth.toml", host)
-    options = StageOptions(headless=True, frames=frames, pace="fast", source=source)
+    options = StageOptions(headless=True, frames=frames, pace=pace, source=source)
     return host, Stage([scene], options, host=host).run()
 
 
@@ -263,9 +264,11 @@ def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
     text = (ROOT / "scenes" / "synth.toml").read_text()
     text = text.replace('output = "fluidsynth"', f'output = "midi"\nport = "{name}"\napi = "jack"')
     with Listener(name, virtual=True) as listener:
-        _, report = _run(text, frames=180)
+        # at the replay's own pace (4 s): a fast replay could pack more MIDI into one JACK
+        # period than its port buffer holds on a loaded machine
+        _, report = _run(text, frames=60, pace="realtime")
         got = listener.take()
-    assert report.frames == 180 and not report.errors, report.errors
+    assert report.frames == 60 and not report.errors, report.errors
     ons = [m for m in got if m[0] & 0xF0 == 0x90]
     assert {m[0] & 15 for m in ons} == {0, 1, 2} and len(ons) >= 10
     held: set = set()
