@@ -25,6 +25,7 @@ channel used) before anything else happens. Only changed values are sent.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from posestage import hookspecs
@@ -43,7 +44,15 @@ from .mappings import (
     control_mapping,
     note_mapping,
 )
-from .ports import API_CHOICES, VIRTUAL_NAME, MidiOut, open_output, releasing
+from .ports import (
+    API_CHOICES,
+    VIRTUAL_NAME,
+    MidiOut,
+    MidiUnavailable,
+    list_outputs,
+    open_output,
+    releasing,
+)
 
 __all__ = ["Midi", "plugin", "SETTINGS"]
 
@@ -174,6 +183,14 @@ class Midi:
         self._release_all(f"scene {new!r}")
         self.engine.reset()
 
+    @hookimpl
+    def posestage_commands(self, subparsers: Any) -> None:
+        p = subparsers.add_parser(
+            "midi-ports", help="list the MIDI output ports posestage can open"
+        )
+        p.add_argument("--api", default="auto", choices=API_CHOICES, help="MIDI api (default auto)")
+        p.set_defaults(func=_list_ports)
+
     if hasattr(hookspecs, "posestage_scene_changed"):  # hosts with the scene-change hook
 
         @hookimpl
@@ -237,6 +254,24 @@ def mappings_of(settings: Any) -> tuple[tuple[ControlMapping, ...], tuple[NoteMa
         cc = tuple(control_mapping(m, f"{where}.cc[{i}]") for i, m in enumerate(DEFAULT_CC))
         notes = tuple(note_mapping(m, f"{where}.notes[{i}]") for i, m in enumerate(DEFAULT_NOTES))
     return cc, notes
+
+
+def _list_ports(args: Any) -> int:
+    """``posestage midi-ports``: every output port, per MIDI api; 2 when there is no MIDI."""
+    try:
+        found = list_outputs(args.api)
+    except MidiUnavailable as err:
+        print(f"posestage: {err}", file=sys.stderr)
+        return 2
+    for api, ports in found.items():
+        if isinstance(ports, str):
+            print(f"{api}: {ports}")
+        else:
+            print(f"{api}: {len(ports)} output port{'s' if len(ports) != 1 else ''}")
+            for name in ports:
+                print(f"  {name}")
+    print('set [plugins.midi] port = "<name or part of it>", or port = "" for a virtual port')
+    return 0
 
 
 def _is_key(event: Any, letter: str) -> bool:

@@ -296,3 +296,13 @@ def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name
         report = Stage([scene], options, host=host).run()
         assert report.frames == 60 and not report.errors, report.errors
         assert host.plugins["midi"].plugin.sent > 0  # the people moved the controllers
+
+
+def test_midi_ports_command_lists_the_ports(jack, port_name, capsys):
+    from posestage.cli import main
+
+    with Listener(port_name, virtual=True):  # a synth's input: something to send to
+        assert main(["midi-ports", "--api", "jack"]) == 0
+    out = capsys.readouterr().out
+    assert "jack: " in out and f"\n  {port_name}:in\n" in out
+    assert 'port = ""' in out
