@@ -306,3 +306,25 @@ def test_midi_ports_command_lists_the_ports(jack, port_name, capsys):
     out = capsys.readouterr().out
     assert "jack: " in out and f"\n  {port_name}:in\n" in out
     assert 'port = ""' in out
+
+
+def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, port_name):
+    host = PluginHost()
+    plugin = Midi()
+    host.register(plugin, "midi")
+    text = (
+        f'[plugins.midi]\napi = "jack"\nport = "{port_name}"\n'
+        '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
+    )
+    scene = parse_scene(text, None, host)
+    with Listener(port_name, virtual=True) as listener:
+        assert host.activate(scene.plugins, stage()) == []
+        host.frame(frame(0, person(1, 0, right_y=60.0)))
+        broken = person(1, 0)
+        broken.xy = np.zeros((3, 2), np.float32)
+        for i in range(1, 4):  # three failures in a row: switched off
+            host.frame(frame(i, broken))
+        assert host.active == [] and plugin.out is None
+        assert any("switched off" in e for e in host.errors)
+        # the note stopped at the first crash; the later ones and the close add CC 123 only
+        assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1, PANIC1, PANIC1, PANIC1]

@@ -295,3 +295,36 @@ def test_draws_each_voice_in_its_colour_at_the_right_wrist(fluid):
     assert tuple(canvas.get_at((x, y)))[:3] == (0, 0, 0)  # voice 2 silent: a ring only
     ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
     assert (0x40, 0xC0, 0xFF) in ring
+
+
+def test_a_real_audio_driver_fluidsynth_plays_into_jack(jack):
+    """The JACK server of the MIDI tests is an audio server too: FluidSynth's jack driver."""
+    synth = Synth()
+    synth.posestage_configure(stage(), settings(driver="jack"))
+    try:
+        assert synth.out.name.endswith("driver jack)")
+        synth.posestage_frame(frame(0, person(1, 0, right_y=150.0)))
+        assert synth.voices[0].note == 74 and synth.out.held == {(0, 74): 100}
+    finally:
+        synth.posestage_unconfigure(stage())
+    assert synth.out is None and synth.voices[0].note is None
+
+
+@pytest.mark.skipif(
+    not hasattr(posestage_synth.hookspecs, "posestage_scene_changed"),
+    reason="this posestage has no posestage_scene_changed hook yet",
+)
+def test_scene_changed_hook_releases_every_note(midi_synth):
+    synth, listener = midi_synth
+    synth.posestage_frame(frame(0, person(1, 0, right_y=150.0)))
+    synth._stage.scene = "two"
+    synth.posestage_scene_changed(synth._stage, "one", "two")
+    synth.posestage_frame(frame(1, person(1, 0)))
+    v = volume(DOWN)
+    assert listener.take() == [
+        [0xC0, 48],
+        [0xB0, 7, v],
+        [0x90, 74, 100],
+        [0x80, 74, 0],
+        [0xB0, 123, 0],
+    ]
