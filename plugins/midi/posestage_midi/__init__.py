@@ -64,7 +64,7 @@ SETTINGS = [
     Setting("api", str, "auto", "MIDI API", choices=API_CHOICES),
     Setting("threshold", float, 0.3, "keypoints scored under this are unknown", min=0.0, max=1.0),
     Setting("learn", int, 0, "learn mode: send only mapping N (1-based; 0 = off; N key: next)", min=0),
-    MappingList("cc", list, [], "control changes ([[plugins.midi.cc]] tables)", schema=CC_SCHEMA, build=control_mapping),
+    MappingList("cc", list, [], "control changes ([[plugins.midi.cc]] tables; none listed here and in notes: the defaults)", schema=CC_SCHEMA, build=control_mapping),
     MappingList("notes", list, [], "notes ([[plugins.midi.notes]] tables)", schema=NOTE_SCHEMA, build=note_mapping),
 ]  # fmt: skip
 
