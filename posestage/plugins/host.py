@@ -436,6 +436,7 @@ class PluginHost:
             if "disabled (--disable)" in line:
                 log.info("%s", line)
             else:
+                log.warning("%s", line)  # also headless: the performer reads it on stderr
                 self.dispatcher.error(line)
         return problems
 
