@@ -7,19 +7,19 @@ two files: the CPU variant and the Edge TPU-compiled one, each with a public URL
 Model files are looked up in the folders of ``POSESTAGE_MODELS_PATH`` (os.pathsep-separated)
 first, then in the user cache (``platformdirs.user_cache_dir("posestage")/models``), which is
 where :func:`fetch` downloads to. Nothing is ever downloaded implicitly.
+
+The catalogue also lists posestage's own **test data** (``[[test_data]]``: Coral's public test
+photos and the reference results its tests compare against, each with URL and sha256).
+:func:`fetch_test_data` puts them, and every model, into the user cache (``posestage models
+fetch --test-data``), where ``tests/conftest.py`` finds them when there is no ``../shared``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from .errors import ModelError
@@ -83,6 +83,8 @@ class CatalogueModel:
 
 def catalogue_path() -> Path:
     """The catalogue TOML: the packaged copy in a wheel install, else the repository's."""
+    from importlib import resources
+
     packaged = resources.files("posestage").joinpath("catalogue.toml")
     if packaged.is_file():
         return Path(str(packaged))
@@ -112,6 +114,64 @@ def load_catalogue(path: Path | None = None) -> dict[str, CatalogueModel]:
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise ModelError(f"model catalogue {path}: entry {name} is invalid ({err})") from None
     return models
+
+
+@dataclass(frozen=True)
+class TestFile:
+    """One file of posestage's test data: ``folder`` is ``images`` or ``reference``."""
+
+    __test__ = False  # not a pytest test class
+
+    folder: str
+    file: str
+    url: str
+    sha256: str
+
+
+@lru_cache(maxsize=4)
+def load_test_data(path: Path | None = None) -> tuple[TestFile, ...]:
+    """The catalogue's ``[[test_data]]`` entries."""
+    path = Path(path) if path else catalogue_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tuple(TestFile(**entry) for entry in data.get("test_data", ()))
+    except (OSError, tomllib.TOMLDecodeError, TypeError) as err:
+        raise ModelError(f"model catalogue {path}: test_data cannot be read ({err})") from None
+
+
+def test_data_dir() -> Path:
+    """Where :func:`fetch_test_data` puts photos and references:
+    ``user_cache_dir("posestage")/test-data`` (``images/`` and ``reference/`` inside)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("posestage")) / "test-data"
+
+
+def fetch_test_data(
+    *,
+    folder: Path | None = None,
+    progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
+    catalogue: Path | None = None,
+) -> list[Path]:
+    """Download every catalogue model (CPU and Edge TPU files) into the models cache and the
+    test photos and references into :func:`test_data_dir` (or ``folder/models``,
+    ``folder/images``, ``folder/reference``), each checked against its sha256. Files already
+    there with the right checksum are kept. ``announce(name)`` is called before each file;
+    ``catalogue`` reads another catalogue file (tests serve one locally)."""
+    models_folder = Path(folder) / "models" if folder else cache_dir()
+    data_folder = Path(folder) if folder else test_data_dir()
+    paths = []
+    for model in load_catalogue(catalogue).values():
+        for variant in model.files:
+            if announce:
+                announce(variant.file)
+            paths.append(download(variant, models_folder, progress=progress))
+    for item in load_test_data(catalogue):
+        if announce:
+            announce(item.file)
+        paths.append(download(item, data_folder / item.folder, progress=progress))
+    return paths
 
 
 def get_model(name: str) -> CatalogueModel:
@@ -147,6 +207,8 @@ def find_file(filename: str) -> Path | None:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -200,12 +262,19 @@ def fetch(
     return [download(v, folder, progress=progress) for v in variants]
 
 
-def download(variant: ModelFile, folder: Path, *, progress: Progress | None = None) -> Path:
+def download(
+    variant: ModelFile | TestFile, folder: Path, *, progress: Progress | None = None
+) -> Path:
     """Fetch ``variant.url`` into ``folder/variant.file``, checking its sha256.
 
     Writes a temporary file in the same folder and renames it into place only when the
     checksum matches, so an interrupted or wrong download never leaves a file behind.
     """
+    import hashlib
+    import tempfile
+    import urllib.error
+    import urllib.request
+
     target = folder / variant.file
     if target.is_file() and sha256_of(target) == variant.sha256:
         return target

@@ -5,6 +5,11 @@ Each command module has ``add_parser(subparsers)`` which registers a sub-command
 stderr and exit status 2; ``--debug`` shows the traceback instead. A bad option is the same:
 one line, ``posestage: error: --res: expected …, got …``, status 2 — option values are parsed
 by :mod:`posestage.vocabulary`, the parsers scene files use too.
+
+Start-up stays fast (``posestage --help`` well under 0.3 s): command modules import only the
+standard library at load, the heavy modules (numpy, the runtime, pygame) inside ``func``; and
+installed plugins, which may import anything, are loaded for their commands only when the
+command asked for is not a built-in one.
 """
 
 from __future__ import annotations
@@ -41,17 +46,21 @@ COMMAND_MODULES = [
     "posestage.commands.models",
     "posestage.commands.run",
     "posestage.commands.plugins",
+    "posestage.commands.doctor",
     "posestage.commands.new_plugin",
     "posestage.commands.install",
 ]
 
 
-def build_parser(enable: list[str] | None = None) -> argparse.ArgumentParser:
-    """The parser; ``enable``: the ``-p`` plugins given before the command, whose
-    ``posestage_commands`` add sub-commands too (``posestage -p ./x.py hello``)."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the built-in commands, plus installed plugins' commands unless
+    ``argv`` names a built-in command or none (``None``: always add them). ``-p`` plugins given
+    before the command (``posestage -p ./x.py hello``) add their commands too."""
     parser = Parser(
         prog="posestage",
         description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
+        epilog="Installed plugins may add commands of their own: `posestage plugins` lists "
+        "the plugins.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
@@ -66,14 +75,17 @@ def build_parser(enable: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
-    from .plugins import add_plugin_commands  # installed plugins' own sub-commands
+    enable, command = ([], None) if argv is None else global_plugins(argv)
+    if command is None or (command and command not in sub.choices):
+        from .plugins import add_plugin_commands  # installed plugins' own sub-commands
 
-    add_plugin_commands(sub, enable=enable or [])
+        add_plugin_commands(sub, enable=enable)
     return parser
 
 
-def global_plugins(argv: list[str]) -> list[str]:
-    """The ``-p``/``--plugin`` values given before the sub-command."""
+def global_plugins(argv: list[str]) -> tuple[list[str], str]:
+    """The ``-p``/``--plugin`` values given before the sub-command, and the sub-command
+    ("" when there is none)."""
     found, i = [], 0
     while i < len(argv):
         arg = argv[i]
@@ -86,15 +98,15 @@ def global_plugins(argv: list[str]) -> list[str]:
         elif arg.startswith("-"):
             i += 1
         else:
-            break  # the sub-command: its own -p belongs to it
-    return found
+            return found, arg  # the sub-command: its own -p belongs to it
+    return found, ""
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     logs.setup(debug="--debug" in argv)
     try:
-        parser = build_parser(global_plugins(argv))
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
     except PosestageError as err:  # a bad option, or a -p plugin that cannot be loaded
         log.error("error: %s", err)

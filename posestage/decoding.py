@@ -10,21 +10,36 @@ Arithmetic follows the upstream float32 recipe (float32 throughout, bilinear sam
 same operation order, probability sums accumulated largest first), and tied root candidates are
 ordered by the same binary heap, so the output matches the operator pose for pose.
 
-Speed: nothing loops over grid cells. Root candidates come from a separable 3x3 max filter;
-skeletons are grown for a whole chunk of candidates at once, one tree level at a time (all
-moves of a level, for all candidates, in one gather), speculatively — growing does not depend
-on the poses already accepted, so the greedy acceptance afterwards is a cheap sequential pass.
+Two kernels compute the same thing, bit for bit. ``c``, the compiled ``posestage._kernels``
+(built by ``pip install`` when a C compiler is there), runs the whole decoder over the maps as
+the interpreter left them, with only the sigmoid's ``exp`` handed back to numpy (the C
+library's ``expf`` rounds differently from numpy's float32 ``exp``). ``numpy``, below, is the
+reference and the fallback. :func:`kernel_in_use` says which one runs; the environment variable
+``POSESTAGE_DECODER`` (``auto``, ``c``, ``numpy``) or the ``kernel`` argument chooses.
+
+Speed of the numpy kernel: nothing loops over grid cells. Root candidates come from a
+separable 3x3 max filter; skeletons are grown for a whole chunk of candidates at once, one tree
+level at a time (all moves of a level, for all candidates, in one gather), speculatively —
+growing does not depend on the poses already accepted, so the greedy acceptance afterwards is a
+cheap sequential pass.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
+from .errors import ModelError
 from .keypoints import NUM_KEYPOINTS
+
+try:
+    from . import _kernels
+except ImportError:  # built without a C compiler: the numpy kernel runs
+    _kernels = None
 
 F32 = np.float32
 K = NUM_KEYPOINTS
@@ -44,6 +59,31 @@ NUM_EDGES = len(PARENT_CHILD)
 KEYPOINT_CHANNELS = np.arange(NUM_KEYPOINTS)[None, :]
 ONE, ZERO = F32(1), F32(0)
 
+KERNEL_ENV = "POSESTAGE_DECODER"
+KERNELS = ("c", "numpy")
+
+
+def available_kernels() -> tuple[str, ...]:
+    """The decoder kernels this installation has: ``("c", "numpy")`` or ``("numpy",)``."""
+    return KERNELS if _kernels is not None else ("numpy",)
+
+
+def kernel_in_use(kernel: str | None = None) -> str:
+    """The kernel that decodes: ``kernel`` if given, else ``$POSESTAGE_DECODER``, else the
+    fastest available (``auto``). Asking for ``c`` where it was not built raises one line."""
+    choice = (kernel or os.environ.get(KERNEL_ENV) or "auto").strip().lower()
+    source = f"{KERNEL_ENV}={choice}" if kernel is None else f"kernel={choice!r}"
+    if choice == "auto":
+        return available_kernels()[0]
+    if choice not in KERNELS:
+        raise ModelError(f"{source}: unknown decoder; use auto, c or numpy")
+    if choice == "c" and _kernels is None:
+        raise ModelError(
+            f"{source}: the compiled decoder is not built; reinstall posestage with a C "
+            f"compiler and Python's headers (e.g. apt install gcc python3-dev), or use numpy"
+        )
+    return choice
+
 
 def decode_poses(
     heatmaps: np.ndarray,
@@ -55,6 +95,7 @@ def decode_poses(
     score_threshold: float = 0.2,
     nms_radius: float = 10.0,
     legacy_left_eye: bool = False,
+    kernel: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode the three raw PoseNet maps into poses.
 
@@ -70,6 +111,7 @@ def decode_poses(
         nms_radius: suppression radius in input pixels, per keypoint type.
         legacy_left_eye: reproduce the channel bug of decoder builds before libcoral "Grouper"
             (2021-07) for the left_eye → nose move; only for bit-parity with those builds.
+        kernel: ``c`` or ``numpy``; ``None`` follows :func:`kernel_in_use`.
 
     A leading batch dimension of 1 is accepted on each map.
 
@@ -79,12 +121,11 @@ def decode_poses(
         best pose first.
     """
     one, inv_stride = (F32(1), 0), (F32(1.0 / stride), 0)
-    maps = _Maps(
-        _table(_squeeze(heatmaps, 17, "heatmaps"), *one),
-        _table(_squeeze(short_offsets, 34, "short_offsets"), *inv_stride),
-        _table(_squeeze(mid_offsets, 64, "mid_offsets"), *inv_stride),
-    )
-    return _decode(maps, stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    raw, scaled = _squeeze_maps(heatmaps, short_offsets, mid_offsets), (one, inv_stride, inv_stride)
+    if kernel_in_use(kernel) == "c":
+        return _decode_c(raw, scaled, *options)
+    return _decode(_Maps(*(_table(a, *q) for a, q in zip(raw, scaled))), *options)
 
 
 def decode_quantized(
@@ -98,6 +139,7 @@ def decode_quantized(
     score_threshold: float = 0.2,
     nms_radius: float = 10.0,
     legacy_left_eye: bool = False,
+    kernel: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Like :func:`decode_poses`, for uint8 maps as the network outputs them.
 
@@ -107,12 +149,82 @@ def decode_quantized(
     """
     (hs, hz), (ss, sz), (ms, mz) = quant
     inv_stride = F32(1.0 / stride)
-    maps = _Maps(
-        _table(_squeeze(heatmaps, 17, "heatmaps"), F32(hs), hz),
-        _table(_squeeze(short_offsets, 34, "short_offsets"), F32(ss) * inv_stride, sz),
-        _table(_squeeze(mid_offsets, 64, "mid_offsets"), F32(ms) * inv_stride, mz),
+    scaled = ((F32(hs), hz), (F32(ss) * inv_stride, sz), (F32(ms) * inv_stride, mz))
+    raw = _squeeze_maps(heatmaps, short_offsets, mid_offsets)
+    options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    if kernel_in_use(kernel) == "c":
+        return _decode_c(raw, scaled, *options)
+    return _decode(_Maps(*(_table(a, *q) for a, q in zip(raw, scaled))), *options)
+
+
+def _decode_c(raw, scaled, stride, max_poses, score_threshold, nms_radius, legacy_left_eye):
+    """The compiled kernel on the maps as they are (no dequantised copy is made): same
+    thresholds and radius as :func:`_decode`, the same float32 results."""
+    if max_poses <= 0:
+        return _empty()
+    maps = [
+        np.ascontiguousarray(a) if a.dtype in _KERNEL_DTYPES else np.ascontiguousarray(a, F32)
+        for a in raw
+    ]  # the interpreter's outputs are already both: no copy
+    tau = F32(score_threshold)
+    radius = F32(nms_radius) / F32(stride)
+    buffer, exp = _exp_buffer()
+    xy = np.empty((max_poses, K, 2), F32)
+    prob = np.empty((max_poses, K), F32)
+    score = np.empty((max_poses,), F32)
+    n = _kernels.decode(
+        *maps,
+        tuple(float(scale) for scale, _ in scaled),
+        tuple(int(zero_point) for _, zero_point in scaled),
+        _kernel_tree(legacy_left_eye),
+        float(_logit_threshold(score_threshold)),
+        float(tau),
+        float(radius * radius),
+        float(F32(stride)),
+        int(max_poses),
+        buffer,
+        exp,
+        xy,
+        prob,
+        score,
     )
-    return _decode(maps, stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    return xy[:n], prob[:n], score[:n]
+
+
+_KERNEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.float32))
+
+
+def _exp_buffer():
+    """This thread's 17-value buffer and the call that replaces it by numpy's exp of it."""
+    cached = _buffers.__dict__.get("exp")
+    if cached is None:
+        buffer = np.empty(K, F32)
+        cached = _buffers.__dict__["exp"] = (buffer, partial(np.exp, buffer, out=buffer))
+    return cached
+
+
+@lru_cache(maxsize=2)
+def _kernel_tree(legacy_left_eye: bool) -> np.ndarray:
+    """int32 (17, 16, 4): per root keypoint, the moves (from, to, mid dy, mid dx channel) that
+    place the other 16 keypoints, breadth first (each ``from`` is placed before it is used)."""
+    tree = np.zeros((K, K - 1, 4), np.int32)
+    for root, per_level in enumerate(_tree_levels(legacy_left_eye)):
+        moves = [(a, b, *ch) for level in per_level for a, b, ch in level]
+        tree[root] = moves
+    tree.flags.writeable = False
+    return tree
+
+
+def _empty():
+    return np.zeros((0, K, 2), F32), np.zeros((0, K), F32), np.zeros((0,), F32)
+
+
+def _squeeze_maps(heatmaps, short_offsets, mid_offsets) -> list[np.ndarray]:
+    return [
+        _squeeze(heatmaps, 17, "heatmaps"),
+        _squeeze(short_offsets, 34, "short_offsets"),
+        _squeeze(mid_offsets, 64, "mid_offsets"),
+    ]
 
 
 def _squeeze(a: np.ndarray, channels: int, name: str) -> np.ndarray:
@@ -164,7 +276,7 @@ def _decode(maps, stride, max_poses, score_threshold, nms_radius, legacy_left_ey
     theta = _logit_threshold(score_threshold)
     radius = F32(nms_radius) / F32(stride)
     r2 = radius * radius
-    empty = (np.zeros((0, K, 2), F32), np.zeros((0, K), F32), np.zeros((0,), F32))
+    empty = _empty()
     if max_poses <= 0:
         return empty
 

@@ -1,45 +1,29 @@
 """``PoseEngine``: image → resize → interpreter → family decoder → poses in image pixels.
 
-The engine knows nothing about any particular network. A *model family* (a
-:class:`ModelFamily` subclass, listed in :data:`FAMILIES`) recognises its models by their
-input/output signature, prepares the flatbuffer for the interpreter, and decodes the outputs.
-The engine does the rest: finding the model file (catalogue name or path), choosing CPU or
-Edge TPU, sizing the input, resampling each frame straight into the input tensor, timing, and
-mapping keypoints back into source-image pixels.
+The engine knows nothing about any particular network: a *model family*
+(:class:`~posestage.family.ModelFamily`, contract in :mod:`posestage.family`) recognises its
+models by their input/output signature, prepares the flatbuffer for the interpreter, and
+decodes the outputs. The engine does the rest: finding the model file (catalogue name or path),
+choosing CPU or Edge TPU, sizing the input, resampling each frame straight into the input
+tensor, timing, and mapping keypoints back into source-image pixels.
 
-Adding a family (e.g. ``posestage/movenet.py``) is one entry in :data:`FAMILIES`.
-
-The family contract, in the order the engine calls it::
-
-    Family.recognises(model) -> bool          # classmethod, from the signature only
-    family = Family(model, settings)          # settings: DecodeSettings overrides
-    family.prepare() -> bytes                 # flatbuffer for the interpreter
-    family.check_input_size((H, W))           # only for resizable (CPU) families
-    family.bind(interpreter)                  # after allocate_tensors: find the outputs
-    per frame:
-        family.region((H, W)) -> (top, left, bottom, right) | None
-        ... engine crops that region of the source (may extend past the image; padded with
-            black), resizes it into the input tensor, invokes ...
-        family.decode(interpreter) -> (xy (N,17,2) input-tensor pixels (x, y),
-                                       scores (N,17), pose_scores (N,))
-        ... engine maps xy back through the crop and resize into source pixels ...
-        family.observe(poses, (H, W))         # poses in source pixels, e.g. for crop tracking
-    family.reset()                            # new video / scene: forget tracking state
+Adding a family (e.g. ``posestage/movenet.py``) is one import and one entry in
+:data:`FAMILIES`. Families import :mod:`posestage.family`, not this module.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
 from . import catalogue
 from .errors import DeviceError, ModelError, SourceError
+from .family import DecodeSettings, ModelFamily, Region
+from .movenet import MoveNetFamily
+from .posenet import PoseNetFamily
 from .poses import DetectionResult, Pose
 from .runtime import (
     Device,
@@ -51,82 +35,22 @@ from .runtime import (
 )
 from .tflite_model import TfliteModel, read_model
 
-# Model families, tried in order; "module:Class". A new family adds one entry here.
-FAMILIES: list[str] = [
-    "posestage.posenet:PoseNetFamily",
-    "posestage.movenet:MoveNetFamily",
-]
+try:
+    from . import _kernels
+except ImportError:  # built without a C compiler: numpy resizes
+    _kernels = None
+
+__all__ = ["FAMILIES", "DecodeSettings", "ModelFamily", "PoseEngine", "Region", "recognise"]
+
+#: Model families, tried in order. A new family is imported above and added here.
+FAMILIES: tuple[type[ModelFamily], ...] = (PoseNetFamily, MoveNetFamily)
 
 RESIZE_MODES = ("stretch", "letterbox")
 
-Region = tuple[float, float, float, float]  # (top, left, bottom, right) in source pixels
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    """Decoder overrides from the caller; ``None`` keeps the model's own defaults."""
-
-    max_poses: int | None = None
-    score_threshold: float | None = None
-    nms_radius: float | None = None
-    tracking: bool = False  # video: families may follow the person between frames (MoveNet)
-
-
-class ModelFamily:
-    """Base class of a model family (PoseNet, MoveNet, ...). See the module docstring.
-
-    Subclasses set ``name``; ``resizable`` is True when the network runs at other input sizes
-    (fully convolutional CPU models). One instance serves one engine, so it may keep state
-    between frames (e.g. MoveNet's crop tracking in :meth:`region` / :meth:`observe`).
-    """
-
-    name: ClassVar[str] = ""
-    resizable: ClassVar[bool] = False
-
-    @classmethod
-    def recognises(cls, model: TfliteModel) -> bool:
-        """True if ``model``'s inputs/outputs/custom ops are this family's."""
-        raise NotImplementedError
-
-    def __init__(self, model: TfliteModel, settings: DecodeSettings):
-        self.model = model
-        self.settings = settings
-
-    def prepare(self) -> bytes:
-        """The flatbuffer bytes the interpreter runs (e.g. with a custom op stripped)."""
-        return self.model.content
-
-    def check_input_size(self, size: tuple[int, int]) -> None:
-        """Raise :class:`ModelError` if the network cannot run at ``size`` (H, W)."""
-
-    def bind(self, interpreter) -> None:
-        """Look up output tensors once the interpreter is allocated."""
-
-    def decode(self, interpreter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(xy (N,17,2) float32 (x, y) input-tensor pixels, scores (N,17), pose_scores (N,))``."""
-        raise NotImplementedError
-
-    def region(self, image_hw: tuple[int, int]) -> Region | None:
-        """The source region to crop for the next frame, or ``None`` for the whole image."""
-        return None
-
-    def observe(self, poses: list[Pose], image_hw: tuple[int, int]) -> None:
-        """The poses just found (source pixels), e.g. to choose the next :meth:`region`."""
-
-    def reset(self) -> None:
-        """Forget per-video state (a new video, a cut, a scene change)."""
-
 
 def family_classes() -> list[type[ModelFamily]]:
-    """The registered families, imported (a family that fails to import is skipped)."""
-    classes = []
-    for spec in FAMILIES:
-        module_name, _, class_name = spec.partition(":")
-        try:
-            classes.append(getattr(importlib.import_module(module_name), class_name))
-        except (ImportError, AttributeError):
-            continue
-    return classes
+    """The families the engine tries, in order."""
+    return list(FAMILIES)
 
 
 def recognise(model: TfliteModel) -> type[ModelFamily]:
@@ -145,8 +69,11 @@ class _Resampler:
     """Nearest-neighbour crop + resize of one source size into the input tensor.
 
     Precomputes, per axis, which source pixel each input pixel takes (Pillow's NEAREST rule,
-    ``floor((i + 0.5) * scale)``), so a frame costs one ``np.take`` into the tensor buffer and
-    filling the padding. ``to_source`` maps input-tensor (x, y) back to source pixels.
+    ``floor((i + 0.5) * scale)``; bit-exact Pillow for whole frames), so a frame costs one
+    gather straight into the tensor buffer and filling the padding: in C
+    (``posestage._kernels.resize_nearest``) when it is built, else one ``np.take``
+    (:meth:`fill_numpy`, the reference). ``to_source`` maps input-tensor (x, y) back to source
+    pixels.
     """
 
     def __init__(self, image_hw, input_hw, region: Region | None, mode: str):
@@ -164,7 +91,8 @@ class _Resampler:
         whole = region is None
         rows, self.row_span = self._axis(in_h, pad_top, content_h, top, reg_h, src_h, whole, 0)
         cols, self.col_span = self._axis(in_w, pad_left, content_w, left, reg_w, src_w, whole, 1)
-        self.index = (rows[:, None] * src_w + cols[None, :]).astype(np.intp)
+        self.rows, self.cols = rows.astype(np.int32), cols.astype(np.int32)
+        self._index: np.ndarray | None = None  # the numpy path's flat index, made on first use
         # to_source: src = origin + (u - pad + 0.5) * step - 0.5, per axis (pixel centres).
         self.step = np.array([reg_w / content_w, reg_h / content_h], np.float32)
         self.origin = np.array(
@@ -190,7 +118,17 @@ class _Resampler:
         return np.clip(src, 0, n_src - 1).astype(np.intp), (a, b)
 
     def fill(self, image: np.ndarray, out: np.ndarray) -> None:
-        np.take(image.reshape(-1, 3), self.index, axis=0, out=out, mode="clip")
+        """Resample ``image`` (uint8 (H, W, 3), any strides) into ``out`` (C-contiguous)."""
+        if _kernels is None:
+            self.fill_numpy(image, out)
+        else:
+            _kernels.resize_nearest(image, out, self.rows, self.cols, self.row_span, self.col_span)
+
+    def fill_numpy(self, image: np.ndarray, out: np.ndarray) -> None:
+        """The numpy way (and the reference): one ``np.take`` of whole pixels, then padding."""
+        if self._index is None:
+            self._index = self.rows.astype(np.intp)[:, None] * image.shape[1] + self.cols[None, :]
+        np.take(np.ascontiguousarray(image).reshape(-1, 3), self._index, axis=0, out=out)
         (r0, r1), (c0, c1) = self.row_span, self.col_span
         if r0 > 0:
             out[:r0] = 0
@@ -218,7 +156,8 @@ def _pil_nearest(n_src: int, n_out: int, axis: int) -> np.ndarray:
 
 
 def as_rgb_array(image) -> np.ndarray:
-    """An RGB uint8 (H, W, 3) C-contiguous array from a numpy array or any PIL image."""
+    """An RGB uint8 (H, W, 3) array (any strides; no copy of an array) from a numpy array or
+    any PIL image."""
     if isinstance(image, np.ndarray):
         array = image
     else:
@@ -241,7 +180,7 @@ def as_rgb_array(image) -> np.ndarray:
         )
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise SourceError(f"image array is empty ({array.shape})")
-    return np.ascontiguousarray(array)
+    return array
 
 
 class PoseEngine:
@@ -325,6 +264,11 @@ class PoseEngine:
         self.family.bind(self.interpreter)
         self._resamplers: dict[tuple, _Resampler] = {}
         self.path = path
+
+    @property
+    def kernel(self) -> str:
+        """The decoder implementation that runs (PoseNet: ``c`` or ``numpy``; else "")."""
+        return self.family.kernel
 
     def __repr__(self) -> str:
         h, w = self.input_size

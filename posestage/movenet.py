@@ -38,8 +38,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .engine import DecodeSettings, ModelFamily, Region
 from .errors import ModelError
+from .family import DecodeSettings, ModelFamily, Region
 from .keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
 from .poses import Pose
 

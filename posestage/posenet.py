@@ -16,8 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .engine import DecodeSettings, ModelFamily
+from .decoding import decode_poses, decode_quantized, kernel_in_use
 from .errors import ModelError
+from .family import DecodeSettings, ModelFamily
 from .tflite_model import POSENET_DECODER_OP, TensorInfo, TfliteModel, strip_posenet_decoder
 
 MAP_CHANNELS = (17, 34, 64)  # heatmaps, short offsets, mid offsets
@@ -40,7 +41,7 @@ def _raw_maps(model: TfliteModel) -> list[TensorInfo] | None:
 
 
 class PoseNetFamily(ModelFamily):
-    """PoseNet multi-pose: decoder op stripped, poses decoded in numpy."""
+    """PoseNet multi-pose: decoder op stripped, poses decoded by :mod:`posestage.decoding`."""
 
     name: ClassVar[str] = "posenet"
     resizable: ClassVar[bool] = True
@@ -72,6 +73,7 @@ class PoseNetFamily(ModelFamily):
         )
         self._outputs: list[int] = []
         self._quant = None
+        self._kernel = kernel_in_use()  # POSESTAGE_DECODER checked once, at load
 
     def prepare(self) -> bytes:
         return strip_posenet_decoder(self.model)
@@ -99,9 +101,11 @@ class PoseNetFamily(ModelFamily):
         else:
             self._quant = None
 
-    def decode(self, interpreter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from .decoding import decode_poses, decode_quantized
+    @property
+    def kernel(self) -> str:
+        return self._kernel
 
+    def decode(self, interpreter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Views on the interpreter's output buffers (no copy); released before returning.
         heatmaps, short, mid = (interpreter.tensor(i)() for i in self._outputs)
         kwargs = dict(
@@ -109,13 +113,11 @@ class PoseNetFamily(ModelFamily):
             max_poses=self.max_poses,
             score_threshold=self.score_threshold,
             nms_radius=self.nms_radius,
+            kernel=self._kernel,
         )
         if self._quant is not None:
             result = decode_quantized(heatmaps, short, mid, self._quant, **kwargs)
         else:
-            result = decode_poses(
-                heatmaps.astype(np.float32), short.astype(np.float32), mid.astype(np.float32),
-                **kwargs,
-            )  # fmt: skip
+            result = decode_poses(heatmaps, short, mid, **kwargs)  # float32: read as they are
         del heatmaps, short, mid
         return result

@@ -6,7 +6,7 @@ numpy arrays inside for speed, friendly names outside: ``pose.xy`` is a (17, 2) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -74,7 +74,6 @@ class DetectionResult:
     preprocess_ms: float = 0.0
     model: str = ""
     device: str = "cpu"
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {

@@ -47,7 +47,7 @@ from . import vocabulary
 from .errors import SceneError
 from .plugins import PluginUse
 from .settings import Setting, Values, validate
-from .tracking import tracking_schema
+from .tracking_settings import tracking_schema
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,7 +56,7 @@ else:  # pragma: no cover
 
 if TYPE_CHECKING:  # pragma: no cover
     from .plugins import PluginHost
-    from .tracking import TrackingSettings
+    from .tracking_settings import TrackingSettings
 
 #: The scene ``posestage run`` uses when given none.
 DEFAULT_SCENE = Path(__file__).resolve().parents[1] / "scenes" / "skeleton.toml"
@@ -161,7 +161,7 @@ class Scene:
 
     def tracking_settings(self) -> TrackingSettings:
         """The ``[tracking]`` table as the tracker's settings (unset keys: its defaults)."""
-        from .tracking import TrackingSettings
+        from .tracking_settings import TrackingSettings
 
         given = {k: v for k, v in self.tracking.items() if v is not None}
         try:

@@ -102,7 +102,13 @@ class Setting:
         return text
 
     def check(self, value: Any, path: str, *, coerce: bool = False) -> Any:
-        """The validated (and converted) value, or :class:`SceneError` naming ``path``."""
+        """The validated (and converted) value, or :class:`SceneError` naming ``path``.
+
+        ``None`` is accepted for a setting whose default is ``None`` ("not set"): validated
+        settings hold it, and the host validates them again when it activates a scene.
+        """
+        if value is None and self.default is None:
+            return None
         got = _coerce(value, self.type) if coerce else value
         if not _is_type(got, self.type):
             raise SceneError(f"{path}: expected {self.expected()}, got {_describe(value)}")

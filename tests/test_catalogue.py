@@ -26,10 +26,27 @@ URL_BASES = (
 )
 
 
-def test_catalogue_entries_match_the_shared_checksums(models_dir):
-    sums = dict(
-        reversed(line.split()) for line in (models_dir / "SHA256SUMS").read_text().splitlines()
+def _tests_conftest():
+    """tests/conftest.py itself: ``import conftest`` may give a plugin's (plugins/*/tests
+    have conftest.py files too, and pytest collects them all)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "posestage_tests_conftest", Path(__file__).with_name("conftest.py")
     )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_catalogue_entries_match_the_shared_checksums(models_dir):
+    listed = models_dir / "SHA256SUMS"  # in ../shared; a fetched cache has the files only
+    if listed.is_file():
+        sums = dict(reversed(line.split()) for line in listed.read_text().splitlines())
+    else:
+        sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in models_dir.iterdir()}
     models = load_catalogue()
     assert {
         "posenet-353x481",
@@ -180,3 +197,82 @@ def test_models_cli_fetch_errors_are_one_line(capsys):
     assert (
         err.startswith("posestage: error: unknown model 'no-such-model'") and err.count("\n") == 1
     )
+
+
+def test_catalogue_test_data_matches_the_shared_files(shared):
+    items = catalogue.load_test_data()
+    assert {i.folder for i in items} == {"images", "reference"}
+    for item in items:
+        local = getattr(shared, item.folder) / item.file
+        assert hashlib.sha256(local.read_bytes()).hexdigest() == item.sha256, item.file
+        assert item.url.startswith("https://github.com/google-coral/")
+
+
+def test_fetch_test_data_into_a_cache_the_tests_then_find(tmp_path, shared, monkeypatch):
+    """The whole path a contributor without ../shared takes, served from 127.0.0.1."""
+    conftest = _tests_conftest()
+
+    served = tmp_path / "served"
+    served.mkdir()
+    rows = []
+    model_file = shared.models / CPU
+    (served / CPU).write_bytes(model_file.read_bytes())
+    for item in catalogue.load_test_data():
+        source = getattr(shared, item.folder) / item.file
+        (served / item.file).write_bytes(source.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        sha = hashlib.sha256(model_file.read_bytes()).hexdigest()
+        rows.append(
+            f'[models.m]\nfamily = "posenet"\nresolution = [353, 481]\n'
+            f'cpu = {{ file = "{CPU}", url = "{base}{CPU}", sha256 = "{sha}" }}\n'
+        )
+        for item in catalogue.load_test_data():
+            rows.append(
+                f'[[test_data]]\nfolder = "{item.folder}"\nfile = "{item.file}"\n'
+                f'url = "{base}{item.file}"\nsha256 = "{item.sha256}"\n'
+            )
+        local_catalogue = tmp_path / "catalogue.toml"
+        local_catalogue.write_text("\n".join(rows))
+        cache = tmp_path / "cache"
+        announced = []
+        paths = catalogue.fetch_test_data(
+            folder=cache, catalogue=local_catalogue, announce=announced.append
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert announced[0] == CPU and len(paths) == len(announced) == 7
+    assert (cache / "models" / CPU).read_bytes() == model_file.read_bytes()
+    # Laid out as the tests look for it in the user cache; no ../shared, no POSESTAGE_SHARED.
+    layout = tmp_path / "user-cache"
+    (layout / "models").mkdir(parents=True)
+    (cache / "models" / CPU).rename(layout / "models" / CPU)
+    (layout / "test-data").mkdir()
+    for folder in ("images", "reference"):
+        (cache / folder).rename(layout / "test-data" / folder)
+    data, _ = conftest.locate_test_data({}, tmp_path / "no-shared", layout)
+    assert data == conftest.TestData(
+        layout / "models", layout / "test-data" / "images", layout / "test-data" / "reference"
+    )
+    assert (data.reference / "movenet_single_pose_lightning_ptq_reference.csv").is_file()
+
+
+def test_without_test_data_the_contributor_is_told_how_to_get_it(tmp_path):
+    conftest = _tests_conftest()
+
+    data, looked = conftest.locate_test_data({}, tmp_path / "shared", tmp_path / "cache")
+    assert data is None
+    message = conftest.HOW_TO_GET.format(looked=looked)
+    assert "\n" not in message and "posestage models fetch --test-data" in message
+    assert str(tmp_path / "shared") in message
+
+
+def test_models_cli_fetch_needs_a_name_or_test_data(capsys):
+    assert main(["models", "fetch"]) == 2
+    err = capsys.readouterr().err
+    assert "give a model name" in err and "--test-data" in err and err.count("\n") == 1

@@ -45,6 +45,7 @@ def test_json_for_several_images(capsys, images_dir):
 def test_out_draws_skeletons(tmp_path, images_dir, capsys):
     out = tmp_path / "drawn.png"
     assert main(["detect", str(images_dir / "couple.jpg"), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"Wrote {out}"
     original = Image.open(images_dir / "couple.jpg").convert("RGB")
     drawn = Image.open(out).convert("RGB")
     assert drawn.size == original.size
@@ -68,6 +69,14 @@ def test_out_draws_skeletons(tmp_path, images_dir, capsys):
         "many_couple.png",
         "many_squat.png",
     ]
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"Wrote {tmp_path / 'many_couple.png'}",
+        f"Wrote {tmp_path / 'many_squat.png'}",
+    ]
+    assert main(["detect", str(images_dir / "squat.bmp"), "--json", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["images"][0]["poses"]  # stdout stays one JSON document
+    assert captured.err.splitlines() == [f"Wrote {out}"]
 
 
 def test_threshold_letterbox_and_max_poses(capsys, images_dir):

@@ -7,7 +7,14 @@ import pytest
 from reference_decoder import reference_decode
 
 from posestage import decode_poses
-from posestage.decoding import PARENT_CHILD, decode_quantized
+from posestage.decoding import (
+    KERNEL_ENV,
+    PARENT_CHILD,
+    available_kernels,
+    decode_quantized,
+    kernel_in_use,
+)
+from posestage.errors import ModelError
 from posestage.synthetic import standing_xy
 
 STRIDE = 16
@@ -175,3 +182,169 @@ def test_legacy_left_eye_changes_only_left_eye_rooted_poses():
     legacy = decode_poses(z, s, m, legacy_left_eye=True)[0]
     np.testing.assert_allclose(fixed[0], kp, atol=1e-3)
     assert np.abs(legacy[0, 0] - kp[0]).max() > 1.0  # nose placed from the wrong channels
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled kernel (posestage._kernels) against the numpy kernel: bit for bit.
+
+needs_c = pytest.mark.skipif(
+    "c" not in available_kernels(), reason="posestage._kernels not built (no C compiler)"
+)
+
+
+def assert_same(a, b):
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(60))
+def test_c_kernel_matches_numpy_on_noise_maps(seed):
+    maps, quant, options = _random_case(np.random.default_rng(1000 + seed))
+    assert_same(
+        decode_quantized(*maps, quant, **options, kernel="c"),
+        decode_quantized(*maps, quant, **options, kernel="numpy"),
+    )
+
+
+@needs_c
+def test_c_kernel_matches_numpy_on_float_maps_and_edge_cases():
+    maps = build_maps([person(160, 200), person(460, 220, scale=0.9)], peaks=[4.0, 6.0])
+    for options in ({}, {"max_poses": 1}, {"nms_radius": 60.0}, {"score_threshold": 0.99}):
+        assert_same(decode_poses(*maps, **options, kernel="c"), decode_poses(*maps, **options))
+    z, s, m = maps
+    as_f64 = [a.astype(np.float64) for a in maps]  # converted to float32 first, like numpy's
+    assert_same(decode_poses(*as_f64, kernel="c"), decode_poses(*maps, kernel="numpy"))
+    strided = [np.asfortranarray(a) for a in maps]  # not C-contiguous
+    assert_same(decode_poses(*strided, kernel="c"), decode_poses(*maps, kernel="numpy"))
+    assert_same(decode_poses(z[:1, :1], s[:1, :1], m[:1, :1], kernel="c"),
+                decode_poses(z[:1, :1], s[:1, :1], m[:1, :1], kernel="numpy"))  # fmt: skip
+    assert decode_poses(*maps, max_poses=0, kernel="c")[2].shape == (0,)
+    with pytest.raises(ValueError, match="mid_offsets"):
+        decode_poses(z, s, m[..., :60], kernel="c")
+
+
+def libm_expf():
+    """The C library's expf through ctypes, or None where it cannot be found."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    except OSError:
+        return None
+    libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
+    return lambda v: F(libm.expf(float(v)))
+
+
+def integer_pose_maps(logits: np.ndarray):
+    """One standing figure on whole grid cells, no offsets: every keypoint is sampled exactly
+    at a cell, so its logit is exactly ``logits[k]``."""
+    rows, cols = 16, 12
+    cells = np.array(
+        [(1, 6), (1, 7), (1, 5), (2, 8), (2, 4), (3, 8), (3, 4), (5, 9), (5, 3), (7, 9),
+         (7, 3), (7, 7), (7, 5), (10, 7), (10, 5), (13, 7), (13, 5)]
+    )  # fmt: skip
+    z = np.full((rows, cols, 17), -8.0, F)
+    z[cells[:, 0], cells[:, 1], np.arange(17)] = logits
+    s = np.zeros((rows, cols, 34), F)
+    m = np.zeros((rows, cols, 64), F)
+    for e, (a, b) in enumerate(PARENT_CHILD):
+        d = (cells[b] - cells[a]).astype(F)
+        m[..., e], m[..., 16 + e], m[..., 32 + e], m[..., 48 + e] = d[0], d[1], -d[0], -d[1]
+    return z, s * STRIDE, m * STRIDE
+
+
+@needs_c
+def test_c_kernel_sigmoid_is_numpys_exp_not_the_c_librarys():
+    """σ(z) = 1 / (1 + exp(-z)) with numpy's float32 exp. The C library's expf rounds the last
+    bit differently on a good share of inputs; on logits where the two differ, the compiled
+    decoder must still give numpy's probabilities."""
+    rng = np.random.default_rng(7)
+    candidates = rng.uniform(-1.3, 6.0, 4000).astype(F)
+    expf = libm_expf()
+    if expf is not None:
+        differ = [v for v in candidates if expf(-v) != np.exp(-v)]
+        assert len(differ) > 17, "numpy's exp and expf agree here: pick other logits"
+        logits = np.array(differ[:17], F)
+    else:
+        logits = candidates[:17]
+    numpy_sigmoid = F(1) / (F(1) + np.exp(-logits))
+    _, scores, _ = decode_poses(*integer_pose_maps(logits), kernel="c")
+    np.testing.assert_array_equal(scores[0], numpy_sigmoid)
+    if expf is not None:
+        libm_sigmoid = np.array([F(1) / (F(1) + expf(-v)) for v in logits], F)
+        assert (libm_sigmoid != numpy_sigmoid).any()
+
+
+def test_kernel_choice_by_argument_and_environment(monkeypatch):
+    maps = build_maps([person(300, 200)])
+    monkeypatch.setenv(KERNEL_ENV, "numpy")
+    assert kernel_in_use() == "numpy"
+    assert_same(decode_poses(*maps), decode_poses(*maps, kernel="numpy"))
+    monkeypatch.setenv(KERNEL_ENV, "auto")
+    assert kernel_in_use() == available_kernels()[0]
+    monkeypatch.setenv(KERNEL_ENV, "fortran")
+    with pytest.raises(ModelError, match=r"^POSESTAGE_DECODER=fortran: unknown decoder"):
+        decode_poses(*maps)
+    with pytest.raises(ModelError, match=r"kernel='gpu': unknown decoder"):
+        kernel_in_use("gpu")
+    monkeypatch.delenv(KERNEL_ENV)
+    assert kernel_in_use("numpy") == "numpy"
+
+
+def test_asking_for_c_where_it_is_not_built_says_how_to_build_it(monkeypatch):
+    import posestage.decoding as decoding
+
+    monkeypatch.setattr(decoding, "_kernels", None)  # what an install without a compiler has
+    assert available_kernels() == ("numpy",) and kernel_in_use() == "numpy"
+    with pytest.raises(ModelError, match=r"kernel='c': the compiled decoder is not built; "):
+        kernel_in_use("c")
+    maps = build_maps([person(300, 200)])
+    assert len(decode_poses(*maps)[2]) == 1
+
+
+CPU_MODELS = [
+    "posenet-353x481", "posenet-481x641", "posenet-721x1281",
+    "posenet16-353x481", "posenet16-481x641", "posenet16-721x1281",
+]  # fmt: skip
+
+
+@needs_c
+@pytest.mark.slow
+@pytest.mark.parametrize("model", CPU_MODELS)
+def test_c_kernel_matches_numpy_on_real_maps(model, images_dir):
+    from PIL import Image
+
+    from posestage import PoseEngine
+
+    engine = PoseEngine(model, device="cpu")
+    family = engine.family
+    options = dict(
+        stride=family.stride,
+        max_poses=family.max_poses,
+        score_threshold=family.score_threshold,
+        nms_radius=family.nms_radius,
+    )
+    images = sorted(images_dir.glob("*.*"))
+    assert len(images) >= 3
+    for path in images:
+        engine.detect(np.asarray(Image.open(path).convert("RGB")))
+        maps = [engine.interpreter.get_tensor(i) for i in family._outputs]
+        c = decode_quantized(*maps, family._quant, **options, kernel="c")
+        assert_same(c, decode_quantized(*maps, family._quant, **options, kernel="numpy"))
+        assert len(c[2]) >= 1, path.name
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(8))
+def test_c_kernel_matches_numpy_on_int8_maps(seed):
+    """int8 outputs (and a negative zero point) take the same integer comparisons."""
+    maps, quant, options = _random_case(np.random.default_rng(2000 + seed))
+    signed = tuple((m.astype(np.int16) - 128).astype(np.int8) for m in maps)
+    quant = tuple((scale, zero_point - 128 - 3) for scale, zero_point in quant)
+    assert_same(
+        decode_quantized(*signed, quant, **options, kernel="c"),
+        decode_quantized(*signed, quant, **options, kernel="numpy"),
+    )

@@ -180,10 +180,33 @@ def test_letterbox_keeps_keypoints_inside_the_image(couple):
 
 def test_resampler_matches_pillow_nearest(couple):
     image = np.asarray(couple)
-    for size in [(481, 641), (353, 481), (192, 192)]:
-        out = np.empty(size + (3,), np.uint8)
-        _Resampler(image.shape[:2], size, None, "stretch").fill(image, out)
-        np.testing.assert_array_equal(out, np.asarray(couple.resize(size[::-1], Image.NEAREST)))
+    for size in [(481, 641), (353, 481), (192, 192), (721, 1281), (1500, 2100)]:
+        resampler = _Resampler(image.shape[:2], size, None, "stretch")
+        expected = np.asarray(couple.resize(size[::-1], Image.NEAREST))
+        for fill in (resampler.fill, resampler.fill_numpy):
+            out = np.full(size + (3,), 7, np.uint8)
+            fill(image, out)
+            np.testing.assert_array_equal(out, expected)
+        flipped = np.full(size + (3,), 7, np.uint8)  # a mirrored view (negative strides)
+        resampler.fill(image[:, ::-1], flipped)
+        np.testing.assert_array_equal(flipped, np.asarray(
+            couple.transpose(Image.FLIP_LEFT_RIGHT).resize(size[::-1], Image.NEAREST)))  # fmt: skip
+
+
+def test_c_and_numpy_resamplers_agree_on_crops_and_letterbox(couple):
+    image = np.asarray(couple)
+    cases = [
+        ((481, 641), None, "letterbox"),
+        ((192, 192), (-100.0, 300.0, 900.0, 1300.0), "stretch"),  # past the top edge: padded
+        ((192, 192), (400.0, -50.0, 1400.0, 950.0), "letterbox"),
+        ((353, 481), (10.5, 20.25, 300.75, 700.5), "stretch"),
+    ]
+    for size, region, mode in cases:
+        resampler = _Resampler(image.shape[:2], size, region, mode)
+        a, b = np.full(size + (3,), 7, np.uint8), np.full(size + (3,), 9, np.uint8)
+        resampler.fill(image, a)
+        resampler.fill_numpy(image, b)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_letterbox_resampler_pads_and_maps_back():
@@ -272,6 +295,63 @@ def test_family_region_crop_is_mapped_back(couple):
     np.testing.assert_allclose(best.xy[upper], right_person.xy[upper], atol=25)
 
 
-def test_family_registry_lists_posenet():
-    assert "posestage.posenet:PoseNetFamily" in FAMILIES
-    assert issubclass(PoseNetFamily, ModelFamily)
+def test_family_registry_lists_the_families_imported_not_named_by_string():
+    from posestage.movenet import MoveNetFamily
+
+    assert FAMILIES == (PoseNetFamily, MoveNetFamily)
+    assert all(issubclass(f, ModelFamily) for f in FAMILIES)
+
+
+def test_families_do_not_import_the_engine():
+    """The families know only posestage.family; the engine imports them (no cycle)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, posestage.posenet, posestage.movenet; print('posestage.engine' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_c_resampler_matches_numpy_on_odd_sizes_regions_and_views(seed):
+    """Tiny and odd sizes, crops past the edges, both modes, mirrored views: same pixels."""
+    rng = np.random.default_rng(seed)
+    for trial in range(60):
+        shape = (int(rng.integers(1, 60)), int(rng.integers(1, 60)))
+        image = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+        size = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        region = None
+        if trial % 3:
+            top, left = float(rng.uniform(-20, shape[0])), float(rng.uniform(-20, shape[1]))
+            region = (top, left, top + float(rng.uniform(1, 80)), left + float(rng.uniform(1, 80)))
+        resampler = _Resampler(shape, size, region, ("stretch", "letterbox")[trial % 2])
+        for view in (image, image[:, ::-1], image[::-1]):
+            a, b = np.full(size + (3,), 7, np.uint8), np.full(size + (3,), 9, np.uint8)
+            resampler.fill(view, a)
+            resampler.fill_numpy(view, b)
+            np.testing.assert_array_equal(a, b)
+
+
+def test_engine_says_which_decoder_runs_and_checks_the_choice_at_load(couple, monkeypatch):
+    from posestage.decoding import KERNEL_ENV, available_kernels
+
+    assert PoseEngine("posenet-481x641", device="cpu").kernel == available_kernels()[0]
+    assert PoseEngine("movenet-lightning", device="cpu").kernel == ""
+    monkeypatch.setenv(KERNEL_ENV, "numpy")
+    engine = PoseEngine("posenet-481x641", device="cpu")
+    assert engine.kernel == "numpy" and len(engine.detect(couple).poses) == 2
+    monkeypatch.setenv(KERNEL_ENV, "fortran")
+    with pytest.raises(ModelError, match="POSESTAGE_DECODER=fortran: unknown decoder"):
+        PoseEngine("posenet-481x641", device="cpu")
+
+
+def test_a_family_that_fails_to_import_is_reported_not_skipped():
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['posestage.movenet'] = None; import posestage.engine"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "posestage.movenet" in done.stderr.strip().splitlines()[-1]

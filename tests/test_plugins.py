@@ -682,9 +682,13 @@ def test_plugins_answering_the_wrong_type_are_refused_and_run_still_works(
         err = capsys.readouterr().err
         assert status == 0, err
         assert "5 frames" in err
-        assert "badcommands: could not add its commands: no commands today" in err
         refused = [line for line in err.splitlines() if "badsources" in line]
         assert len(refused) == 1 and refused[0].startswith("posestage: plugin 'badsources'")
+        # plugins' commands are added only for a command that is not built in
+        status = main(["no-such-command"])
+        err = capsys.readouterr().err
+        assert status == 2
+        assert "badcommands: could not add its commands: no commands today" in err
     finally:
         for name in WRONG_TYPES:
             sys.modules.pop(f"{name}_plugin", None)

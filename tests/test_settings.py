@@ -223,3 +223,18 @@ def test_describe_lines():
         "color_by = 'id'  (one of 'id', 'slot')  colour key",
         "name = (not set)  (text)  optional text",
     ]
+
+
+def test_validated_settings_validate_again_unchanged():
+    """The host validates a scene's (already validated) settings again when it activates it:
+    "not set" (None) stays valid for a setting whose default is None, also in a list of
+    tables; a setting with a real default still refuses None."""
+    item = [Setting("target", str, None), Setting("port", int, None, min=1)]
+    schema = (*SCHEMA, Setting("targets", list, None, schema=item))
+    once = validate({"targets": [{"port": 9}]}, schema, WHERE)
+    assert once["name"] is None and once["targets"] == [{"target": None, "port": 9}]
+    assert validate(once, schema, WHERE) == once
+    check_error(
+        {"thickness": None},
+        f"{WHERE}.thickness: expected a whole number from 1 to 20, got None (NoneType)",
+    )

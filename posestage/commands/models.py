@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import ModelError
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -18,7 +20,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     fetch = actions.add_parser(
         "fetch", help="download a model (CPU and Edge TPU files) into the cache"
     )
-    fetch.add_argument("name", help="catalogue name, e.g. posenet-481x641")
+    fetch.add_argument("name", nargs="?", help="catalogue name, e.g. posenet-481x641")
+    fetch.add_argument(
+        "--test-data",
+        action="store_true",
+        help="every model plus Coral's test photos and references, for posestage's tests",
+    )
     which = fetch.add_mutually_exclusive_group()
     which.add_argument(
         "--cpu", dest="edgetpu", action="store_false", default=None, help="only the CPU file"
@@ -44,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
     if action == "list":
         return list_models()
     if action == "fetch":
+        if args.test_data:
+            return fetch_test_data(args.dir)
+        if not args.name:
+            raise ModelError(
+                "models fetch: give a model name (see `posestage models list`) or --test-data"
+            )
         return fetch(args.name, args.edgetpu, args.dir)
     if action == "path":
         from ..catalogue import get_model
@@ -72,13 +85,14 @@ def list_models() -> int:
     return 0
 
 
-def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
-    from ..catalogue import fetch as fetch_model
+class _Progress:
+    """Download progress on stderr, one updating line per file."""
 
-    shown = []
+    def __init__(self):
+        self.shown = False
 
-    def progress(done: int, total: int | None) -> None:
-        shown.append(done)
+    def __call__(self, done: int, total: int | None) -> None:
+        self.shown = True
         if total:
             print(
                 f"\r  {done / total:6.1%} of {total / 1e6:.1f} MB",
@@ -89,11 +103,40 @@ def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
         else:
             print(f"\r  {done / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)
 
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = False
+
+
+def fetch_test_data(folder: Path | None) -> int:
+    from ..catalogue import fetch_test_data as fetch_all
+
+    progress = _Progress()
+
+    def announce(name: str) -> None:
+        progress.end()
+        print(f"  {name}", file=sys.stderr)
+
+    try:
+        paths = fetch_all(folder=folder, progress=progress, announce=announce)
+    finally:
+        progress.end()
+    print(
+        f"{len(paths)} files checked: models in {paths[0].parent}, photos and references in "
+        f"{paths[-1].parent.parent}"
+    )
+    return 0
+
+
+def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
+    from ..catalogue import fetch as fetch_model
+
+    progress = _Progress()
     try:
         paths = fetch_model(name, edgetpu=edgetpu, folder=folder, progress=progress)
     finally:
-        if shown:
-            print(file=sys.stderr)
+        progress.end()
     for path in paths:
         print(path)
     return 0

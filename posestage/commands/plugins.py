@@ -6,11 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import SceneError
-from ..plugins import PluginHost
-from ..scenes import default_scene, load_scene
-from ..settings import describe
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -34,6 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import SceneError
+    from ..plugins import PluginHost
+    from ..scenes import default_scene, load_scene
+    from ..settings import describe
+
     host = PluginHost.load(enable=args.enable, disable=args.disable, safe=args.safe)
     if args.plugin_dir:
         from ..plugindir import ORIGIN, load_into

@@ -60,12 +60,16 @@ log = logging.getLogger("posestage.plugins")
 class PluginUse:
     """One plugin enabled by a scene, with its settings (raw from the file, or validated).
 
-    ``where`` prefixes error messages: ``"scenes/x.toml: plugins.skeleton"``.
+    ``where`` prefixes error messages: ``"scenes/x.toml: plugins.skeleton"``. ``validated``:
+    ``settings`` already went through :meth:`PluginHost.check` (a loaded scene's do), so they
+    are not parsed a second time — a setting's ``parse`` turns text into another type, which
+    its own check would then refuse.
     """
 
     name: str
     settings: dict = field(default_factory=dict)
     where: str = ""
+    validated: bool = field(default=False, compare=False)
 
     @property
     def location(self) -> str:
@@ -399,10 +403,11 @@ class PluginHost:
                 known = ", ".join(sorted(self.plugins)) or "(none installed)"
                 hint = did_you_mean(use.name, list(self.plugins))
                 raise SceneError(f"{use.location}: unknown plugin{hint}; installed: {known}")
-            if not info.loaded:
+            if not info.loaded or use.validated:
                 out.append(use)
                 continue
-            out.append(replace(use, settings=validate(use.settings, info.settings, use.location)))
+            settings = validate(use.settings, info.settings, use.location)
+            out.append(replace(use, settings=settings, validated=True))
         return out
 
     # ------------------------------------------------------------------ scenes
@@ -427,7 +432,12 @@ class PluginHost:
             if extra not in named and extra in self.plugins:
                 info = self.plugins[extra]
                 uses.append(
-                    PluginUse(extra, validate({}, info.settings, f"-p {extra}"), f"-p {extra}")
+                    PluginUse(
+                        extra,
+                        validate({}, info.settings, f"-p {extra}"),
+                        f"-p {extra}",
+                        validated=True,
+                    )
                 )
         problems: list[str] = []
         self._stage = stage
@@ -470,6 +480,7 @@ class PluginHost:
             if "disabled (--disable)" in line:
                 log.info("%s", line)
             else:
+                log.warning("%s", line)  # also headless: the performer reads it on stderr
                 self.dispatcher.error(line)
         return problems
 

@@ -25,7 +25,17 @@ from ..errors import PluginError, describe_error
 ENTRY_POINT_GROUP = "posestage"
 #: Distributions shipped in this repository's ``plugins/`` folder: the only ones ``--safe``
 #: loads. A new built-in plugin adds its distribution name here (and nothing else).
-BUILTIN_DISTRIBUTIONS = frozenset({"posestage-skeleton", "posestage-recorder"})
+BUILTIN_DISTRIBUTIONS = frozenset(
+    {
+        "posestage-skeleton",
+        "posestage-recorder",
+        "posestage-osc",
+        "posestage-midi",
+        "posestage-synth",
+        "posestage-anonymizer",
+        "posestage-footfall",
+    }
+)
 
 
 def entry_points() -> list[importlib.metadata.EntryPoint]:

@@ -1,0 +1,87 @@
+"""docs/osc.md against the one description of the layouts (and the plugins' settings)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import pluggy
+from posestage_osc import control, layouts, plugin
+
+from posestage import hookspecs
+from posestage.keypoints import KEYPOINT_NAMES
+
+ROOT = Path(__file__).resolve().parents[3]
+DOC = ROOT / "docs" / "osc.md"
+
+
+def test_generated_parts_of_the_docs_match_the_data():
+    text = DOC.read_text()
+    assert layouts.update(text) == text, (
+        "docs/osc.md is out of date: run python -m posestage_osc.layouts docs/osc.md"
+    )
+
+
+def test_every_address_and_type_of_every_layout_is_documented():
+    text = DOC.read_text()
+    for layout in layouts.LAYOUTS.values():
+        section = text.split(f"### `{layout.name}`", 1)[1].split("\n### ", 1)[0]
+        for m in layout.messages:
+            row = next(
+                line for line in section.splitlines() if line.startswith(f"| `{m.address}` |")
+            )
+            for a in m.args:
+                assert a.name in row
+                if a.type != "*":
+                    assert f"`{a.type}`" in row
+    for name in KEYPOINT_NAMES:  # the keypoint order is spelled out once
+        assert f"`{name}`" in text
+
+
+def test_examples_in_the_docs_use_real_addresses_and_settings():
+    text = DOC.read_text()
+    known = {s.name for s in plugin.SETTINGS} | {s.name for s in control.SETTINGS}
+    for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        data = tomllib.loads(block)
+        for table in data.get("plugins", {}).values():
+            for key in table:
+                assert key in known, key
+            for sub in table.get("targets", []):
+                assert set(sub) <= known
+
+
+def test_entry_points_and_hooks_match_the_specs():
+    project = tomllib.loads((ROOT / "plugins" / "osc" / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "posestage-osc"
+    assert project["project"]["entry-points"]["posestage"] == {
+        "osc": "posestage_osc.plugin:plugin",
+        "control": "posestage_osc.control:plugin",
+    }
+    deps = project["project"]["dependencies"]
+    assert not any(d.startswith("python-osc") for d in deps)  # a test dependency only
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin.plugin, name="osc")
+    pm.register(control.plugin, name="control")
+    pm.check_pending()
+
+
+def test_the_plugin_does_not_import_python_osc():
+    for name in list(sys.modules):
+        if name.startswith("posestage_osc"):
+            module = sys.modules[name]
+            source = Path(module.__file__).read_text()
+            if not name.endswith("reference"):
+                assert "pythonosc" not in source, name
+
+
+def test_builtin_distribution():
+    from posestage.plugins import BUILTIN_DISTRIBUTIONS
+
+    assert "posestage-osc" in BUILTIN_DISTRIBUTIONS
