@@ -308,3 +308,22 @@ def test_a_still_image_runs_the_real_model(images_dir, models_dir):
     assert run.canvas.shape == image.shape
     by_path = run_plugin(NoseBox(), source=images_dir / "two_people.bmp", frames=3, privacy=True)
     assert len(by_path.frames) == 3 and by_path.frames[0].image is None
+
+
+def test_the_built_in_osc_plugin_through_the_receiver():
+    """posestage.testing against a real plugin: the osc plugin's bundles, frame by frame."""
+    pytest.importorskip("pythonosc")
+    from posestage.plugins import PluginHost
+    from posestage.testing import OscReceiver
+
+    if "osc" not in PluginHost.load().plugins:
+        pytest.skip("the osc plugin is not installed (pip install ./plugins/osc)")
+    with OscReceiver() as rx:
+        run = run_plugin("osc", {"target": f"127.0.0.1:{rx.port}"}, source=SAMPLE_POSES, frames=10)
+        frames = rx.wait(10, address="/pose/frame")
+    assert run.errors == []
+    frames = frames[:10]  # (the plugin may send one more as everyone leaves at the end)
+    assert [m.args[0] for m in frames] == list(range(10))
+    assert [m.timetag for m in frames] == pytest.approx([f.timestamp for f in run.frames], abs=1e-5)
+    addresses = {m.address for m in rx.messages}
+    assert {"/pose/0/nose/x", "/pose/1/nose/x", "/pose/0/enter"} <= addresses
