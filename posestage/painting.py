@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from .keypoints import BONES  # noqa: E402
+from .settings import Setting  # noqa: E402
 
 #: Person colours (RGB), chosen by ``id % 10`` (or ``slot % 10``); bright, so they stand out
 #: on dark backgrounds, and outlined in :data:`OUTLINE` for light ones.
@@ -109,6 +110,46 @@ class SkeletonStyle:
         radius = round(self.radius * scale) if self.radius > 0 else 0
         edge = max(1, round(thickness / 3)) if self.outline else 0
         return thickness, radius, edge
+
+
+#: Settings declaring a :class:`SkeletonStyle` (the skeleton plugin's; the anonymizer's too).
+STYLE_SETTINGS = (
+    Setting(
+        "thickness",
+        int,
+        3,
+        "bone width in pixels on a 480-pixel-high image (grows with the image)",
+        min=1,
+        max=40,
+    ),
+    Setting(
+        "radius",
+        int,
+        4,
+        "keypoint dot radius in pixels on a 480-pixel-high image (0: no dots)",
+        min=0,
+        max=40,
+    ),
+    Setting(
+        "threshold", float, 0.3, "keypoints scoring below this are not drawn", min=0.0, max=1.0
+    ),
+    Setting(
+        "color_by",
+        str,
+        "id",
+        "a colour per person id (changes on re-entry) or per slot",
+        choices=("id", "slot"),
+    ),
+    Setting("labels", bool, False, "write a label above each person"),
+    Setting("label", str, "id", "what the label shows", choices=("id", "slot", "both")),
+    Setting("missing", str, "dim", "people in a tracking dropout", choices=("dim", "show", "hide")),
+    Setting(
+        "outline",
+        bool,
+        True,
+        "a dark outline round bones and a backing under labels (any background)",
+    ),
+)
 
 
 _fonts: dict[int, pygame.font.Font] = {}

@@ -59,7 +59,9 @@ log = logging.getLogger("posestage.plugins")
 ENTRY_POINT_GROUP = "posestage"
 #: Distributions shipped in this repository's ``plugins/`` folder: the only ones ``--safe``
 #: loads. A new built-in plugin adds its distribution name here (and nothing else).
-BUILTIN_DISTRIBUTIONS = frozenset({"posestage-skeleton", "posestage-recorder"})
+BUILTIN_DISTRIBUTIONS = frozenset(
+    {"posestage-skeleton", "posestage-recorder", "posestage-anonymizer", "posestage-footfall"}
+)
 #: Consecutive failures after which a plugin is switched off.
 DEFAULT_MAX_FAILURES = 3
 #: Weight of the newest call in the timing moving average.

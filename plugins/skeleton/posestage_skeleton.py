@@ -19,50 +19,14 @@ frame size`` so it draws correctly on any canvas.
 from __future__ import annotations
 
 from posestage.hookspecs import hookimpl
-from posestage.painting import PALETTE, SkeletonStyle, color_for, draw_people
-from posestage.settings import Setting
+from posestage.painting import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "skeleton"
 __all__ = ["PALETTE", "SETTINGS", "SkeletonPainter", "color_for", "plugin"]
 
-SETTINGS = (
-    Setting(
-        "thickness",
-        int,
-        3,
-        "bone width in pixels on a 480-pixel-high image (grows with the image)",
-        min=1,
-        max=40,
-    ),
-    Setting(
-        "radius",
-        int,
-        4,
-        "keypoint dot radius in pixels on a 480-pixel-high image (0: no dots)",
-        min=0,
-        max=40,
-    ),
-    Setting(
-        "threshold", float, 0.3, "keypoints scoring below this are not drawn", min=0.0, max=1.0
-    ),
-    Setting(
-        "color_by",
-        str,
-        "id",
-        "a colour per person id (changes on re-entry) or per slot",
-        choices=("id", "slot"),
-    ),
-    Setting("labels", bool, False, "write a label above each person"),
-    Setting("label", str, "id", "what the label shows", choices=("id", "slot", "both")),
-    Setting("missing", str, "dim", "people in a tracking dropout", choices=("dim", "show", "hide")),
-    Setting(
-        "outline",
-        bool,
-        True,
-        "a dark outline round bones and a backing under labels (any background)",
-    ),
-)
+#: The painter's settings: exactly the fields of :class:`posestage.painting.SkeletonStyle`.
+SETTINGS = STYLE_SETTINGS
 
 
 class SkeletonPainter:
