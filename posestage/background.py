@@ -26,6 +26,7 @@ class EmptyBackground:
     image: np.ndarray | None = None  # (H, W, 3) uint8 RGB once locked, a private copy
     empty_since: float | None = None  # frame time of the first empty frame of this stretch
     locked_at: float | None = None  # frame time of the frame that became the background
+    mirrored: bool = False  # whether the locked frame was mirrored (``frame.mirrored``)
 
     @property
     def locked(self) -> bool:
@@ -41,8 +42,9 @@ class EmptyBackground:
         """Look at one frame; True when it has just been locked as the background."""
         image = frame.image
         if self.image is not None:
-            if image is not None and image.shape != self.image.shape:
-                self.reset()  # the source changed size: the old background no longer fits
+            mirrored = bool(getattr(frame, "mirrored", False))
+            if image is not None and (image.shape != self.image.shape or mirrored != self.mirrored):
+                self.reset()  # another size, or the mirror switched: the old one no longer fits
             else:
                 return False
         if frame.people or image is None:
@@ -55,6 +57,7 @@ class EmptyBackground:
             return False
         self.image = np.array(image, dtype=np.uint8, order="C", copy=True)
         self.locked_at = now
+        self.mirrored = bool(getattr(frame, "mirrored", False))
         return True
 
     def waited(self, frame) -> float:

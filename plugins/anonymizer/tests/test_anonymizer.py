@@ -273,6 +273,20 @@ def test_recapture_by_key_and_by_control_message(host):
     assert np.array_equal(plugin.background.image, third)
 
 
+def test_a_new_size_or_the_mirror_switching_takes_the_room_again(host):
+    plugin = activate(host, empty_seconds=0.0)
+    host.frame(frame(0, [], room(1)))
+    assert np.array_equal(plugin.background.image, room(1))
+    mirrored = dataclasses.replace(frame(1, [person()], room(2)[:, ::-1]), mirrored=True)
+    host.frame(mirrored)  # the performer switched to a mirrored scene, someone in view
+    assert not plugin.locked
+    host.frame(dataclasses.replace(frame(2, [], room(2)[:, ::-1]), mirrored=True))
+    assert np.array_equal(plugin.background.image, room(2)[:, ::-1])
+    small = np.zeros((240, 320, 3), np.uint8)
+    host.frame(dataclasses.replace(frame(3, [person()], small), mirrored=True))
+    assert not plugin.locked
+
+
 def test_the_key_is_a_setting(host):
     plugin = activate(host, empty_seconds=0.0, key="b")
     host.frame(frame(0, [], room()))
