@@ -249,3 +249,13 @@ def test_thickness_and_labels_grow_with_the_canvas(host):
     small = paint_on(host, frame(person()), BLACK, radius=0, labels=True)
     big = paint_on(host, frame(person()), BLACK, size=(1920, 1440), radius=0, labels=True)
     assert label_height(big) > 2 * label_height(small) > 0
+
+
+def test_style_settings_declare_exactly_the_style():
+    from dataclasses import fields
+
+    from posestage.painting import STYLE_SETTINGS, SkeletonStyle
+
+    assert [s.name for s in STYLE_SETTINGS] == [f.name for f in fields(SkeletonStyle)]
+    defaults = SkeletonStyle.of({s.name: s.default for s in STYLE_SETTINGS})
+    assert defaults == SkeletonStyle()
