@@ -250,7 +250,10 @@ def draw_people(surface: pygame.Surface, frame, style: SkeletonStyle = SkeletonS
 
 
 def draw_message(surface: pygame.Surface, text: str, color=(255, 255, 255)) -> None:
-    """A one-line message centred on ``surface`` (on a backing), sized to the surface."""
+    """A one-line message centred on ``surface`` (on a backing), sized to fit the surface."""
     w, h = surface.get_size()
     size = max(12, round(h / 16))
+    wide = font(size).size(text)[0]
+    if wide > 0.92 * w:  # too wide for a small window: a smaller font
+        size = max(8, int(size * 0.92 * w / wide))
     draw_label(surface, text, color, w // 2, h // 2 + size // 2, size)

@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 PLUGIN_NAME = "anonymizer"
 
 WAITING = "Waiting for everyone to leave the frame…"
-NO_IMAGE = "No camera image here (strict privacy or a pose replay): skeletons only"
+NO_IMAGE = "No camera image (strict privacy or a replay): skeletons only"
 #: The control message that recaptures the background (``target=""`` reaches every plugin).
 RECAPTURE = ControlMessage("recapture", target=PLUGIN_NAME)
 #: Keys the stage keeps for itself (Q, F, H, T); any other letter may recapture.
