@@ -90,6 +90,14 @@ class Anonymizer:
         self._surface = self._surface_of = None
 
     @hookimpl
+    def posestage_settings_changed(self, settings):
+        """Every setting applies live: the background already taken is kept."""
+        self.background.wait = float(settings["empty_seconds"])
+        self.style = SkeletonStyle.of(settings)
+        self.key = ord(settings["key"])
+        return True
+
+    @hookimpl
     def posestage_privacy(self):
         return True
 

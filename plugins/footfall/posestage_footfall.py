@@ -290,6 +290,24 @@ class Footfall:
         self._writer.start()
 
     @hookimpl
+    def posestage_settings_changed(self, settings, changed):
+        """Applied live, the maps kept: everything but ``grid``, ``folder`` and ``background``
+        (those start over — the counts so far are written out first, at unconfigure)."""
+        if {"grid", "folder", "background"} & set(changed):
+            return False
+        self.threshold = float(settings["threshold"])
+        self.half_life = float(settings["half_life"]) * 60.0
+        every = float(settings["every"]) * 60.0
+        if every != self.every:
+            self.every = every
+            self.next_snapshot = self.clock + every
+        self.opacity = float(settings["opacity"])
+        self._overlay = None
+        if self.plate is not None:
+            self.plate.wait = float(settings["empty_seconds"])
+        return True
+
+    @hookimpl
     def posestage_privacy(self):
         return self.plate is not None  # only the empty-room background needs pixels
 

@@ -287,6 +287,13 @@ def test_a_new_size_or_the_mirror_switching_takes_the_room_again(host):
     assert not plugin.locked
 
 
+def test_live_settings_keep_the_background(host):
+    plugin = activate(host, empty_seconds=0.0)
+    host.frame(frame(0, [], room(1)))
+    host.update_settings("anonymizer", {"thickness": 8, "key": "b"}, Context())
+    assert plugin.locked and plugin.style.thickness == 8 and plugin.key == ord("b")
+
+
 def test_the_key_is_a_setting(host):
     plugin = activate(host, empty_seconds=0.0, key="b")
     host.frame(frame(0, [], room()))

@@ -348,6 +348,19 @@ def test_the_overlay_draws_heat_where_people_stand(host, tmp_path):
     assert pygame.surfarray.array3d(big).swapaxes(0, 1)[44 * 20 + 20, 20 * 20 + 20, 0] > 150
 
 
+def test_live_settings_keep_the_counts(host, tmp_path):
+    plugin = activate(host, tmp_path, every=0.0)
+    for i in range(20):
+        host.frame(frame(i, [person()]))
+    host.update_settings("footfall", {"opacity": 0.3, "half_life": 5.0}, Context())
+    assert plugin.total.sum() == 20 and plugin.opacity == 0.3 and plugin.half_life == 300
+    host.update_settings("footfall", {"grid": "16x12"}, Context())  # a new grid starts over
+    plugin = host.plugins["footfall"].plugin
+    assert plugin.total.shape == (12, 16) and plugin.total.sum() == 0
+    (written,) = sorted(tmp_path.glob("footfall-*.csv"))  # … after writing out the old one
+    assert totals(read_csv(written)).sum() == 20
+
+
 def test_bad_folder_is_one_clear_line(host, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
