@@ -55,6 +55,8 @@ HIPS = (KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"])
 QUEUE_SNAPSHOTS = 64
 #: How long unconfigure waits for the writer to finish what is queued (s).
 CLOSE_SECONDS = 10.0
+#: The heat overlay in the window is redrawn at most this often (s of frame time).
+REDRAW_SECONDS = 0.5
 #: The recapture key (R), shared with the anonymizer.
 RECAPTURE_KEY = ord("r")
 
@@ -231,7 +233,8 @@ class Footfall:
         self._reset_maps()
         self._queue: queue.Queue | None = None
         self._writer: threading.Thread | None = None
-        self._overlay: tuple[int, tuple[int, int], pygame.Surface] | None = None
+        self._overlay: tuple | None = None  # (version, size, surface, area with heat)
+        self._overlay_at = 0.0
 
     def _reset_maps(self) -> None:
         self.heat = np.zeros((self.rows, self.cols), dtype=np.float64)
@@ -363,15 +366,32 @@ class Footfall:
         return None
 
     @hookimpl
-    def posestage_draw(self, canvas):
+    def posestage_draw(self, canvas, frame):
         if self.opacity <= 0 or self.observed == 0:
             return
         size = canvas.get_size()
-        if self._overlay is None or self._overlay[:2] != (self._version, size):
-            rgba = heat_colors(self.heat, self.opacity)
-            small = pygame.image.frombuffer(rgba.tobytes(), (self.cols, self.rows), "RGBA")
-            self._overlay = (self._version, size, pygame.transform.scale(small, size))
-        canvas.blit(self._overlay[2], (0, 0))
+        now = float(frame.timestamp)
+        stale = self._overlay is None or self._overlay[1] != size
+        if not stale and self._overlay[0] != self._version:
+            # a map of the whole day changes slowly: redrawn at most every REDRAW_SECONDS
+            stale = not 0 <= now - self._overlay_at < REDRAW_SECONDS
+        if stale:
+            # BGRA bytes are the canvas's own pixel layout (ARGB words): blending an overlay
+            # of another layout takes pygame's slow path, some 50 times slower
+            bgra = np.ascontiguousarray(heat_colors(self.heat, self.opacity)[..., [2, 1, 0, 3]])
+            small = pygame.image.frombuffer(bgra.tobytes(), (self.cols, self.rows), "BGRA")
+            rows, cols = np.nonzero(self.heat)
+            w, h = size
+            area = pygame.Rect(0, 0, 0, 0)
+            if rows.size:  # only the part with heat in it is blended (a floor, not the ceiling)
+                x0, x1 = cols.min() * w // self.cols, (cols.max() + 1) * w // self.cols
+                y0, y1 = rows.min() * h // self.rows, (rows.max() + 1) * h // self.rows
+                area = pygame.Rect(x0, y0, x1 - x0, y1 - y0)
+            self._overlay = (self._version, size, pygame.transform.scale(small, size), area)
+            self._overlay_at = now
+        _, _, overlay, area = self._overlay
+        if area.width and area.height:
+            canvas.blit(overlay, area.topleft, area)
 
     @hookimpl
     def posestage_unconfigure(self):
