@@ -122,7 +122,7 @@ class Anonymizer:
 
     @hookimpl
     def posestage_draw(self, canvas, frame):
-        surface = self._background_surface(canvas.get_size())
+        surface = self._background_surface(canvas)
         if surface is not None:
             canvas.blit(surface, (0, 0))
         else:
@@ -135,17 +135,19 @@ class Anonymizer:
     def posestage_unconfigure(self):
         self.recapture()  # the background lives in memory only, and only while configured
 
-    def _background_surface(self, size: tuple[int, int]) -> pygame.Surface | None:
+    def _background_surface(self, canvas: pygame.Surface) -> pygame.Surface | None:
         image = self.background.image
+        size = canvas.get_size()
         if image is None:
             return None
-        key = (id(image), self.background.locked_at, tuple(size))
+        key = (id(image), self.background.locked_at, size, canvas.get_bitsize())
         if self._surface_of != key:
             h, w = image.shape[:2]
             surface = pygame.image.frombuffer(image.tobytes(), (w, h), "RGB")
             if (w, h) != tuple(size):
                 surface = pygame.transform.smoothscale(surface, size)
-            self._surface, self._surface_of = surface, key
+            # in the canvas's own pixel format: each display frame's blit is a plain copy
+            self._surface, self._surface_of = surface.convert(canvas), key
         return self._surface
 
 
