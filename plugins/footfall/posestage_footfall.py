@@ -26,6 +26,7 @@ no plugin gets pixels) or on a pose replay, the PNG is drawn over a plain grid. 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -127,12 +128,15 @@ SETTINGS = (
 def standing_point(person, threshold: float) -> tuple[float, float] | None:
     """Where ``person`` stands (image pixels): between the ankles seen, else between the hips
     seen, else None."""
-    for joints in (ANKLES, HIPS):
-        seen = [j for j in joints if person.scores[j] >= threshold]
+    scores = person.scores.tolist()
+    for a, b in (ANKLES, HIPS):
+        seen = [j for j in (a, b) if scores[j] >= threshold]
         if seen:
-            x, y = person.xy[seen].mean(axis=0)
-            if np.isfinite(x) and np.isfinite(y):
-                return float(x), float(y)
+            xy = person.xy[seen].tolist()
+            x = sum(p[0] for p in xy) / len(xy)
+            y = sum(p[1] for p in xy) / len(xy)
+            if math.isfinite(x) and math.isfinite(y):
+                return x, y
     return None
 
 
