@@ -6,9 +6,9 @@ Keypoints scoring below ``threshold`` are not drawn, nor any bone touching one. 
 tracking dropout (``missing > 0``) are drawn dimmed, drawn as usual, or hidden (``missing``).
 
 Readable on any background: bones and dots have a dark outline, labels a dark backing
-(``outline = false`` leaves them out). ``thickness`` and ``radius`` are pixels on a
-480-pixel-high image and grow with it, so the skeleton keeps its weight in the window whatever
-the camera's resolution. The drawing itself is :func:`posestage.painting.draw_people`, shared
+(``outline = false`` leaves them out). ``thickness`` and ``radius`` are pixels on an image
+whose shorter side is 480 pixels and grow with the canvas, so the skeleton keeps its weight in
+the window whatever the camera's resolution. The drawing itself is :func:`posestage.painting.draw_people`, shared
 with the anonymizer and any plugin of your own.
 
 Coordinates: the stage hands plugins image-pixel coordinates, already mirrored when the stage

@@ -477,3 +477,21 @@ def test_scene_on_the_shared_photos_with_the_real_model(images_dir):
     mask = skeleton_mask(f, SkeletonStyle(thickness=4))
     mirrored_room = empty[:, ::-1]
     assert np.array_equal(last[~mask], mirrored_room[~mask])  # the room, not the people
+
+
+def test_docs_describe_the_settings_as_the_code_does():
+    from posestage_anonymizer import SETTINGS
+
+    doc = (ROOT / "docs" / "demos.md").read_text(encoding="utf-8")
+    for s in SETTINGS:
+        d = s.default
+        shown = (
+            "true"
+            if d is True
+            else "false"
+            if d is False
+            else f'"{d}"'
+            if isinstance(d, str)
+            else repr(d)
+        )
+        assert f"| `{s.name}` | `{shown}` | {s.help} |" in doc, s.name

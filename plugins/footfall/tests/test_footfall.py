@@ -431,3 +431,30 @@ def test_scene_on_the_demo_replay(tmp_path, monkeypatch):
     assert 0.5 * counter.seen < totals(rows).sum() <= counter.seen
     png = png_of(tmp_path / "footfall")
     assert png.shape == (H, W, 3)
+
+
+def doc_row(setting) -> str:
+    d = setting.default
+    shown = (
+        "true"
+        if d is True
+        else "false"
+        if d is False
+        else f'"{d}"'
+        if isinstance(d, str)
+        else repr(d)
+    )
+    return f"| `{setting.name}` | `{shown}` | {setting.help} |"
+
+
+def test_docs_describe_the_settings_and_the_csv_as_the_code_does():
+    from posestage_footfall import CSV_COLUMNS, SETTINGS
+
+    doc = (ROOT / "docs" / "demos.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert doc_row(setting) in doc, setting.name
+    for name, meaning in CSV_COLUMNS:
+        assert f"| `{name}` | {meaning} |" in doc, name
+    header = (ROOT / "docs" / "demos.md").read_text().split("| column | meaning |")[1]
+    listed = [line.split("`")[1] for line in header.splitlines() if line.startswith("| `")]
+    assert listed == [name for name, _ in CSV_COLUMNS]  # in the order of the file
