@@ -5,7 +5,8 @@ the anonymizer shows skeletons over it, the footfall map writes its heat map ove
 every frame to :meth:`EmptyBackground.update`; once the frames have had nobody in them
 (``frame.people`` empty, people in a tracking dropout count as present) for ``wait`` seconds
 of *frame time* (``frame.timestamp``, so a replay or a test is deterministic), the newest such
-frame is copied and kept — in memory only — until :meth:`EmptyBackground.reset`.
+frame is copied and kept — in memory only — until :meth:`EmptyBackground.reset`, or until a
+frame comes without pixels (strict privacy: then nothing of the camera is kept at all).
 """
 
 from __future__ import annotations
@@ -41,13 +42,18 @@ class EmptyBackground:
     def update(self, frame) -> bool:
         """Look at one frame; True when it has just been locked as the background."""
         image = frame.image
+        if image is None:
+            # no pixels for the plugin that asked: strict privacy (``[stage] privacy = true``)
+            # or a source without images. Nothing of the camera is kept then, not even this.
+            self.reset()
+            return False
         if self.image is not None:
             mirrored = bool(getattr(frame, "mirrored", False))
-            if image is not None and (image.shape != self.image.shape or mirrored != self.mirrored):
+            if image.shape != self.image.shape or mirrored != self.mirrored:
                 self.reset()  # another size, or the mirror switched: the old one no longer fits
             else:
                 return False
-        if frame.people or image is None:
+        if frame.people:
             self.empty_since = None
             return False
         now = float(frame.timestamp)

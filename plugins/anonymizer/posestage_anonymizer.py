@@ -63,7 +63,7 @@ class Anonymizer:
         self.background = EmptyBackground()
         self.style = SkeletonStyle()
         self.key = ord("r")
-        self.saw_image = False  # has any frame come with pixels (else: strict privacy/replay)
+        self.saw_image = False  # did the last frame come with pixels (else: strict privacy/replay)
         self._surface: pygame.Surface | None = None
         self._surface_of: tuple | None = None
 
@@ -103,8 +103,7 @@ class Anonymizer:
 
     @hookimpl
     def posestage_frame(self, frame):
-        if frame.image is not None:
-            self.saw_image = True
+        self.saw_image = frame.image is not None
         self.background.update(frame)
 
     @hookimpl

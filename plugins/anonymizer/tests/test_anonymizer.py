@@ -324,6 +324,20 @@ def test_waiting_message_and_skeletons_without_any_image(host):
     assert pixels[skeleton_mask(f)].any() and not pixels[~mask].any()
 
 
+def test_strict_privacy_forgets_the_background(host):
+    """Switched to a scene with ``[stage] privacy = true`` while configured: the frames come
+    without pixels, and the room taken before is neither kept nor shown."""
+    plugin = activate(host, empty_seconds=0.0)
+    host.frame(frame(0, [], room()))
+    assert plugin.locked
+    f = frame(1, [person()], None)
+    host.frame(f)
+    assert not plugin.locked and plugin.background.image is None
+    pixels = render(host, f)
+    mask = skeleton_mask(f) | drawn_mask(lambda s: draw_message(s, NO_IMAGE))
+    assert not pixels[~mask].any()
+
+
 def test_unconfigure_forgets_the_background(host):
     plugin = activate(host, empty_seconds=0.0)
     host.frame(frame(0, [], room()))

@@ -325,6 +325,19 @@ def test_png_over_a_plain_grid_without_pixels(host, tmp_path):
         assert np.array_equal(png, compose(grid_image(W, H, 32, 24), heat, 0.6)), name
 
 
+def test_strict_privacy_later_means_the_plain_grid(host, tmp_path):
+    """The room was taken, then the show switched to strict privacy (frames without pixels)
+    with footfall still configured: the snapshot is drawn over the plain grid."""
+    plugin = activate(host, tmp_path, background="empty", empty_seconds=0.0, every=0.0)
+    host.frame(frame(0, [], room()))
+    assert plugin.plate.locked
+    for i in range(1, 20):
+        host.frame(frame(i, [person()], None))
+    heat = plugin.heat.copy()
+    host.deactivate_all(Context())
+    assert np.array_equal(png_of(tmp_path), compose(grid_image(W, H, 32, 24), heat, 0.6))
+
+
 def test_recapture_resets_the_empty_room(host, tmp_path):
     plugin = activate(host, tmp_path, background="empty", empty_seconds=0.0)
     host.frame(frame(0, [], room(1)))
