@@ -355,8 +355,8 @@ class PosedArraySource(ArraySource):
 
     gives_poses = True
 
-    def __init__(self, images, people):
-        super().__init__(images, count=len(people))
+    def __init__(self, images, people, fps=None):
+        super().__init__(images, count=len(people), fps=fps)
         self.people = list(people)
 
     def _read(self) -> SourceFrame | None:
@@ -402,6 +402,46 @@ def test_on_the_stage_other_plugins_get_no_pixels_and_the_canvas_only_the_room()
     mask = skeleton_mask(f)
     assert np.array_equal(last[~mask], empty[~mask])
     assert not np.all(last == (255, 0, 255), axis=-1).any()
+
+
+class WindowWatcher(Collector):
+    """Also looks at the window itself (what was last presented) on every draw."""
+
+    def __init__(self):
+        super().__init__("collect")
+        self.windows: list[np.ndarray] = []
+
+    @hookimpl
+    def posestage_draw(self, canvas, frame):
+        super().posestage_draw(canvas, frame)
+        window = pygame.display.get_surface()
+        if window is not None:
+            self.windows.append(pygame.surfarray.array3d(window).swapaxes(0, 1).copy())
+
+
+def test_the_window_never_shows_a_live_frame():
+    """A real window (SDL dummy driver), camera-paced frames of a magenta "person" on the
+    room: neither the canvas nor the window ever shows a magenta pixel."""
+    from posestage_anonymizer import Anonymizer
+
+    host = PluginHost()
+    watcher = WindowWatcher()
+    host.register(Anonymizer(), "anonymizer")
+    host.register(watcher, "collect")
+    scene = parse_scene(
+        "[plugins.anonymizer]\nempty_seconds = 0.3\n[plugins.collect]\n", None, host
+    )
+    empty = room()
+    counts = [1] * 15 + [0] * 30 + [1] * 30
+    images = [with_person(empty) if n else empty for n in counts]
+    source = PosedArraySource(images, counts, fps=60)
+    st = Stage([scene], StageOptions(headless=False), host=host, source=source)
+    report = st.run()
+    assert report.frames > 0 and not problems(report)
+    assert len(watcher.canvases) >= 3 and watcher.windows
+    for pixels in watcher.canvases + watcher.windows:
+        assert not np.all(pixels == (255, 0, 255), axis=-1).any()
+    assert all(image is None for image in watcher.images)
 
 
 class FailingAnonymizer:
