@@ -138,6 +138,7 @@ class Anonymizer:
         image = self.background.image
         size = canvas.get_size()
         if image is None:
+            self._surface = self._surface_of = None  # forgotten (recapture, strict privacy)
             return None
         key = (id(image), self.background.locked_at, size, canvas.get_bitsize())
         if self._surface_of != key:

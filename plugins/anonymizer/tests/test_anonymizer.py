@@ -330,12 +330,14 @@ def test_strict_privacy_forgets_the_background(host):
     plugin = activate(host, empty_seconds=0.0)
     host.frame(frame(0, [], room()))
     assert plugin.locked
+    render(host, frame(0))  # the room drawn once: a surface of it exists
     f = frame(1, [person()], None)
     host.frame(f)
     assert not plugin.locked and plugin.background.image is None
     pixels = render(host, f)
     mask = skeleton_mask(f) | drawn_mask(lambda s: draw_message(s, NO_IMAGE))
     assert not pixels[~mask].any()
+    assert plugin._surface is None  # no copy of the room kept for drawing either
 
 
 def test_unconfigure_forgets_the_background(host):
