@@ -56,6 +56,8 @@ HIPS = (KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"])
 QUEUE_SNAPSHOTS = 64
 #: How long unconfigure waits for the writer to finish what is queued (s).
 CLOSE_SECONDS = 10.0
+#: Opacity of the heat in the PNG snapshots (the window's is the ``opacity`` setting).
+PNG_OPACITY = 0.85
 #: The heat overlay in the window is redrawn at most this often (s of frame time).
 REDRAW_SECONDS = 0.5
 #: The recapture key (R), shared with the anonymizer.
@@ -141,15 +143,15 @@ def standing_point(person, threshold: float) -> tuple[float, float] | None:
 
 
 def heat_colors(heat: np.ndarray, opacity: float) -> np.ndarray:
-    """(rows, cols, 4) uint8 RGBA: black-red-yellow-white by heat relative to the hottest cell;
-    empty cells transparent."""
+    """(rows, cols, 4) uint8 RGBA: black-red-yellow-white by heat relative to the hottest cell,
+    opacity growing with it (faded-out cells vanish); empty cells transparent."""
     top = float(heat.max()) if heat.size else 0.0
     level = heat / top if top > 0 else np.zeros_like(heat)
     rgba = np.empty((*heat.shape, 4), dtype=np.uint8)
     rgba[..., 0] = np.clip(3 * level, 0, 1) * 255
     rgba[..., 1] = np.clip(3 * level - 1, 0, 1) * 255
     rgba[..., 2] = np.clip(3 * level - 2, 0, 1) * 255
-    rgba[..., 3] = np.where(level > 0, np.clip(0.35 + level, 0, 1) * opacity * 255, 0)
+    rgba[..., 3] = np.sqrt(level) * opacity * 255
     return rgba
 
 
@@ -384,7 +386,7 @@ class Footfall:
             # of another layout takes pygame's slow path, some 50 times slower
             bgra = np.ascontiguousarray(heat_colors(self.heat, self.opacity)[..., [2, 1, 0, 3]])
             small = pygame.image.frombuffer(bgra.tobytes(), (self.cols, self.rows), "BGRA")
-            rows, cols = np.nonzero(self.heat)
+            rows, cols = np.nonzero(bgra[..., 3])
             w, h = size
             area = pygame.Rect(0, 0, 0, 0)
             if rows.size:  # only the part with heat in it is blended (a floor, not the ceiling)
@@ -404,7 +406,7 @@ class Footfall:
         if box is None:
             return
         if self.count.any():  # the last stretch since the previous snapshot
-            self._snapshot(self.last_timestamp or time.time(), box)
+            self._snapshot(self.last_timestamp or time.time(), box, wait=CLOSE_SECONDS)
         try:
             box.put(None, timeout=CLOSE_SECONDS)
         except queue.Full:
@@ -416,7 +418,9 @@ class Footfall:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def _snapshot(self, timestamp: float, box: queue.Queue | None = None) -> None:
+    def _snapshot(
+        self, timestamp: float, box: queue.Queue | None = None, wait: float = 0.0
+    ) -> None:
         box = box or self._queue
         if box is None:
             return
@@ -431,10 +435,10 @@ class Footfall:
             total=self.total.copy(),
             heat=self.heat.copy(),
             background=self.plate.image if self.plate is not None else None,
-            opacity=max(self.opacity, 0.6),
+            opacity=PNG_OPACITY,
         )
         try:
-            box.put_nowait(snap)
+            box.put(snap, timeout=wait) if wait else box.put_nowait(snap)
         except queue.Full:
             self.dropped += 1  # the disk is slow: keep counting, the next snapshot has it all
             log.warning("footfall: writer behind, snapshot skipped (%d so far)", self.dropped)

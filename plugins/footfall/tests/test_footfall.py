@@ -16,7 +16,7 @@ import numpy as np
 import pygame
 import pytest
 from PIL import Image
-from posestage_footfall import compose, grid_image
+from posestage_footfall import PNG_OPACITY, compose, grid_image
 
 from posestage.frames import Person, PoseFrame
 from posestage.hookspecs import ControlMessage, hookimpl
@@ -181,7 +181,7 @@ def test_a_person_standing_still_concentrates_the_map(tmp_path):
     hot = png[22 * 20 + 10, 10 * 20 + 10]  # the middle of cell (22, 10)
     cold = png[5 * 20 + 10, 25 * 20 + 10]
     assert tuple(cold) == (28, 28, 28)  # the plain grid
-    assert hot[0] > 150 and tuple(hot) != tuple(cold)
+    assert hot[0] > 200 and tuple(hot) != tuple(cold)
 
 
 def test_hips_when_the_feet_are_hidden(host, tmp_path):
@@ -300,8 +300,10 @@ def test_png_over_the_empty_room_never_a_person(host, tmp_path):
     host.deactivate_all(Context())
     png = png_of(tmp_path)
     assert not np.all(png == (255, 0, 255), axis=-1).any()
-    assert np.array_equal(png, compose(empty, heat, 0.6))  # the room, the heat, nothing else
-    cold = compose(empty, np.zeros_like(heat), 0.6)
+    assert np.array_equal(
+        png, compose(empty, heat, PNG_OPACITY)
+    )  # the room, the heat, nothing else
+    cold = compose(empty, np.zeros_like(heat), PNG_OPACITY)
     assert np.array_equal(cold, empty)
     assert plugin.plate.image is None  # forgotten when the plugin stopped
 
@@ -322,7 +324,7 @@ def test_png_over_a_plain_grid_without_pixels(host, tmp_path):
         heat = plugin.heat.copy()
         host.deactivate_all(Context())
         png = png_of(out)
-        assert np.array_equal(png, compose(grid_image(W, H, 32, 24), heat, 0.6)), name
+        assert np.array_equal(png, compose(grid_image(W, H, 32, 24), heat, PNG_OPACITY)), name
 
 
 def test_strict_privacy_later_means_the_plain_grid(host, tmp_path):
@@ -335,7 +337,7 @@ def test_strict_privacy_later_means_the_plain_grid(host, tmp_path):
         host.frame(frame(i, [person()], None))
     heat = plugin.heat.copy()
     host.deactivate_all(Context())
-    assert np.array_equal(png_of(tmp_path), compose(grid_image(W, H, 32, 24), heat, 0.6))
+    assert np.array_equal(png_of(tmp_path), compose(grid_image(W, H, 32, 24), heat, PNG_OPACITY))
 
 
 def test_recapture_resets_the_empty_room(host, tmp_path):
@@ -377,6 +379,17 @@ def test_live_settings_keep_the_counts(host, tmp_path):
     assert plugin.total.shape == (12, 16) and plugin.total.sum() == 0
     (written,) = sorted(tmp_path.glob("footfall-*.csv"))  # … after writing out the old one
     assert totals(read_csv(written)).sum() == 20
+
+
+def test_faded_cells_vanish_from_the_overlay(host, tmp_path):
+    from posestage_footfall import heat_colors
+
+    heat = np.zeros((24, 32))
+    heat[22, 10], heat[5, 5], heat[6, 6] = 1000.0, 250.0, 1e-6
+    rgba = heat_colors(heat, 0.6)
+    assert rgba[22, 10, 3] == 153 and rgba[5, 5, 3] == 76  # sqrt: a quarter shows half
+    assert rgba[6, 6, 3] == 0 and rgba[0, 0, 3] == 0  # long faded and never visited: gone
+    assert tuple(rgba[22, 10, :3]) == (255, 255, 255) and rgba[5, 5, 0] > rgba[5, 5, 1]
 
 
 def test_bad_folder_is_one_clear_line(host, tmp_path):
