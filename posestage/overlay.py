@@ -13,6 +13,7 @@ Rendered text is cached, so an unchanged line costs one blit per display frame.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -194,6 +195,31 @@ class Overlay:
             cy += s.get_height()
         return y + height + 2
 
+    def _table(self, surface: pygame.Surface, rows: Iterable[str], x: int, y: int) -> int:
+        """Like :meth:`_panel`, with each line's columns (split at two or more spaces) aligned:
+        the font is proportional, so padding with spaces cannot line them up."""
+        cells = [[self._text(c, TEXT) for c in re.split(r"\s{2,}", row.strip())] for row in rows]
+        if not cells:
+            return y
+        pad, gap = 4, self._font.size("  ")[0]
+        columns = max(len(r) for r in cells)
+        widths = [
+            max((r[i].get_width() for r in cells if i < len(r)), default=0) for i in range(columns)
+        ]
+        line = max(s.get_height() for r in cells for s in r)
+        box = pygame.Surface(
+            (sum(widths) + gap * (columns - 1) + 2 * pad, line * len(cells) + 2 * pad),
+            pygame.SRCALPHA,
+        )
+        box.fill(SHADE)
+        surface.blit(box, (x, y))
+        for n, row in enumerate(cells):
+            cx = x + pad
+            for i, s in enumerate(row):
+                surface.blit(s, (cx, y + pad + n * line))
+                cx += widths[i] + gap
+        return y + box.get_height() + 2
+
     def draw(
         self,
         surface: pygame.Surface,
@@ -209,7 +235,7 @@ class Overlay:
             lines = [(line, ERROR) for m in errors for line in self._wrap(_clip(m, 400), width)]
             y = self._panel(surface, lines, 4, y)
         if self.show_help:
-            y = self._panel(surface, [(line, TEXT) for line in HELP_LINES], 4, y)
+            y = self._table(surface, HELP_LINES, 4, y)
         if self.show_timings:
             lines = timing_lines(timings or {})
             y = self._panel(

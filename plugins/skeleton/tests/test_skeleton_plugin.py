@@ -69,7 +69,7 @@ def test_discovered_through_its_entry_point():
     assert info.distribution == "posestage-skeleton" and info.builtin and info.version == "0.1.0"
     assert set(info.hooks) >= {"posestage_settings", "posestage_configure", "posestage_draw"}
     assert [s.name for s in info.settings] == [
-        "thickness", "radius", "threshold", "color_by", "labels", "label", "missing",
+        "thickness", "radius", "threshold", "color_by", "labels", "label", "missing", "outline",
     ]  # fmt: skip
     safe = PluginHost.load(safe=True)
     assert safe.plugins["skeleton"].loaded  # built in: loaded in --safe mode too
