@@ -47,12 +47,18 @@ COMMAND_MODULES = [
     "posestage.commands.run",
     "posestage.commands.plugins",
     "posestage.commands.doctor",
+    "posestage.commands.new_plugin",
+    "posestage.commands.install",
 ]
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    argv: list[str] | None = None, enable: list[str] | None = None
+) -> argparse.ArgumentParser:
     """The parser for ``argv``: the built-in commands, plus installed plugins' commands unless
-    ``argv`` names a built-in command or none (``None``: always add them)."""
+    ``argv`` names a built-in command or none (``None``: always add them). ``enable``: the
+    ``-p`` plugins given before the command, whose ``posestage_commands`` add sub-commands too
+    (``posestage -p ./x.py hello``)."""
     parser = Parser(
         prog="posestage",
         description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
@@ -60,26 +66,68 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "the plugins.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "-p",
+        "--plugin",
+        dest="global_enable",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a plugin (name, module or .py file) for every command: its commands, and active in run",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
-    command = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
-    if command is None or (command and command not in sub.choices):
+    command = None if argv is None else _command(argv)
+    if enable or command is None or (command and command not in sub.choices):
         from .plugins import add_plugin_commands  # installed plugins' own sub-commands
 
-        add_plugin_commands(sub)
+        add_plugin_commands(sub, enable=enable or [])
     return parser
+
+
+def _command(argv: list[str]) -> str:
+    """The sub-command named in ``argv`` ("" for none), skipping global options."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-p", "--plugin"):
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return argv[i]
+    return ""
+
+
+def global_plugins(argv: list[str]) -> list[str]:
+    """The ``-p``/``--plugin`` values given before the sub-command."""
+    found, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-p", "--plugin") and i + 1 < len(argv):
+            found.append(argv[i + 1])
+            i += 2
+        elif arg.startswith("--plugin="):
+            found.append(arg.split("=", 1)[1])
+            i += 1
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            break  # the sub-command: its own -p belongs to it
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     logs.setup(debug="--debug" in argv)
-    parser = build_parser(argv)
     try:
+        parser = build_parser(argv, global_plugins(argv))
         args = parser.parse_args(argv)
-    except UsageError as err:
+    except PosestageError as err:  # a bad option, or a -p plugin that cannot be loaded
         log.error("error: %s", err)
         return 2
+    if args.global_enable and isinstance(getattr(args, "enable", None), list):
+        args.enable = [*args.global_enable, *args.enable]  # active in run, listed by plugins
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -40,8 +40,8 @@ Locks
 Time budgets (:data:`posestage.plugins.dispatch.HOOK_BUDGET_MS`)
     ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
     display's 60 Hz tick). A call over its budget is named on screen with its duration (also
-    while it still runs); a plugin over budget in 5 of the last 10 calls of a hook is switched
-    off. Lifecycle hooks have no budget (they run off the frame and display paths). Keep
+    while it still runs); a plugin taking more than 4x the budget in 5 of the last 10 calls of
+    a hook is switched off (a slow machine is warned, a stalling plugin stopped). Lifecycle hooks have no budget (they run off the frame and display paths). Keep
     per-frame hooks well under a millisecond; do slow I/O on a thread of your own, started in
     configure and stopped in unconfigure, and hand it data by replacing a reference.
 
@@ -243,7 +243,8 @@ def posestage_unconfigure(stage: StageContext) -> None:
     after the host switched it off for failing — once the plugin is out of dispatch: no other
     hook of it runs during or after it. On the control thread during the show, on the main
     thread at shutdown (after every person's leave). Should not raise (a failure is logged);
-    it may be called when configure failed half-way, so check what you opened.
+    it may be called when configure failed half-way, so check what you opened. ``stage`` is
+    the same :class:`~posestage.context.StageContext` as in configure.
     """
 
 
@@ -253,7 +254,8 @@ def posestage_settings_changed(
 ) -> bool | None:
     """Some settings changed live (a control message): ``settings`` holds all the new values.
 
-    Called on the control thread with the names in ``changed``. Return True if you applied
+    Called on the control thread with the names in ``changed``; ``stage`` is the
+    :class:`~posestage.context.StageContext`. Return True if you applied
     them; otherwise (or if not implemented) the plugin leaves dispatch, is unconfigured and
     configured again with the new settings. Privacy this plugin asked for stays on (fails
     closed) whatever it answers afterwards.
@@ -263,6 +265,8 @@ def posestage_settings_changed(
 @hookspec
 def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
     """The running scene changed from ``old`` to ``new`` (names) and this plugin stays on.
+
+    ``stage`` is the :class:`~posestage.context.StageContext`, already showing the new scene.
 
     Called for each plugin that stays configured (same settings) across a scene switch —
     number key, scene-file reload (then ``old == new``), ``scene`` control message — after the

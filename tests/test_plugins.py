@@ -505,7 +505,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
     sys.modules.pop("posestage_wobble", None)
     with pytest.raises(
         PluginError,
-        match=r"^-p no_such_plugin_mod: no module named 'no_such_plugin_mod'; give a module",
+        match=r"^-p no_such_plugin_mod: no installed plugin or module named 'no_such_plugin_mod'; installed: \(none\); or give a module",
     ):
         PluginHost.load(enable=["no_such_plugin_mod"], entry_points=False)
     with pytest.raises(PluginError, match=r"^-p .*missing\.py: no such file"):

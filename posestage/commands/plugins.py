@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--disable", action="append", default=[], metavar="NAME", help="do not load this plugin"
     )
     p.add_argument("--safe", action="store_true", help="load only the built-in plugins")
+    p.add_argument("--plugin-dir", metavar="DIR", help="also the plugin .py files in DIR")
     p.add_argument("--settings", action="store_true", help="also list each plugin's settings")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
@@ -34,6 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from ..settings import describe
 
     host = PluginHost.load(enable=args.enable, disable=args.disable, safe=args.safe)
+    if args.plugin_dir:
+        from ..plugindir import ORIGIN, load_into
+        from ..plugins import PluginInfo
+
+        _, problems = load_into(host, args.plugin_dir)
+        for path, error in problems:
+            host.plugins[path.stem] = PluginInfo(path.stem, origin=ORIGIN, error=error)
     scene = load_scene(args.scene) if args.scene else default_scene()
     enabled = set(scene.plugin_names) | set(host.extra)
     problem = ""
@@ -50,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
                 "distribution": info.distribution or info.origin,
                 "builtin": info.builtin,
                 "hooks": [h.removeprefix("posestage_") for h in info.hooks],
+                "origin": info.origin,
                 "scene": name in enabled,
+                "status": "not loaded" if info.error else ("on" if name in enabled else "off"),
                 "error": info.error,
                 "settings": describe(info.settings),
             }

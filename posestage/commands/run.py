@@ -106,7 +106,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="disable a plugin (repeatable)",
     )
     p.add_argument("--safe", action="store_true", help="load only built-in plugins")
+    p.add_argument(
+        "--plugin-dir",
+        metavar="DIR",
+        help="rehearsal: load the plugin .py files in DIR and reload each one when it is saved",
+    )
     p.add_argument("--profile", action="store_true", help="print per-plugin timings at exit")
+    p.add_argument(
+        "--trace-hooks",
+        action="store_true",
+        help="log every hook call (plugin, hook, thread, ms) to stderr",
+    )
+    p.add_argument(
+        "--trace-file",
+        metavar="FILE",
+        help="--trace-hooks into FILE instead (JSON Lines if it ends in .jsonl)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -151,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         disable=list(args.disable),
         safe=args.safe,
         fullscreen=bool(args.fullscreen),
+        trace_hooks=args.trace_file or ("-" if args.trace_hooks else None),
+        plugin_dir=args.plugin_dir,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

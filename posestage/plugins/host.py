@@ -40,6 +40,7 @@ from typing import Any
 import pluggy
 
 from .. import hookspecs
+from ..compat import hook_problem
 from ..errors import PluginError, SceneError, describe_error, did_you_mean, one_line
 from ..settings import Setting, Values, validate
 from . import loading
@@ -148,18 +149,23 @@ class PluginHost:
         entry_points: bool = True,
         max_failures: int = DEFAULT_MAX_FAILURES,
     ) -> PluginHost:
-        """Discover installed plugins (entry points), then the ``-p`` modules in ``enable``.
+        """Discover installed plugins (entry points), then the ``-p`` plugins in ``enable``.
 
-        A broken installed plugin is recorded (``plugins[name].error``, :attr:`errors`) and
-        skipped; a ``-p`` module that cannot be imported raises :class:`PluginError`.
+        A ``-p`` spec is the name of an installed plugin (as ``posestage plugins`` lists it:
+        it is then active in every scene, loaded even in ``--safe`` mode), a dotted module
+        name, ``module:attribute`` or a ``.py`` path. A broken installed plugin is recorded
+        (``plugins[name].error``, :attr:`errors`) and skipped; a ``-p`` plugin that cannot be
+        loaded raises :class:`PluginError`.
         """
         host = cls(max_failures=max_failures)
         host.disabled = set(disable)
-        if entry_points:
-            for ep in loading.entry_points():
-                host._load_entry_point(ep, safe)
+        found = loading.entry_points() if entry_points else []
+        for ep in found:
+            host._load_entry_point(ep, safe)
         for spec in enable:
-            plugin = import_plugin(spec)
+            if host._enable_installed(spec, found):
+                continue
+            plugin = host._import_named(spec)
             name = plugin_name(plugin)
             if name in host.disabled:
                 continue
@@ -168,6 +174,44 @@ class PluginHost:
             host.register(plugin, name, version=getattr(plugin, "__version__", ""), origin="-p")
             host.extra.append(name)
         return host
+
+    def _enable_installed(self, spec: str, found: list) -> bool:
+        """``-p NAME`` naming an installed plugin: make it active in every scene (True), or
+        False when ``spec`` is no installed plugin's name."""
+        info = self.plugins.get(spec)
+        if info is None or info.origin != "entry point":
+            return False
+        if spec in self.disabled:
+            return True  # --disable wins
+        if not info.loaded and info.error == "not loaded in --safe mode":
+            del self.plugins[spec]  # you named it: load it in safe mode too
+            for ep in found:
+                if ep.name == spec:
+                    self._load_entry_point(ep, safe=False)
+            info = self.plugins[spec]
+        if not info.loaded:
+            raise PluginError(
+                f"-p {spec}: the installed plugin {spec!r} is not loaded: {info.error}"
+            )
+        if spec not in self.extra:
+            self.extra.append(spec)
+        return True
+
+    def _import_named(self, spec: str) -> Any:
+        """A ``-p`` module; a bare name that is neither installed nor importable says what is."""
+        try:
+            return import_plugin(spec)
+        except PluginError as err:
+            bare = spec.isidentifier() and f"no module named {spec!r}" in str(err)
+            if not bare:
+                raise
+            installed = sorted(n for n, i in self.plugins.items() if i.origin == "entry point")
+            hint = did_you_mean(spec, installed)
+            raise PluginError(
+                f"-p {spec}: no installed plugin or module named {spec!r}{hint}; installed: "
+                f"{', '.join(installed) or '(none)'}; or give a module importable from here "
+                "or a path to a .py file"
+            ) from None
 
     def _load_entry_point(self, ep: importlib.metadata.EntryPoint, safe: bool) -> None:
         dist = getattr(ep, "dist", None)
@@ -289,10 +333,10 @@ class PluginHost:
                 )
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin:
-                    if impl.hookwrapper or impl.wrapper:
-                        raise PluginError(
-                            f"plugin {name!r} refused: {caller.name}: hook wrappers are not supported"
-                        )
+                    # async/generator hooks, *args, defaulted arguments, tryfirst, wrappers
+                    problem = hook_problem(name, caller.name, impl)
+                    if problem:
+                        raise PluginError(problem)
                     impls[caller.name] = impl
         for attr in dir(plugin):
             if (
@@ -814,14 +858,23 @@ class PluginHost:
         return info.distribution or info.origin
 
 
-def add_plugin_commands(subparsers: Any) -> None:
-    """Called by the CLI while it builds its parser: installed plugins add their commands."""
+def add_plugin_commands(subparsers: Any, enable: Iterable[str] = ()) -> None:
+    """Called by the CLI while it builds its parser: installed plugins, and the ``-p`` plugins
+    in ``enable``, add their commands. A ``-p`` plugin that cannot be loaded raises
+    :class:`PluginError` (you named it); a broken installed one never breaks the CLI."""
     quiet, log.disabled = log.disabled, True  # broken plugins are reported by the command run
     try:
-        host = PluginHost.load()
+        host = PluginHost.load(enable=enable)
+    except PluginError as err:
+        log.disabled = quiet
+        if enable:
+            raise
+        log.warning("plugin commands unavailable: %s", one_line(err))
+        return
     except Exception as err:  # noqa: BLE001 - never break the command line
         log.disabled = quiet
         log.warning("plugin commands unavailable: %s", one_line(err))
         return
-    log.disabled = quiet
+    finally:
+        log.disabled = quiet
     host.add_commands(subparsers)

@@ -196,6 +196,8 @@ class Control:
             self.stop("duration")
         if self._watcher is not None and not self._control.busy:
             self._poll_scene()
+        if self._plugin_dir is not None and not self._control.busy:
+            self._poll_plugin_dir()  # --plugin-dir: files saved since the last look
         for message, future in self._inbox.take():
             self._handle_message(message, future)
         self._resolve_replies()

@@ -23,13 +23,14 @@ from .capture import Capture
 from .control import Control, ControlThread, _scene_name, _scene_stage
 from .mailbox import Mailbox
 from .pipeline import Pipeline
+from .rehearsal import Rehearsal
 from .report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
 from .window import JOIN_SECONDS, Window
 
 log = logging.getLogger("posestage.stage")
 
 
-class Stage(Capture, Pipeline, Window, Control):
+class Stage(Capture, Pipeline, Window, Control, Rehearsal):
     """Runs one show: a source, the engine, the tracker and the plugins of a scene.
 
     ``scenes`` are :class:`~posestage.scenes.Scene` objects or scene file paths (number keys
@@ -230,6 +231,10 @@ class Stage(Capture, Pipeline, Window, Control):
             from ..plugins import PluginHost
 
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
+        if opts.trace_hooks:
+            self._start_trace(opts.trace_hooks)
+        if opts.plugin_dir:
+            self._load_plugin_dir(opts.plugin_dir)
         self._load_scenes()
         scene = self.current_scene = self._scenes[0]
 
@@ -271,6 +276,26 @@ class Stage(Capture, Pipeline, Window, Control):
         ]
         for thread in self._threads:
             thread.start()
+
+    def _start_trace(self, target: str) -> None:
+        """``--trace-hooks``: the dispatcher tells a :class:`~posestage.trace.HookTrace` of
+        every hook call (stderr for "-", else the file)."""
+        from ..trace import HookTrace
+
+        dispatcher = getattr(self.host, "dispatcher", None)
+        if dispatcher is None:
+            return
+        self._trace = HookTrace(None if target == "-" else target)
+        dispatcher.trace = self._trace
+
+    def _stop_trace(self) -> None:
+        trace = getattr(self, "_trace", None)
+        if trace is not None:
+            self._trace = None
+            dispatcher = getattr(self.host, "dispatcher", None)
+            if dispatcher is not None:
+                dispatcher.trace = None
+            trace.close()
 
     def _activate(self, scene: Any) -> None:
         """The first scene's plugins, configured on the main thread before any frame (so that
@@ -360,6 +385,7 @@ class Stage(Capture, Pipeline, Window, Control):
             except Exception as err:
                 self._report(f"unconfiguring plugins: {describe_error(err)}", overlay=False)
             self._collect_host_errors()
+        self._stop_trace()
         for future, _ in self._inbox.close():
             self._replies.append((future, ControlReply(False, "the stage has stopped")))
         self._resolve_replies()

@@ -40,6 +40,11 @@ class StageOptions:
     safe: bool = False
     display_fps: float = DISPLAY_FPS
     fullscreen: bool = False
+    #: ``--trace-hooks``: "-" traces every hook call to stderr, a path to that file (JSON
+    #: Lines if it ends in .jsonl); None: no trace
+    trace_hooks: str | None = None
+    #: ``--plugin-dir``: a folder of plugin ``.py`` files, reloaded when saved
+    plugin_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):

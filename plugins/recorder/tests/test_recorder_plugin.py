@@ -1,4 +1,5 @@
-"""The recorder plugin for real: pluggy registration, files on disk, a blocked pipe, a full disk."""
+"""The recorder plugin for real: the stage records and replays (posestage.testing), pluggy
+registration, files on disk, a blocked pipe, a full disk."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from posestage.poses import Pose
 from posestage.posestream import read_posestream
 from posestage.settings import validate
 from posestage.sources import SourceOptions, open_source
+from posestage.testing import SAMPLE_POSES, run_plugin
 from posestage.tracking import Tracker
 
 try:
@@ -26,7 +28,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "recorder"
+PLUGIN_DIR = Path(__file__).resolve().parents[1]
 try:
     import posestage_recorder
 except ImportError:  # not pip-installed: use the checkout
@@ -84,6 +86,28 @@ def test_entry_point_and_hooks_match_the_specs():
     (declared,) = pm.hook.posestage_settings()
     assert [s.name for s in declared] == ["path", "flush_seconds"]
     assert settings() == {"path": "recordings/poses-{time}.jsonl", "flush_seconds": 1.0}
+
+
+def test_the_stage_records_what_it_replays(tmp_path):
+    """A recorded stream through the stage with the recorder on, then the recording through
+    the stage again: the same people, ids, slots and raw positions, frame by frame."""
+    first = run_plugin(
+        "recorder", {"path": str(tmp_path / "take-{time}.jsonl")}, source=SAMPLE_POSES
+    )
+    assert first.errors == [] and len(first.frames) == 90
+    (recording,) = tmp_path.glob("take-*.jsonl")
+    header, records = read_posestream(recording)
+    assert (header.width, header.height) == (640, 480) and len(records) == 90
+    assert header.source == "replay:sample-poses.jsonl"
+
+    again = run_plugin("recorder", {"path": str(tmp_path / "again.jsonl")}, source=recording)
+    assert again.people == first.people and again.entered == first.entered
+    assert again.left == first.left
+    for a, b in zip(first.frames, again.frames, strict=True):
+        assert b.recorded == a.timestamp  # the replay knows when the first run saw the frame
+        for p, q in zip(a.people, b.people, strict=True):
+            assert (p.id, p.slot, p.missing) == (q.id, q.slot, q.missing)
+            assert np.array_equal(p.raw_xy, q.raw_xy)
 
 
 def test_records_what_replay_needs(tmp_path):
