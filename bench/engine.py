@@ -2,7 +2,8 @@
 
 Run: ``python bench/engine.py [--models posenet-481x641 ...] [--runs N] [--device cpu]
 [--threads N]``. For each model and each shared image, interleaved in one loop (so a busy
-machine slows baseline and candidate alike), medians over N runs of:
+machine slows baseline and candidate alike; each candidate and its baseline swap places every
+run), medians over N runs of:
 
 - ``invoke``: the raw ``interpreter.invoke()`` (the baseline of everything else);
 - ``decode``: the decoder in use (``c`` when posestage._kernels is built) and the numpy one on
@@ -92,9 +93,16 @@ def bench_image(engine: PoseEngine, model: str, path: Path, runs: int) -> None:
 
     steps["det"] = detect
     t: dict[str, list[float]] = {k: [] for k in ("inv", "dec", "np", "new", "old", "det")}
-    for _ in range(runs):
-        for key, step in steps.items():
-            t[key].append(timed(step))
+    order = list(steps)
+    for run in range(runs):
+        # Each pair (C/numpy decode, new/old resize) swaps places every run: whichever comes
+        # second finds the caches warmed by the first.
+        if run % 2:
+            keys = [{"dec": "np", "np": "dec", "new": "old", "old": "new"}.get(k, k) for k in order]
+        else:
+            keys = order
+        for key in keys:
+            t[key].append(timed(steps[key]))
     m = {k: statistics.median(v) if v else float("nan") for k, v in t.items()}
     m["own"] = statistics.median(own)
     print(

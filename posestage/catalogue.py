@@ -299,9 +299,14 @@ def download(
                         progress(done, total)
         except (urllib.error.URLError, OSError, ValueError) as err:
             reason = getattr(err, "reason", None) or err
+            elsewhere = (
+                "POSESTAGE_SHARED to a folder with models/, images/ and reference/ (tests)"
+                if isinstance(variant, TestFile)
+                else f"{ENV_PATH} to a folder that has {variant.file}"
+            )
             raise ModelError(
                 f"cannot download {variant.url} ({reason}): download it by hand and put "
-                f"it in {folder}, or set {ENV_PATH} to a folder that has {variant.file}"
+                f"it in {folder}, or set {elsewhere}"
             ) from None
         actual = digest.hexdigest()
         if actual != variant.sha256:

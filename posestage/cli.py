@@ -52,10 +52,13 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    argv: list[str] | None = None, enable: list[str] | None = None
+) -> argparse.ArgumentParser:
     """The parser for ``argv``: the built-in commands, plus installed plugins' commands unless
-    ``argv`` names a built-in command or none (``None``: always add them). ``-p`` plugins given
-    before the command (``posestage -p ./x.py hello``) add their commands too."""
+    ``argv`` names a built-in command or none (``None``: always add them). ``enable``: the
+    ``-p`` plugins given before the command, whose ``posestage_commands`` add sub-commands too
+    (``posestage -p ./x.py hello``)."""
     parser = Parser(
         prog="posestage",
         description="Pose estimation on stage: PoseNet/MoveNet → tracked people → plugins.",
@@ -75,17 +78,29 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
-    enable, command = ([], None) if argv is None else global_plugins(argv)
-    if command is None or (command and command not in sub.choices):
+    command = None if argv is None else _command(argv)
+    if enable or command is None or (command and command not in sub.choices):
         from .plugins import add_plugin_commands  # installed plugins' own sub-commands
 
-        add_plugin_commands(sub, enable=enable)
+        add_plugin_commands(sub, enable=enable or [])
     return parser
 
 
-def global_plugins(argv: list[str]) -> tuple[list[str], str]:
-    """The ``-p``/``--plugin`` values given before the sub-command, and the sub-command
-    ("" when there is none)."""
+def _command(argv: list[str]) -> str:
+    """The sub-command named in ``argv`` ("" for none), skipping global options."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-p", "--plugin"):
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return argv[i]
+    return ""
+
+
+def global_plugins(argv: list[str]) -> list[str]:
+    """The ``-p``/``--plugin`` values given before the sub-command."""
     found, i = [], 0
     while i < len(argv):
         arg = argv[i]
@@ -98,15 +113,15 @@ def global_plugins(argv: list[str]) -> tuple[list[str], str]:
         elif arg.startswith("-"):
             i += 1
         else:
-            return found, arg  # the sub-command: its own -p belongs to it
-    return found, ""
+            break  # the sub-command: its own -p belongs to it
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     logs.setup(debug="--debug" in argv)
     try:
-        parser = build_parser(argv)
+        parser = build_parser(argv, global_plugins(argv))
         args = parser.parse_args(argv)
     except PosestageError as err:  # a bad option, or a -p plugin that cannot be loaded
         log.error("error: %s", err)

@@ -166,21 +166,13 @@ def _decode_c(raw, scaled, stride, max_poses, score_threshold, nms_radius, legac
         np.ascontiguousarray(a) if a.dtype in _KERNEL_DTYPES else np.ascontiguousarray(a, F32)
         for a in raw
     ]  # the interpreter's outputs are already both: no copy
-    tau = F32(score_threshold)
-    radius = F32(nms_radius) / F32(stride)
     buffer, exp = _exp_buffer()
     xy = np.empty((max_poses, K, 2), F32)
     prob = np.empty((max_poses, K), F32)
     score = np.empty((max_poses,), F32)
     n = _kernels.decode(
         *maps,
-        tuple(float(scale) for scale, _ in scaled),
-        tuple(int(zero_point) for _, zero_point in scaled),
-        _kernel_tree(legacy_left_eye),
-        float(_logit_threshold(score_threshold)),
-        float(tau),
-        float(radius * radius),
-        float(F32(stride)),
+        *_kernel_parameters(scaled, stride, score_threshold, nms_radius, legacy_left_eye),
         int(max_poses),
         buffer,
         exp,
@@ -192,6 +184,23 @@ def _decode_c(raw, scaled, stride, max_poses, score_threshold, nms_radius, legac
 
 
 _KERNEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.float32))
+
+
+@lru_cache(maxsize=16)
+def _kernel_parameters(scaled, stride, score_threshold, nms_radius, legacy_left_eye):
+    """The kernel's constants for one model and settings (worked out once, not per frame):
+    scales, zero points, tree, θ, τ, R² and the stride, as :func:`_decode` computes them."""
+    tau = F32(score_threshold)
+    radius = F32(nms_radius) / F32(stride)
+    return (
+        tuple(float(scale) for scale, _ in scaled),
+        tuple(int(zero_point) for _, zero_point in scaled),
+        _kernel_tree(legacy_left_eye),
+        float(_logit_threshold(score_threshold)),
+        float(tau),
+        float(radius * radius),
+        float(F32(stride)),
+    )
 
 
 def _exp_buffer():

@@ -40,8 +40,6 @@ try:
 except ImportError:  # built without a C compiler: numpy resizes
     _kernels = None
 
-__all__ = ["FAMILIES", "DecodeSettings", "ModelFamily", "PoseEngine", "Region", "recognise"]
-
 #: Model families, tried in order. A new family is imported above and added here.
 FAMILIES: tuple[type[ModelFamily], ...] = (PoseNetFamily, MoveNetFamily)
 

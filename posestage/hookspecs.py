@@ -40,8 +40,8 @@ Locks
 Time budgets (:data:`posestage.plugins.dispatch.HOOK_BUDGET_MS`)
     ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
     display's 60 Hz tick). A call over its budget is named on screen with its duration (also
-    while it still runs); a plugin over budget in 5 of the last 10 calls of a hook is switched
-    off. Lifecycle hooks have no budget (they run off the frame and display paths). Keep
+    while it still runs); a plugin taking more than 4x the budget in 5 of the last 10 calls of
+    a hook is switched off (a slow machine is warned, a stalling plugin stopped). Lifecycle hooks have no budget (they run off the frame and display paths). Keep
     per-frame hooks well under a millisecond; do slow I/O on a thread of your own, started in
     configure and stopped in unconfigure, and hand it data by replacing a reference.
 

@@ -26,21 +26,6 @@ URL_BASES = (
 )
 
 
-def _tests_conftest():
-    """tests/conftest.py itself: ``import conftest`` may give a plugin's (plugins/*/tests
-    have conftest.py files too, and pytest collects them all)."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "posestage_tests_conftest", Path(__file__).with_name("conftest.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_catalogue_entries_match_the_shared_checksums(models_dir):
     listed = models_dir / "SHA256SUMS"  # in ../shared; a fetched cache has the files only
     if listed.is_file():
@@ -210,7 +195,7 @@ def test_catalogue_test_data_matches_the_shared_files(shared):
 
 def test_fetch_test_data_into_a_cache_the_tests_then_find(tmp_path, shared, monkeypatch):
     """The whole path a contributor without ../shared takes, served from 127.0.0.1."""
-    conftest = _tests_conftest()
+    import conftest
 
     served = tmp_path / "served"
     served.mkdir()
@@ -263,7 +248,7 @@ def test_fetch_test_data_into_a_cache_the_tests_then_find(tmp_path, shared, monk
 
 
 def test_without_test_data_the_contributor_is_told_how_to_get_it(tmp_path):
-    conftest = _tests_conftest()
+    import conftest
 
     data, looked = conftest.locate_test_data({}, tmp_path / "shared", tmp_path / "cache")
     assert data is None

@@ -28,6 +28,7 @@ cmd.run()
 
 
 def build(out: Path, cc: str | None) -> subprocess.CompletedProcess:
+    pytest.importorskip("setuptools")  # venvs of Python 3.12+ come without it
     env = dict(os.environ)
     if cc is not None:
         env["CC"] = cc

@@ -1,8 +1,8 @@
 """The test layout pytest relies on: every test folder's Python files have unique names.
 
-pytest imports test files and the helpers beside them by their file name (the default
-"prepend" import mode), so two ``test_stage.py`` in different folders would collide; this
-says which one to rename before pytest fails obscurely.
+Plugin test folders keep helper modules (``osc_support.py``…) that their tests import by name
+from ``pythonpath`` (pyproject.toml), so two helpers of the same name in different folders
+would shadow each other silently; this says which one to rename.
 """
 
 from __future__ import annotations

@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         doc = {
             "model": engine.model_name,
             "device": engine.device,
+            "decoder": engine.kernel,
             "input_size": list(engine.input_size),
             "images": [{"image": str(p), **r.to_dict()} for p, r in zip(paths, results)],
         }

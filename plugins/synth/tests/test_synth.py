@@ -238,7 +238,6 @@ def test_scene_change_and_a_crash_release_every_note(midi_synth):
 
 def _run(text: str, frames: int = 60, source: str | None = None, pace: str = "fast"):
     host = PluginHost.load(safe=True)
-    host.dispatcher.budgets = {}  # behaviour, not speed: a loaded machine may overrun a budget
     scene = parse_scene(text, ROOT / "scenes" / "synth.toml", host)
     options = StageOptions(headless=True, frames=frames, pace=pace, source=source)
     return host, Stage([scene], options, host=host).run()
