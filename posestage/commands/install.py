@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force-reinstall", action="store_true", help="reinstall even if up to date")
     p.add_argument("--no-deps", action="store_true", help="do not install dependencies")
     p.add_argument("--pre", action="store_true", help="include pre-release versions")
+    p.add_argument("-q", "--quiet", action="store_true", help="less output from pip")
     p.set_defaults(func=run_install)
 
     u = subparsers.add_parser(
@@ -76,7 +77,7 @@ def run_install(args: argparse.Namespace) -> int:
         raise PosestageError("install: name a plugin to install, or -e PATH for one in development")
     before = plugin_distributions()
     pip_args = ["install"]
-    for flag in ("upgrade", "force_reinstall", "no_deps", "pre"):
+    for flag in ("upgrade", "force_reinstall", "no_deps", "pre", "quiet"):
         if getattr(args, flag):
             pip_args.append("--" + flag.replace("_", "-"))
     for path in args.editable:
