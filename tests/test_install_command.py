@@ -34,4 +34,3 @@ def test_plugins_json_has_a_status(capsys):
     assert rows["skeleton"]["status"] == "on"  # the default scene enables it
     assert rows["recorder"]["status"] == "off"
     assert rows["skeleton"]["origin"] == "entry point"
-
