@@ -57,6 +57,28 @@ def format_json(call: HookCall) -> str:
     return json.dumps(dict(zip(FIELDS, astuple(call))), separators=(",", ":"))
 
 
+class HookLog:
+    """Keeps every :class:`HookCall` in memory (``calls``), for tests (posestage.testing)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.calls: list[HookCall] = []
+
+    def record(
+        self, plugin: str, hook: str, start: float, end: float, failed: bool = False
+    ) -> None:
+        self.calls.append(
+            HookCall(
+                start - self.started,
+                threading.current_thread().name,
+                plugin,
+                hook,
+                (end - start) * 1000.0,
+                failed,
+            )
+        )
+
+
 class HookTrace:
     """Collects :class:`HookCall` records and writes them (stderr, or ``path``)."""
 

@@ -327,3 +327,33 @@ def test_the_built_in_osc_plugin_through_the_receiver():
     assert [m.timetag for m in frames] == pytest.approx([f.timestamp for f in run.frames], abs=1e-5)
     addresses = {m.address for m in rx.messages}
     assert {"/pose/0/nose/x", "/pose/1/nose/x", "/pose/0/enter"} <= addresses
+
+
+def test_every_hook_call_is_in_the_run_with_its_thread():
+    class Order:
+        @hookimpl
+        def posestage_configure(self):
+            pass
+
+        @hookimpl
+        def posestage_person_enter(self, person):
+            pass
+
+        @hookimpl
+        def posestage_frame(self, frame):
+            pass
+
+        @hookimpl
+        def posestage_draw(self, canvas):
+            pass
+
+    run = run_plugin(Order(), frames=3)
+    hooks = [c.hook for c in run.calls]
+    assert hooks[0] == "posestage_configure" and hooks[-1] != "posestage_configure"
+    first_frame = hooks.index("posestage_frame")
+    assert hooks[1:first_frame] == ["posestage_person_enter"] * 2  # enters, then the frame
+    assert hooks.count("posestage_frame") == 3 and "posestage_draw" in hooks
+    threads = {c.hook: c.thread for c in run.calls}
+    assert threads["posestage_frame"] == threads["posestage_person_enter"] == "posestage-pose"
+    assert threads["posestage_draw"] == threading.current_thread().name
+    assert {c.plugin for c in run.calls} == {"order"} and not any(c.failed for c in run.calls)

@@ -116,7 +116,10 @@ class PluginRun:
       often the canvas was drawn (headless, at most at display rate; the last frame always);
     - ``errors``: every error line of the run (plugin failures, refused settings, source);
     - ``report``: the stage's :class:`~posestage.stage.StageReport`;
-    - ``active``: the plugins that were configured at the start, scene order (helpers left out).
+    - ``active``: the plugins that were configured at the start, scene order (helpers left out);
+    - ``calls``: every hook call of the plugins under test, in the order they started, as
+      :class:`posestage.trace.HookCall` (``at``, ``thread``, ``plugin``, ``hook``, ``ms``,
+      ``failed``) — which thread ran what, in which order (what ``--trace-hooks`` prints).
     """
 
     frames: list[PoseFrame] = field(default_factory=list)
@@ -129,6 +132,7 @@ class PluginRun:
     errors: list[str] = field(default_factory=list)
     report: StageReport | None = None
     active: list[str] = field(default_factory=list)
+    calls: list = field(default_factory=list)
 
     def errors_of(self, plugin: str) -> list[str]:
         """The error lines that name ``plugin`` (``"name: ..."``)."""
@@ -315,6 +319,7 @@ def run_plugins(
 
     if not budgets:
         _no_time_budgets(host)
+    log = _hook_log(host)
     run = PluginRun()
     grab = _CanvasGrab(run)
     host.register(_FrameLog(run), FRAMES_PLUGIN)
@@ -349,6 +354,9 @@ def run_plugins(
     if run.report.error:
         run.errors.append(run.report.error)
     run.active = [u.name for u in uses[1:-1]]
+    if log is not None:
+        helpers = {FRAMES_PLUGIN, CANVAS_PLUGIN}
+        run.calls = sorted((c for c in log.calls if c.plugin not in helpers), key=lambda c: c.at)
     return run
 
 
@@ -357,6 +365,17 @@ def _no_time_budgets(host: PluginHost) -> None:
     dispatcher = getattr(host, "dispatcher", None)
     if dispatcher is not None and isinstance(getattr(dispatcher, "budgets", None), dict):
         dispatcher.budgets = {}
+
+
+def _hook_log(host: PluginHost) -> Any:
+    """An in-memory hook trace on the host's dispatcher (None if the host has none)."""
+    dispatcher = getattr(host, "dispatcher", None)
+    if dispatcher is None or not hasattr(dispatcher, "trace"):
+        return None
+    from ..trace import HookLog
+
+    dispatcher.trace = HookLog()
+    return dispatcher.trace
 
 
 def _as_item(item: Any) -> tuple[Any, dict, str | None]:
