@@ -152,6 +152,9 @@ class Dispatcher:
         self._errors_lock = threading.Lock()
         self._error_seq = 0
         self._taken = 0
+        self._slow: deque[tuple[int, str]] = deque(maxlen=50)  # over-budget notes: warnings
+        self._slow_seq = 0
+        self._slow_taken = 0
         self._events: deque[list] = deque()
         self.events_dropped = 0
         #: ``--trace-hooks``: a :class:`posestage.trace.HookTrace` told of every call, or None
@@ -378,7 +381,7 @@ class Dispatcher:
         key = (name, hook)
         if ms > budget and key not in self._overrun_reported:
             self._overrun_reported.add(key)
-            self.error(f"{name}: {hook} took {ms:.0f} ms (budget {budget:g} ms)")
+            self.slow_note(f"{name}: {hook} took {ms:.0f} ms (budget {budget:g} ms)")
         limit = budget * OVERRUN_FACTOR
         stalled = ms > limit
         window = self._overruns.get(key)
@@ -438,6 +441,24 @@ class Dispatcher:
         with self._errors_lock:
             new = [line for seq, line in self._errors if seq > self._taken]
             self._taken = self._error_seq
+            return new
+
+    def slow_note(self, line: str) -> None:
+        """A hook over its time budget: a warning (logged, shown on screen), not an error — a
+        busy machine is not a broken plugin. Switching a stalling plugin off is an error."""
+        log.warning("%s", line)
+        with self._errors_lock:
+            self._slow_seq += 1
+            self._slow.append((self._slow_seq, line))
+
+    @property
+    def slow(self) -> list[str]:
+        return [line for _, line in list(self._slow)]
+
+    def take_slow(self) -> list[str]:
+        with self._errors_lock:
+            new = [line for seq, line in self._slow if seq > self._slow_taken]
+            self._slow_taken = self._slow_seq
             return new
 
     # ------------------------------------------------------------------ timings

@@ -751,6 +751,15 @@ class PluginHost:
         """Error lines added since the last call (the stage pushes them to the overlay)."""
         return self.dispatcher.take_errors()
 
+    @property
+    def slow(self) -> list[str]:
+        """Recent notes of hooks over their time budget (warnings, not errors)."""
+        return self.dispatcher.slow
+
+    def take_slow(self) -> list[str]:
+        """Over-budget notes added since the last call (the stage shows them on screen)."""
+        return self.dispatcher.take_slow()
+
     def running_late(self) -> dict[str, str]:
         """Plugins in a hook past its time budget right now: ``{name: line}``."""
         return self.dispatcher.running_late()

@@ -217,6 +217,9 @@ class Control:
             return
         for line in take():
             self._report(str(line), log_it=False)  # the host has logged it already
+        for line in self.host.take_slow() if hasattr(self.host, "take_slow") else ():
+            self._slow.append(str(line))  # a warning for the report; logged by the host
+            self._new_errors.append(str(line))
 
     def _resolve_replies(self) -> None:
         """Answer the senders whose messages were handled (main thread)."""

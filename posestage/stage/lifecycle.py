@@ -82,6 +82,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         self._threads: list[threading.Thread] = []
         self._fatal: BaseException | None = None
         self._errors: deque[str] = deque(maxlen=100)
+        self._slow: deque[str] = deque(maxlen=100)  # hooks over their time budget
         self._new_errors: deque[str] = deque(maxlen=100)  # for the overlay (main thread)
         self._latency: deque[float] = deque(maxlen=STATS_WINDOW)
         self._inference: deque[float] = deque(maxlen=STATS_WINDOW)
@@ -404,6 +405,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         r.wait_ms = _percentiles(self._wait)
         r.engine_errors = self._engine_errors
         r.errors = list(self._errors)
+        r.slow = list(self._slow)
         r.timings = self._timings()
         lines = getattr(self.host, "profile_lines", None)
         r.profile = list(lines()) if lines is not None else []

@@ -66,7 +66,9 @@ class StageReport:
     over the last :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose
     thread took it (for a live source about half a camera period: the phase of the newest
     frame). ``rejected`` counts control messages refused; ``failures`` has one line per
-    distinct plugin error with its count. ``stopped_by`` says why the stage stopped
+    distinct plugin error with its count; ``errors`` the lines reported (engine, source,
+    scene, plugins); ``slow`` the notes of hooks over their time budget — warnings, shown on
+    screen too, not errors (a busy machine is not a broken plugin). ``stopped_by`` says why the stage stopped
     ("frames", "duration", "source ended", "quit", "signal SIGTERM", "signal SIGHUP",
     "source error", "error").
     """
@@ -84,6 +86,7 @@ class StageReport:
     rejected: int = 0
     redraws: int = 0
     errors: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     stopped_by: str = ""
