@@ -30,6 +30,11 @@ detection as it came.
 
 from __future__ import annotations
 
+import functools
+import importlib.machinery
+import importlib.util
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +54,30 @@ MIN_SIZE_FRACTION = 0.05
 #: Weight of the newest measurement in the running velocity estimate.
 VELOCITY_GAIN = 0.6
 _GATED = 1e6  # cost of a pair beyond the gate; keeps linear_sum_assignment feasible
+
+
+@functools.cache
+def _load_assignment() -> Callable:
+    """``scipy.optimize.linear_sum_assignment``, the very same function, from scipy's compiled
+    ``_lsap`` module loaded on its own: ``import scipy.optimize`` also imports scipy's linalg,
+    sparse, special and fft (0.6–0.8 s of every ``posestage run`` start-up on a 2-core x86,
+    several times that on a Raspberry Pi) for this one function. Any surprise (another scipy
+    layout, no such file) falls back to the public import."""
+    try:
+        spec = importlib.util.find_spec("scipy")
+        folder = spec.submodule_search_locations[0] if spec is not None else None
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder else ():
+            path = os.path.join(folder, "optimize", "_lsap" + suffix)
+            if os.path.isfile(path):
+                ext = importlib.util.spec_from_file_location("scipy.optimize._lsap", path)
+                module = importlib.util.module_from_spec(ext)
+                ext.loader.exec_module(module)
+                return module.linear_sum_assignment
+    except Exception:  # noqa: BLE001 - the public import below is the fallback
+        pass
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment
 
 
 @dataclass
@@ -109,11 +138,9 @@ class Tracker:
     """
 
     def __init__(self, settings: TrackingSettings | None = None):
-        # scipy is imported by the first Tracker, not by `import posestage.tracking` (scene
+        # scipy is loaded by the first Tracker, not by `import posestage.tracking` (scene
         # files, the CLI): and here, on the thread that builds the stage, never mid-show
-        from scipy.optimize import linear_sum_assignment
-
-        self._assign = linear_sum_assignment
+        self._assign = _load_assignment()
         self._settings = settings or TrackingSettings()
         self._tracks: list[_Track] = []
         self._next_id = 1

@@ -54,6 +54,16 @@ def couple(images_dir) -> np.ndarray:
     return load_rgb(images_dir / "couple.jpg", scale=1 / 3)  # 640x426, two people
 
 
+def wait_until(condition, timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until true; the timeout only guards against a hang (not a speed)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 # -- the mailbox and mirroring (fast) ---------------------------------------------------------
 
 
@@ -416,7 +426,9 @@ def test_a_keyboard_interrupt_raised_by_configure_is_that_plugins_failure(tmp_pa
 
 def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
     """The main thread switches to a mirrored scene while the pose thread is between
-    detection and dispatch: that frame must be wholly unmirrored or wholly mirrored."""
+    detection and dispatch: that frame must be wholly unmirrored or wholly mirrored.
+    Deterministic: the source holds back frame 2 until the switch is done, so later frames
+    are mirrored whatever the machine's load."""
     from posestage.hookspecs import ControlMessage
     from posestage.tracking import Tracker
 
@@ -424,19 +436,34 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
     plugin = Collector("collect")
     host = host_with(plugin)
     scenes = [scene_of(host, "collect"), scene_of(host, "collect", stage="mirror = true")]
-    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
-    st = Stage(scenes, StageOptions(headless=True), host=host, source=source)
+    replay = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
+
+    class HeldBack:
+        """The replay, holding back its third frame until the stage mirrors."""
+
+        def __init__(self):
+            self.reads = 0
+
+        def __getattr__(self, name):
+            return getattr(replay, name)
+
+        def read(self):
+            self.reads += 1
+            if self.reads == 3:
+                assert wait_until(lambda: st.mirror)
+            return replay.read()
+
+    st = Stage(scenes, StageOptions(headless=True), host=host, source=HeldBack())
 
     class SwitchWhileTracking(Tracker):
         switched = False
 
         def update(self, poses, width, height, timestamp):
-            if not self.switched:  # the first frame: ask for the switch and give it time
+            if not self.switched:  # the first frame: ask for the switch while inside it
                 self.switched = True
                 st.post(ControlMessage("scene", value=2, source="test"))
-                deadline = time.perf_counter() + 0.3
-                while not st.mirror and time.perf_counter() < deadline:
-                    time.sleep(0.005)
+                # give the switch a chance to be under way (it then waits for the frame)
+                wait_until(lambda: st._control.busy, timeout=0.3)
             return super().update(poses, width, height, timestamp)
 
     st.tracker = SwitchWhileTracking(st.tracker.settings)
@@ -554,12 +581,14 @@ def test_window_loop_keys_and_display_rate(tmp_path):
     st = Stage([scene_of(host, "collect")], StageOptions(), host=host, source=source)
 
     def press():
-        time.sleep(0.6)
-        for key in (pygame.K_h, pygame.K_f, pygame.K_t, pygame.K_f, pygame.K_x):
-            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
-            time.sleep(0.05)
-        time.sleep(0.5)
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=0, unicode=""))
+        try:  # each key once the window loop is live and has handled the one before
+            assert wait_until(lambda: st._display_frames > 0 and plugin.draws > 0)
+            for key in (pygame.K_h, pygame.K_f, pygame.K_t, pygame.K_f, pygame.K_x):
+                ticks = st._display_frames
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+                assert wait_until(lambda t=ticks: st._display_frames > t + 1)
+        finally:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=0, unicode=""))
 
     presser = threading.Thread(target=press)
     presser.start()
@@ -588,18 +617,21 @@ def test_scene_reload_applies_valid_edits_and_keeps_the_scene_on_bad_ones(tmp_pa
     source = open_source(
         f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="realtime", loop=True)
     )
-    st = Stage([scene], StageOptions(headless=True, duration=3.0), host=host, source=source)
+    # duration: only a guard against a hang; the editor stops the stage
+    st = Stage([scene], StageOptions(headless=True, duration=300.0), host=host, source=source)
     seen = {}
 
     def edit():
-        time.sleep(0.5)
-        path.write_text("[plugins.collect]\n[tracking]\nmax_missing = 'lots'\n")
-        time.sleep(1.0)
-        seen["after_bad"] = st.tracker.settings.max_missing
-        path.write_text("[plugins.collect]\n[tracking]\nmax_missing = 3\n")
-        time.sleep(1.0)
-        seen["after_good"] = st.tracker.settings.max_missing
-        st.stop()
+        try:  # each step waits for the stage to have noticed the edit before it
+            assert wait_until(lambda: plugin.frames)
+            path.write_text("[plugins.collect]\n[tracking]\nmax_missing = 'lots'\n")
+            assert wait_until(lambda: any("still running" in e for e in st.errors))
+            seen["after_bad"] = st.tracker.settings.max_missing
+            path.write_text("[plugins.collect]\n[tracking]\nmax_missing = 3\n")
+            wait_until(lambda: st.tracker.settings.max_missing == 3)
+            seen["after_good"] = st.tracker.settings.max_missing
+        finally:
+            st.stop()
 
     editor = threading.Thread(target=edit)
     editor.start()
@@ -611,6 +643,8 @@ def test_scene_reload_applies_valid_edits_and_keeps_the_scene_on_bad_ones(tmp_pa
 
 
 def test_control_messages_switch_scenes_and_plugins(tmp_path):
+    """Each step waits for the reply to its message (resolved once the message was handled)
+    and for frames where it needs them, never for a fixed time: the same on a busy machine."""
     from posestage.hookspecs import ControlMessage
 
     write_stream(tmp_path / "s.jsonl", 30)
@@ -620,26 +654,32 @@ def test_control_messages_switch_scenes_and_plugins(tmp_path):
     source = open_source(
         f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="realtime", loop=True)
     )
-    st = Stage(scenes, StageOptions(headless=True, duration=5.0), host=host, source=source)
-    steps = {}
+    # duration: only a guard against a hang; the controller stops the stage
+    st = Stage(scenes, StageOptions(headless=True, duration=300.0), host=host, source=source)
+    steps, replies = {}, []
+
+    def send(**fields):
+        reply = st.post(ControlMessage(source="test", **fields)).result(timeout=60)
+        replies.append((reply.ok, reply.text))
 
     def control():
-        time.sleep(0.3)
-        st.post(ControlMessage("scene", value=2, source="test"))
-        time.sleep(0.3)
-        steps["switched"] = (host.active, st.mirror, len(b.frames) > 0)
-        st.post(ControlMessage("scene", value="nowhere", source="test"))
-        st.post(ControlMessage("disable", target="b", source="test"))
-        time.sleep(0.3)
-        steps["disabled"] = host.active
-        st.post(ControlMessage("enable", target="a", source="test"))  # not in scene 2: defaults
-        time.sleep(0.3)
-        steps["enabled a"] = host.active
-        st.post(ControlMessage("enable", target="b", source="test"))
-        st.post(ControlMessage("enable", target="nobody", source="test"))
-        time.sleep(0.3)
-        steps["enabled b"] = host.active
-        st.stop()
+        try:
+            assert wait_until(lambda: a.frames)
+            send(action="scene", value=2)
+            assert wait_until(lambda: b.frames)
+            steps["switched"] = (host.active, st.mirror, len(b.frames) > 0)
+            send(action="scene", value="nowhere")
+            send(action="disable", target="b")
+            steps["disabled"] = host.active
+            send(action="enable", target="a")  # not in scene 2: its defaults
+            steps["enabled a"] = host.active
+            send(action="enable", target="b")
+            send(action="enable", target="nobody")
+            steps["enabled b"] = host.active
+            count = len(b.frames)
+            assert wait_until(lambda: len(b.frames) > count)  # b runs again, mirrored
+        finally:
+            st.stop()
 
     controller = threading.Thread(target=control)
     controller.start()
@@ -651,10 +691,13 @@ def test_control_messages_switch_scenes_and_plugins(tmp_path):
         "enabled a": ["a"],
         "enabled b": ["b", "a"],  # scene order first, then plugins enabled by hand
     }
+    assert [ok for ok, _ in replies] == [True, False, True, True, True, False]
+    assert replies[0][1].startswith("scene 2")
     assert (a.configured, a.unconfigured, b.configured, b.unconfigured) == (2, 2, 2, 2)
     assert any("nobody" in e for e in report.errors)
     assert b.frames[-1].mirrored and not a.frames[0].mirrored
     assert any("no scene 'nowhere'" in e for e in report.errors)
+    assert report.stopped_by == "quit"
 
 
 def test_overlay_text_and_drawing():

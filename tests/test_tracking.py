@@ -497,3 +497,29 @@ def test_max_missing_frames_is_still_accepted_and_replaces_the_time():
     assert not tracker.update([], W, H, 10.0).left  # 10 s, but only one missed frame
     assert not tracker.update([], W, H, 10.1).left
     assert len(tracker.update([], W, H, 10.2).left) == 1  # third missed frame
+
+
+def test_the_assignment_is_scipys_without_importing_scipy_optimize():
+    """The tracker uses scipy's own compiled assignment (the same results, ties included) but
+    does not pay for ``import scipy.optimize`` (linalg, sparse, special, fft) at start-up."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys; from posestage.tracking import Tracker; Tracker(); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('scipy.'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "scipy.optimize" not in json.loads(done.stdout.strip().splitlines()[-1])
+
+    from scipy.optimize import linear_sum_assignment
+
+    from posestage.tracking import _load_assignment
+
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (3, 5), (5, 3), (8, 8)]:
+        for cost in (rng.random(shape), rng.integers(0, 3, shape).astype(float)):  # ties too
+            got, want = _load_assignment()(cost), linear_sum_assignment(cost)
+            assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))

@@ -57,6 +57,21 @@ def fluid():
     synth.posestage_unconfigure(stage())
 
 
+def wait_until_connected(synth, listener, attempts: int = 100) -> None:
+    """Until the plugin's port really delivers to the listener: JACK applies a new connection
+    on a later cycle (later still on a busy machine), and a message sent before is lost. A
+    sysex nobody acts on is sent until one arrives; then the port is drained."""
+    import mido
+
+    probe = mido.Message("sysex", data=[0x7D, 0x00])  # 0x7D: non-commercial, for tests
+    for _ in range(attempts):
+        synth.out.raw.send(probe)
+        if listener.take(quiet=0.05, timeout=0.2):
+            listener.take(quiet=0.3, timeout=0.3)  # a probe that came late, if any
+            return
+    pytest.fail(f"the synth's port never delivered to the listener ({attempts} probes)")
+
+
 @pytest.fixture
 def midi_synth(jack):
     """The plugin sending MIDI to a fresh virtual JACK port, and a listener on it."""
@@ -67,6 +82,7 @@ def midi_synth(jack):
             stage(), settings(output="midi", api="jack", port=name, voices=TWO_VOICES)
         )
         assert synth.out.name == f"{name}:in"
+        wait_until_connected(synth, listener)
         yield synth, listener
         synth.posestage_unconfigure(stage())
 
