@@ -148,13 +148,8 @@ class Dispatcher:
         self._overruns: dict[tuple[str, str], deque] = {}
         self._overrun_reported: set[tuple[str, str]] = set()
         self._timing: dict[str, dict[str, HookTiming]] = {}
-        self._errors: deque[tuple[int, str]] = deque(maxlen=50)
-        self._errors_lock = threading.Lock()
-        self._error_seq = 0
-        self._taken = 0
-        self._slow: deque[tuple[int, str]] = deque(maxlen=50)  # over-budget notes: warnings
-        self._slow_seq = 0
-        self._slow_taken = 0
+        self._errors = _Lines()
+        self._slow = _Lines()  # hooks over their time budget: warnings, not errors
         self._events: deque[list] = deque()
         self.events_dropped = 0
         #: ``--trace-hooks``: a :class:`posestage.trace.HookTrace` told of every call, or None
@@ -429,37 +424,27 @@ class Dispatcher:
     # ------------------------------------------------------------------ errors shown
 
     def error(self, line: str) -> None:
-        with self._errors_lock:
-            self._error_seq += 1
-            self._errors.append((self._error_seq, line))
+        self._errors.add(line)
 
     @property
     def errors(self) -> list[str]:
-        return [line for _, line in list(self._errors)]
+        return self._errors.lines()
 
     def take_errors(self) -> list[str]:
-        with self._errors_lock:
-            new = [line for seq, line in self._errors if seq > self._taken]
-            self._taken = self._error_seq
-            return new
+        return self._errors.take()
 
     def slow_note(self, line: str) -> None:
         """A hook over its time budget: a warning (logged, shown on screen), not an error — a
         busy machine is not a broken plugin. Switching a stalling plugin off is an error."""
         log.warning("%s", line)
-        with self._errors_lock:
-            self._slow_seq += 1
-            self._slow.append((self._slow_seq, line))
+        self._slow.add(line)
 
     @property
     def slow(self) -> list[str]:
-        return [line for _, line in list(self._slow)]
+        return self._slow.lines()
 
     def take_slow(self) -> list[str]:
-        with self._errors_lock:
-            new = [line for seq, line in self._slow if seq > self._slow_taken]
-            self._slow_taken = self._slow_seq
-            return new
+        return self._slow.take()
 
     # ------------------------------------------------------------------ timings
 
@@ -475,3 +460,29 @@ class Dispatcher:
     @property
     def timings(self) -> dict[str, dict[str, HookTiming]]:
         return self._timing
+
+
+class _Lines:
+    """The recent lines of one kind (at most 50) for the overlay and the report, from any
+    thread: :meth:`take` returns the ones added since it was last called."""
+
+    def __init__(self, size: int = 50) -> None:
+        self._lines: deque[tuple[int, str]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._taken = 0
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            self._seq += 1
+            self._lines.append((self._seq, line))
+
+    def lines(self) -> list[str]:
+        with self._lock:
+            return [line for _, line in self._lines]
+
+    def take(self) -> list[str]:
+        with self._lock:
+            new = [line for seq, line in self._lines if seq > self._taken]
+            self._taken = self._seq
+            return new
