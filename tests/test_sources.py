@@ -258,7 +258,8 @@ def test_replay_fast_gives_recorded_poses(tmp_path):
         assert np.array_equal(got.poses[0].scores, want.people[0].scores)
         assert got.recorded.index == want.index and got.recorded.people[1].id == 2
     assert [f.index for f in frames] == list(range(30))
-    assert abs(frames[0].timestamp - time.time()) < 60
+    assert frames[0].timestamp <= time.time()  # this run's clock, not the recording's 5000.0
+    assert frames[0].timestamp > 1e9
 
 
 def test_replay_realtime_keeps_recorded_pace(tmp_path):
@@ -297,11 +298,9 @@ def test_close_wakes_a_waiting_read(tmp_path, monkeypatch):
     reader = threading.Thread(target=lambda: got.append(src.read()))
     reader.start()
     time.sleep(0.1)
-    start = time.perf_counter()
     src.close()
-    reader.join(2)
+    reader.join(2)  # a read not woken by close would sleep its 30 s
     assert not reader.is_alive() and got == [None]
-    assert time.perf_counter() - start < 5  # woken, not after the 30 s wait
 
 
 def test_replay_errors(tmp_path):
@@ -407,9 +406,10 @@ def test_close_never_hangs_on_a_stuck_device(monkeypatch):
     reader = threading.Thread(target=src.read, daemon=True)
     reader.start()
     time.sleep(0.05)
-    start = time.perf_counter()
-    src.close()
-    assert time.perf_counter() - start < 1.0
+    closer = threading.Thread(target=src.close, daemon=True)
+    closer.start()
+    closer.join(1.0)  # close gives up on a read that never returns; it does not hang
+    assert not closer.is_alive()
     assert src.closed and src.read() is None
     unplugged.set()
     reader.join(2)
