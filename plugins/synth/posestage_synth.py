@@ -25,6 +25,8 @@ Scene (``scenes/synth.toml``)::
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import math
 import os
@@ -228,7 +230,10 @@ class FluidPort:
     def __init__(self, soundfont: Path, driver: str = "auto", gain: float = 0.5,
                  samplerate: float = 44100.0):  # fmt: skip
         try:
-            import fluidsynth
+            # pyfluidsynth prints where it found the library to stdout when CI is set;
+            # stdout may be carrying JSON or a pipe, so that line goes nowhere
+            with contextlib.redirect_stdout(io.StringIO()):
+                import fluidsynth
         except ImportError as err:
             if "fluidsynth" in str(getattr(err, "name", "")) and "library" not in str(err):
                 raise PluginError(

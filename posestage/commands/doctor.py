@@ -16,6 +16,7 @@ import contextlib
 import glob
 import importlib
 import importlib.util
+import io
 import os
 import platform
 import sys
@@ -322,7 +323,8 @@ def probe_synth() -> list[Check]:
             )
         ]
     try:
-        with native_output_hidden():
+        # pyfluidsynth prints where it found the library to stdout when CI is set
+        with native_output_hidden(), contextlib.redirect_stdout(io.StringIO()):
             importlib.import_module("fluidsynth")
     except (ImportError, OSError) as err:
         return [
