@@ -67,6 +67,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         self._window = None
 
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the headless loop's: a new frame, or stop
         self._stopped_by = ""
         self._mailbox = Mailbox()
         # held by the pose thread from mirroring to tracking, and by scene switches while they
@@ -136,6 +137,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         if not self._stop.is_set():
             self._stopped_by = self._stopped_by or reason
             self._stop.set()
+            self._wake.set()
 
     def run(self) -> StageReport:
         """Run until stopped (Esc/Q, ``frames``, ``duration``, end of source, :meth:`stop`).

@@ -146,6 +146,7 @@ class Pipeline:
             host.person_enter(person, frame)
         host.frame(frame)
         self.frame = frame
+        self._wake.set()
         self._dispatched += 1
         self._latency.append(frame.latency_ms)
         if inference_ms:

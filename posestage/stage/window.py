@@ -46,8 +46,13 @@ class Window:
         animate = False
         period = 1.0 / self.options.display_fps
         next_draw = 0.0
+        wake = self._wake
         while True:
-            stopping = self._stop.wait(0.005)
+            # woken by a new frame or stop, else once a display period: no busier than the
+            # window's loop (on 2 cores every wake-up is taken from inference)
+            wake.wait(period)
+            wake.clear()
+            stopping = self._stop.is_set()
             if not stopping:
                 self._housekeeping()
             frame = self.frame
