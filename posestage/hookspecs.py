@@ -252,13 +252,15 @@ def posestage_unconfigure(stage: StageContext) -> None:
 def posestage_settings_changed(
     stage: StageContext, settings: Values, changed: list[str]
 ) -> bool | None:
-    """Some settings changed live (a control message): ``settings`` holds all the new values.
+    """Some settings changed live: ``settings`` holds all the new values.
 
     Called on the control thread with the names in ``changed``; ``stage`` is the
-    :class:`~posestage.context.StageContext`. Return True if you applied
-    them; otherwise (or if not implemented) the plugin leaves dispatch, is unconfigured and
-    configured again with the new settings. Privacy this plugin asked for stays on (fails
-    closed) whatever it answers afterwards.
+    :class:`~posestage.context.StageContext`. Two causes: a control message changed them, or
+    a scene switch keeps this plugin with other settings (then ``posestage_scene_changed``
+    follows if you applied them). Return True if you applied them — a MIDI plugin keeps its
+    port open, so the DAW stays connected; otherwise (or if not implemented) the plugin
+    leaves dispatch, is unconfigured and configured again with the new settings. Privacy this
+    plugin asked for stays on (fails closed) whatever it answers afterwards.
     """
 
 
@@ -268,9 +270,9 @@ def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
 
     ``stage`` is the :class:`~posestage.context.StageContext`, already showing the new scene.
 
-    Called for each plugin that stays configured (same settings) across a scene switch —
-    number key, scene-file reload (then ``old == new``), ``scene`` control message — after the
-    switch took effect. Plugins dropped or reconfigured by the switch get unconfigure /
+    Called for each plugin that stays configured across a scene switch (same settings, or
+    new ones it applied in ``posestage_settings_changed``) — number key, scene-file reload
+    (then ``old == new``), ``scene`` control message — after the switch took effect. Plugins dropped or reconfigured by the switch get unconfigure /
     configure instead. A MIDI or synth plugin silences the notes of the old scene here.
     Called on the stage's control thread (see the module docstring); the return value is
     ignored.

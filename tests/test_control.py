@@ -39,7 +39,7 @@ class Tunable(Collector):
 
     @hookimpl
     def posestage_scene_changed(self, stage, old, new):
-        self.scene_changes.append((old, new, threading.current_thread().name))
+        self.scene_changes.append((old, new, threading.current_thread().name, stage.scene))
 
 
 def live_stage(tmp_path, scenes_of, *plugins, **options):
@@ -233,9 +233,58 @@ def test_plugins_kept_across_a_switch_are_told_old_and_new_scene(tmp_path):
 
     drive(st, script)
     assert [c[:2] for c in keep.scene_changes] == [("opening", "finale"), ("finale", "opening")]
+    assert [c[3] for c in keep.scene_changes] == ["finale", "opening"]  # the context is new
     assert keep.configured == 1 and keep.unconfigured == 1  # kept, never reconfigured
     assert gone.scene_changes == [] and gone.configured == 2  # dropped, then back
     assert new.scene_changes == [] and new.configured == 1
+
+
+class Retunable(Tunable):
+    """Applies new settings live when ``accept``; records what it was offered."""
+
+    def __init__(self, name, accept):
+        super().__init__(name)
+        self.accept = accept
+        self.offered: list = []
+
+    @hookimpl
+    def posestage_settings_changed(self, stage, settings, changed):
+        self.offered.append((dict(settings), list(changed), stage.scene))
+        return self.accept
+
+
+def test_a_switch_offers_new_settings_live_before_reconfiguring(tmp_path):
+    from posestage.scenes import parse_scene
+
+    live, stubborn = Retunable("live", True), Retunable("stubborn", False)
+
+    def scenes(h):
+        first = parse_scene("[plugins.live]\n[plugins.stubborn]\n", None, h)
+        second = parse_scene(
+            "[plugins.live]\ngain = 0.5\n[plugins.stubborn]\ngain = 0.5\n", None, h
+        )
+        first.name, second.name = "opening", "finale"
+        return [first, second]
+
+    st, host = live_stage(tmp_path, scenes, live, stubborn)
+    seen = {}
+
+    def script():
+        assert st.post(ControlMessage("scene", value="finale")).result(WAIT).ok
+        seen["settings"] = {n: dict(host.settings_of(n)) for n in host.active}
+
+    drive(st, script)
+    assert seen["settings"] == {"live": {"gain": 0.5}, "stubborn": {"gain": 0.5}}
+    # both were offered gain 0.5, the context already showing the new scene
+    offer = ({"gain": 0.5}, ["gain"], "finale")
+    assert live.offered == [offer] and stubborn.offered == [offer]
+    # live applied it: never reconfigured, told of the scene change like a plugin kept as is
+    assert live.configured == 1 and live.unconfigured == 1
+    assert [c[:2] for c in live.scene_changes] == [("opening", "finale")]
+    # stubborn declined: unconfigured and configured again with the new settings
+    assert stubborn.settings_seen == [{"gain": 1.0}, {"gain": 0.5}]
+    assert (stubborn.configured, stubborn.unconfigured) == (2, 2)
+    assert stubborn.scene_changes == []
 
 
 def test_a_scene_file_reload_tells_the_plugins_kept(tmp_path):

@@ -417,10 +417,12 @@ class PluginHost:
     ) -> list[str]:
         """Make ``uses`` the running scene's plugins, in that order.
 
-        Validates first (a :class:`SceneError` changes nothing). Plugins dropped, or whose
-        settings changed, leave dispatch and are unconfigured (reverse order); new and changed
-        ones are configured in scene order, each joining dispatch as soon as its configure
-        returned; unchanged ones stay configured untouched (ports stay open across a scene
+        Validates first (a :class:`SceneError` changes nothing). Plugins dropped leave
+        dispatch and are unconfigured (reverse order). Plugins in both scenes with other
+        settings are offered them through ``posestage_settings_changed``; those that decline
+        (or lack the hook) are unconfigured too. New and declining ones are configured in scene
+        order, each joining dispatch as soon as its configure returned. Unchanged ones and
+        those that applied their new settings stay configured (ports stay open across a scene
         switch) and, with ``scene_change=(old, new)``, are told so through
         ``posestage_scene_changed``. ``-p`` plugins the scene does not mention are added with
         defaults. Returns the problems (one line each, also in :attr:`errors`): plugins that
@@ -446,11 +448,22 @@ class PluginHost:
             keep = {
                 n: s for n, s in self._configured.items() if n in wanted and wanted[n].settings == s
             }
-            dropped = [n for n in self._configured if n not in keep]
-            self._configured = dict(keep)
+            # in both scenes with other settings: offered them live first (ports stay open)
+            retune = {n: s for n, s in self._configured.items() if n in wanted and n not in keep}
+            dropped = [n for n in self._configured if n not in keep and n not in retune]
+            self._configured = {n: s for n, s in self._configured.items() if n not in dropped}
             self._order = [u.name for u in uses]
             self._sync()
         for name in reversed(dropped):
+            self._unconfigure(name, stage)
+        for name, current in retune.items():
+            new = wanted[name].settings
+            if self._retune(name, current, new, stage):
+                keep[name] = new
+                continue
+            with self._state:
+                self._configured.pop(name, None)
+                self._sync()
             self._unconfigure(name, stage)
         privacy_failed = False
         for use in uses:
@@ -551,19 +564,10 @@ class PluginHost:
             changes, info.settings, f"{where}: plugins.{name}", partial=True, coerce=coerce
         )
         new = Values({**current, **given})
-        changed = [k for k in given if current.get(k) != given[k]]
-        if not changed:
+        if new == current:
             return current
-        impl = info.impls.get("posestage_settings_changed")
-        if impl is not None:
-            args = {"stage": stage, "settings": new, "changed": changed}
-            got = self._lifecycle(name, "posestage_settings_changed", impl, args)
-            if got is True:
-                with self._state:
-                    if name in self._configured:
-                        self._configured[name] = new
-                self._ask_privacy(info)
-                return new
+        if self._retune(name, current, new, stage):
+            return new
         with self._state:
             self._configured.pop(name, None)
             self._sync()
@@ -632,6 +636,24 @@ class PluginHost:
         impl = info.impls.get("posestage_unconfigure") if info else None
         if impl is not None:
             self._lifecycle(name, "posestage_unconfigure", impl, {"stage": stage}, timeout)
+
+    def _retune(self, name: str, current: Values, new: Values, stage: Any) -> bool:
+        """Offer a configured plugin its ``new`` settings through ``posestage_settings_changed``
+        (it stays in dispatch meanwhile). True when it applied them (they are then its
+        settings); False when it has no such hook, declined or failed."""
+        info = self.plugins[name]
+        impl = info.impls.get("posestage_settings_changed")
+        if impl is None:
+            return False
+        changed = [k for k in new if current.get(k) != new.get(k)]
+        args = {"stage": stage, "settings": new, "changed": changed}
+        if self._lifecycle(name, "posestage_settings_changed", impl, args) is not True:
+            return False
+        with self._state:
+            if name in self._configured:
+                self._configured[name] = new
+        self._ask_privacy(info)
+        return True
 
     def _scene_changed(self, name: str, stage: Any, old: str, new: str) -> None:
         impl = self.plugins[name].impls.get("posestage_scene_changed")

@@ -415,17 +415,22 @@ class Control:
         the new one asks."""
         old = self.scene
         new = _scene_name(scene)
+        previous = self.current_scene
         try:
             if hasattr(scene, "tracking_settings"):
                 scene.tracking_settings()  # invalid tracking: refused before anything changes
             with self._scene_lock:
                 self._privacy_option = self._privacy_option or self._scene_privacy(scene)
+            # the plugins' configure / settings_changed / scene_changed see the new scene
+            self.current_scene = scene
+            self._facts.scene = new
             self.host.activate(getattr(scene, "plugins", []), self.context, scene_change=(old, new))
             self._apply_scene_settings(scene)
-            self.current_scene = scene
         except PosestageError as err:
+            self.current_scene = previous
+            self._facts.scene = old
             with self._scene_lock:
-                self._privacy_option = self._scene_privacy(self.current_scene)
+                self._privacy_option = self._scene_privacy(previous)
             self._report(f"scene {new}: {err}")
             return False
         self._caption = f"posestage — {new}"

@@ -248,7 +248,12 @@ def test_the_heat_fades_with_the_half_life_in_frame_time(host, tmp_path):
     # a looping replay jumps back in time: that is not time passing
     host.frame(frame(0, []))
     assert plugin.heat[22, 10] == pytest.approx(before / 2, rel=1e-6)
-    plugin = activate(host, tmp_path, every=0.0, half_life=0.0)  # never fades
+    # a scene switch to another half-life keeps the maps (applied live, nothing starts over)
+    activate(host, tmp_path, every=0.0, half_life=0.0)
+    assert plugin.heat[22, 10] == pytest.approx(before / 2, rel=1e-6)
+    assert plugin.total[22, 10] == 30
+    host.deactivate_all(Context())
+    plugin = activate(host, tmp_path, every=0.0, half_life=0.0)  # afresh: never fades
     for i in range(3000):
         host.frame(frame(i, [person()] if i < 10 else []))
     assert plugin.heat[22, 10] == 10

@@ -67,6 +67,9 @@ SETTINGS = [
     MappingList("notes", list, [], "notes ([[plugins.midi.notes]] tables)", schema=NOTE_SCHEMA, build=note_mapping),
 ]  # fmt: skip
 
+#: Settings that choose the port: changing one opens another port (configure again).
+PORT_SETTINGS = frozenset({"port", "virtual_name", "api"})
+
 #: Control-message action for learn mode: value = mapping number, 0 = off, "next".
 LEARN_ACTION = "midi-learn"
 
@@ -160,11 +163,17 @@ class Midi:
     @hookimpl
     @releasing
     def posestage_settings_changed(self, stage: Any, settings: Any, changed: list[str]) -> bool:
-        if set(changed) <= {"learn", "threshold"} and self.out is not None:
-            self.engine.threshold = float(settings["threshold"])
-            self._learn(int(settings["learn"]))
-            return True
-        return False  # new port or mappings: unconfigure, configure again
+        if self.out is None or set(changed) & PORT_SETTINGS:
+            return False  # another port: unconfigure, configure again
+        if set(changed) & {"cc", "notes"}:
+            # new mappings on the same port (a scene switch, usually): the old mappings'
+            # notes end first, the DAW stays connected
+            self._release_all("new mappings")
+            controls, notes = mappings_of(settings)
+            self.engine = MappingEngine(controls, notes, float(settings["threshold"]), 0)
+        self.engine.threshold = float(settings["threshold"])
+        self._learn(int(settings["learn"]))
+        return True
 
     @hookimpl
     def posestage_unconfigure(self, stage: Any) -> None:

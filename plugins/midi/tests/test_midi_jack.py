@@ -323,3 +323,33 @@ def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, p
         assert any("switched off" in e for e in host.errors)
         # the note stopped at the first crash; the later ones and the close add CC 123 only
         assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1, PANIC1, PANIC1, PANIC1]
+
+
+def test_a_scene_switch_to_new_mappings_keeps_the_port_the_daw_is_connected_to(port_name):
+    host = PluginHost()
+    plugin = Midi()
+    host.register(plugin, "midi")
+    head = f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}"\n'
+    first = parse_scene(
+        head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n', None, host
+    )
+    second = parse_scene(
+        head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 64\n', None, host
+    )
+    assert host.activate(first.plugins, stage("one")) == []
+    port = plugin.out
+    with Listener(port_name) as listener:
+        host.frame(frame(0, person(1, 0, right_y=60.0)))
+        assert host.activate(second.plugins, stage("two"), scene_change=("one", "two")) == []
+        assert plugin.out is port  # the same virtual port: the DAW's connection holds
+        host.frame(frame(1, person(1, 0, right_y=60.0)))
+        # scene one's note ends (CC 123 from the new settings, again from the scene change),
+        # scene two's mapping plays on the same port
+        assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1, PANIC1, [0x90, 64, 100]]
+        other = parse_scene(
+            f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}-b"\n', None, host
+        )
+        assert host.activate(other.plugins, stage("three"), scene_change=("two", "three")) == []
+        assert plugin.out is not port and plugin.out is not None  # another port: reopened
+        assert listener.take() == [[0x80, 64, 0], PANIC1]  # nothing left held on the old one
+    host.deactivate_all(stage())
