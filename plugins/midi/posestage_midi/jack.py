@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -51,14 +52,25 @@ class JackServer:
         return shutil.which("jackd")
 
     def start(self, timeout: float = 15.0) -> None:
-        """Start the server and point this process at it (``JACK_DEFAULT_SERVER``)."""
+        """Start the server and point this process at it (``JACK_DEFAULT_SERVER``).
+
+        Realtime scheduling first, as JACK runs on a stage: its clients' process threads (the
+        ports' own) then keep their periods on a loaded machine, where a starved period can
+        drop MIDI. Where realtime is refused, the same server without it."""
+        try:
+            self._start(["--realtime"], timeout)
+        except RuntimeError:
+            self._start(["--no-realtime"], timeout)
+
+    def _start(self, mode: list[str], timeout: float) -> None:
         jackd = self.available()
         if jackd is None:
             raise RuntimeError("jackd is not installed (Debian/Ubuntu: apt install jackd2)")
         env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
         self._output = tempfile.TemporaryFile("w+")  # a pipe could fill up and stall jackd
+        driver = ["-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
         self.process = subprocess.Popen(
-            [jackd, "--no-realtime", "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            [jackd, *mode, *driver],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._output,
@@ -72,6 +84,8 @@ class JackServer:
             if self.process.poll() is not None:
                 self._output.seek(0)
                 out = " ".join(self._output.read().split())
+                self._output.close()
+                self._output = None
                 self._restore()
                 raise RuntimeError(
                     f"jackd exited with status {self.process.returncode}: {out[-300:]}"
@@ -102,6 +116,18 @@ class JackServer:
                 del os.environ["JACK_DEFAULT_SERVER"]
             else:
                 os.environ["JACK_DEFAULT_SERVER"] = self._previous
+
+
+def all_notes_off(*channels: int) -> Callable[[list[list[int]]], bool]:
+    """For :meth:`Listener.take`'s ``until``: All Notes Off (CC 123) came on every one of
+    ``channels`` (0-based) — how the midi and synth plugins end, on every exit path."""
+    wanted = set(channels)
+
+    def seen(messages: list[list[int]]) -> bool:
+        done = {m[0] & 15 for m in messages if m[0] & 0xF0 == 0xB0 and m[1:2] == [123]}
+        return wanted <= done
+
+    return seen
 
 
 class Listener:
@@ -141,10 +167,14 @@ class Listener:
         self._in.open_port(hits[0])
         time.sleep(0.05)  # the connection takes effect on the next JACK period
 
-    def take(self, quiet: float = 0.3, timeout: float = 10.0) -> list[list[int]]:
+    def take(
+        self, quiet: float = 0.3, timeout: float = 10.0, until: Callable | None = None
+    ) -> list[list[int]]:
         """Wait for the first message (up to ``timeout``), then collect until the port has
         been quiet for ``quiet`` seconds. On a loaded machine JACK periods run late, so the
-        first message may take a while; a burst arrives together."""
+        first message may take a while; a burst arrives together. With ``until`` (a test of
+        the messages so far) collect until it holds instead — a JACK period that runs late
+        mid-stream is then no end — or ``timeout``."""
         out: list[list[int]] = []
         start = time.monotonic()
         last: float | None = None
@@ -154,8 +184,11 @@ class Listener:
             if message is not None:
                 out.append(list(message[0]))
                 last = now
+                if until is not None and until(out):
+                    return out
                 continue
-            if (last is not None and now - last >= quiet) or now - start >= timeout:
+            quiet_now = until is None and last is not None and now - last >= quiet
+            if quiet_now or now - start >= timeout:
                 return out
             time.sleep(0.005)
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import posestage_synth
 import pytest
-from posestage_midi.jack import Listener
+from posestage_midi.jack import Listener, all_notes_off
 from posestage_synth import (
     SCALES,
     Synth,
@@ -283,7 +283,8 @@ def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
         # at the replay's own pace (4 s): a fast replay could pack more MIDI into one JACK
         # period than its port buffer holds on a loaded machine
         _, report = _run(text, frames=60, pace="realtime")
-        got = listener.take()
+        # the shutdown ends with All Notes Off on the three voices: wait for it, not for quiet
+        got = listener.take(until=all_notes_off(0, 1, 2))
     assert report.frames == 60 and not report.errors, report.errors
     ons = [m for m in got if m[0] & 0xF0 == 0x90]
     assert {m[0] & 15 for m in ons} == {0, 1, 2} and len(ons) >= 10
