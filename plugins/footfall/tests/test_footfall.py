@@ -261,11 +261,9 @@ def test_the_heat_fades_with_the_half_life_in_frame_time(host, tmp_path):
 
 def test_snapshots_follow_frame_time_not_the_clock(host, tmp_path):
     activate(host, tmp_path, every=0.05)  # every 3 s of frame time
-    start = time.monotonic()
-    for i in range(900):  # 30 s of frames, fed in well under 30 s
+    for i in range(900):  # 30 s of frame time (frames stamped from T0, long past), fed at once
         host.frame(frame(i, [person()]))
     host.deactivate_all(Context())
-    assert time.monotonic() - start < 30
     files = sorted(tmp_path.glob("footfall-*.csv"))
     assert len(files) == 10  # 3 s … 27 s and the last stretch at the end
     stamps = [time.strftime("%Y%m%d-%H%M%S", time.localtime(T0 + s)) for s in range(3, 30, 3)]
