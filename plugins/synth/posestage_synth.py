@@ -325,16 +325,7 @@ class Synth:
     @releasing
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self._close()
-        low, high = _volume_range(settings["volume"])
-        tables = settings["voices"]
-        if not tables:
-            raise PluginError("synth.voices: empty; give at least one [[plugins.synth.voices]]")
-        if len(tables) > 15:
-            raise PluginError(f"synth.voices: {len(tables)} voices; at most 15 (one channel each)")
-        voices = []
-        for channel, table in zip(voice_channels(len(tables)), tables):
-            color = color_rgb(table["color"])
-            voices.append(Voice(channel, table["program"], table["octave"], color))
+        voices, play = _voices_and_play(settings)
         if settings["output"] == "midi":
             out = open_output(
                 settings["port"], settings["api"], virtual_name=settings["virtual_name"],
@@ -346,12 +337,7 @@ class Synth:
             out = MidiOut(
                 port, f"FluidSynth ({font.name}, driver {settings['driver']})", "fluidsynth"
             )
-        root = settings["root"]
-        self.out, self.voices = out, voices
-        self.play = Play(
-            SCALES[settings["scale"]], root_semitones(root),
-            settings["octaves"], (low, high), settings["velocity"], settings["threshold"],
-        )  # fmt: skip
+        self.out, self.voices, self.play = out, voices, play
         self._stage = stage
         self.scene = str(getattr(stage, "scene", "") or "")
         log.info("synth: %d voices on %s", len(voices), out.name)
@@ -415,6 +401,19 @@ class Synth:
                 font = font or pygame.font.Font(None, max(18, canvas.get_height() // 20))
                 label = font.render(note_name(v.note), True, v.color, (0, 0, 0))
                 canvas.blit(label, (x + radius + 4, y - label.get_height() // 2))
+
+    @hookimpl
+    @releasing
+    def posestage_settings_changed(self, stage: Any, settings: Any, changed: list[str]) -> bool:
+        """Voices, scale, volume and the rest apply live: FluidSynth (its soundfont loaded) or
+        the MIDI port stays, so a scene switch has no gap. Only the output settings start
+        over (unconfigure, configure)."""
+        if self.out is None or set(changed) & OUTPUT_SETTINGS:
+            return False
+        voices, play = _voices_and_play(settings)  # a bad table raises: nothing changed
+        self._release_all("new settings")
+        self.voices, self.play = voices, play
+        return True
 
     @hookimpl
     def posestage_unconfigure(self, stage: Any) -> None:
@@ -505,6 +504,31 @@ class Synth:
             v.person, v.note, v.degree, v.playing = None, None, None, False
         if out is not None:
             out.close()  # note offs, CC 123 per channel, then the port or synth closes
+
+
+#: Settings that choose where the sound goes: changing one opens another output.
+OUTPUT_SETTINGS = frozenset(
+    {"output", "soundfont", "driver", "gain", "port", "virtual_name", "api"}
+)
+
+
+def _voices_and_play(settings: Any) -> tuple[list[Voice], Play]:
+    """The voices (one channel each) and the playing rules a configure's settings ask for."""
+    low, high = _volume_range(settings["volume"])
+    tables = settings["voices"]
+    if not tables:
+        raise PluginError("synth.voices: empty; give at least one [[plugins.synth.voices]]")
+    if len(tables) > 15:
+        raise PluginError(f"synth.voices: {len(tables)} voices; at most 15 (one channel each)")
+    voices = []
+    for channel, table in zip(voice_channels(len(tables)), tables):
+        color = color_rgb(table["color"])
+        voices.append(Voice(channel, table["program"], table["octave"], color))
+    play = Play(
+        SCALES[settings["scale"]], root_semitones(settings["root"]),
+        settings["octaves"], (low, high), settings["velocity"], settings["threshold"],
+    )  # fmt: skip
+    return voices, play
 
 
 def note_name(note: int) -> str:

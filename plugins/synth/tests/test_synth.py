@@ -340,3 +340,32 @@ def test_scene_changed_hook_releases_every_note(midi_synth):
         [0x80, 74, 0],
         [0xB0, 123, 0],
     ]
+
+
+def test_a_scene_switch_to_other_voices_keeps_fluidsynth_and_its_soundfont_loaded():
+    host = PluginHost()
+    synth = Synth()
+    host.register(synth, "synth")
+    first = parse_scene('[plugins.synth]\ndriver = "none"\n', None, host)
+    second = parse_scene(
+        '[plugins.synth]\ndriver = "none"\nscale = "minor"\nroot = "A"\n'
+        "[[plugins.synth.voices]]\nprogram = 48\noctave = 3\n",
+        None,
+        host,
+    )
+    assert host.activate(first.plugins, stage("one")) == []
+    fluidsynth, render = synth.out.raw, synth.out.raw.render
+    host.frame(frame(0, person(1, 0, right_y=150.0)))
+    note = synth.voices[0].note
+    assert rms(render(0.3)) > AUDIBLE
+    assert host.activate(second.plugins, stage("two"), scene_change=("one", "two")) == []
+    assert synth.out.raw is fluidsynth  # no soundfont reload, no gap in the audio stream
+    assert [v.program for v in synth.voices] == [48] and synth.voices[0].note is None
+    assert rms(render(3.0)[-22050:]) < SILENT  # the old scene's note has died away
+    host.frame(frame(1, person(1, 0, right_y=150.0)))
+    assert synth.voices[0].note not in (None, note)  # the new scale, root and octave
+    assert rms(render(0.3)) > AUDIBLE
+    louder = parse_scene('[plugins.synth]\ndriver = "none"\ngain = 1.0\n', None, host)
+    assert host.activate(louder.plugins, stage("three"), scene_change=("two", "three")) == []
+    assert synth.out.raw is not fluidsynth  # another output setting: FluidSynth anew
+    host.deactivate_all(stage())
