@@ -272,8 +272,9 @@ def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
 
     Called for each plugin that stays configured across a scene switch (same settings, or
     new ones it applied in ``posestage_settings_changed``) — number key, scene-file reload
-    (then ``old == new``), ``scene`` control message — after the switch took effect. Plugins dropped or reconfigured by the switch get unconfigure /
-    configure instead. A MIDI or synth plugin silences the notes of the old scene here.
+    (then ``old == new``), ``scene`` control message — after the switch took effect. Plugins
+    dropped or reconfigured by the switch get unconfigure / configure instead. A MIDI or
+    synth plugin silences the notes of the old scene here.
     Called on the stage's control thread (see the module docstring); the return value is
     ignored.
     """

@@ -48,7 +48,7 @@ def test_timetag_is_the_capture_time_and_split_bundles_share_it(frames):
         for data in datagrams:
             assert len(data) <= 1472
             bundle = OscBundle(data)
-            assert abs(bundle.timestamp - frame.timestamp) < 1e-6
+            assert bundle.timestamp == pytest.approx(frame.timestamp, abs=1e-6)  # the frame's
             assert data[8:16] == wire.timetag(frame.timestamp)
 
 
