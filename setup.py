@@ -1,10 +1,10 @@
 """Build hooks: ship the model catalogue inside the package, and build the optional C kernels.
 
 Everything else about the build is in pyproject.toml. The catalogue lives at the repository
-root for people to read and edit; wheels carry a copy as ``posestage/catalogue.toml``, where
-``posestage.catalogue`` looks first.
+root for people to read and edit; wheels carry a copy as ``posestage/engine/catalogue.toml``, where
+``posestage.engine.catalogue`` looks first.
 
-``posestage._kernels`` (posestage/_kernels.c: the PoseNet decoder's sequential part and the
+``posestage.engine._kernels`` (posestage/engine/_kernels.c: the PoseNet decoder's sequential part and the
 input resize) is optional: with a C compiler and Python's headers it is built, and posestage
 uses it; without them the build warns and goes on, and posestage runs its numpy code instead
 (``posestage doctor`` says which). ``-ffp-contract=off`` keeps float32 results bit-identical
@@ -23,7 +23,7 @@ CATALOGUE = Path("models") / "catalogue.toml"
 class BuildPyWithCatalogue(build_py):
     def run(self):
         super().run()
-        target = Path(self.build_lib) / "posestage" / "catalogue.toml"
+        target = Path(self.build_lib) / "posestage" / "engine" / "catalogue.toml"
         target.parent.mkdir(parents=True, exist_ok=True)
         self.copy_file(str(CATALOGUE), str(target))
 
@@ -48,7 +48,7 @@ class OptionalBuildExt(build_ext):
             self.warn(f"posestage: C kernels not built ({err}); the numpy decoder is used")
 
 
-KERNELS = Extension("posestage._kernels", ["posestage/_kernels.c"], optional=True)
+KERNELS = Extension("posestage.engine._kernels", ["posestage/engine/_kernels.c"], optional=True)
 
 if __name__ == "__main__":  # as pip's build backend runs it; tests import OptionalBuildExt
     setup(

@@ -6,7 +6,7 @@ machine slows baseline and candidate alike; each candidate and its baseline swap
 run), medians over N runs of:
 
 - ``invoke``: the raw ``interpreter.invoke()`` (the baseline of everything else);
-- ``decode``: the decoder in use (``c`` when posestage._kernels is built) and the numpy one on
+- ``decode``: the decoder in use (``c`` when posestage.engine._kernels is built) and the numpy one on
   the same maps — ``dec/inv`` (target <= 0.02 at 481x641) and ``np/c`` (how much faster);
 - ``resize``: the frame into the input tensor, the C resize vs the old ``np.take`` —
   ``old/new``;
@@ -38,10 +38,10 @@ IMAGES = SHARED / "images"
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from posestage import decoding  # noqa: E402
-from posestage.engine import PoseEngine  # noqa: E402
+from posestage.engine import decoding  # noqa: E402
+from posestage.engine.pose_engine import PoseEngine  # noqa: E402
+from posestage.engine.posenet import PoseNetFamily  # noqa: E402
 from posestage.errors import PosestageError  # noqa: E402
-from posestage.posenet import PoseNetFamily  # noqa: E402
 
 DEFAULT_MODELS = ["posenet-353x481", "posenet-481x641", "posenet-721x1281", "movenet-lightning"]
 

@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 sys.path.insert(0, str(ROOT / "plugins" / "osc"))
 
-from posestage.frames import PoseFrame  # noqa: E402
-from posestage.synthetic import standing_person  # noqa: E402
-from posestage.tracking import Tracker  # noqa: E402
+from posestage.model.frames import PoseFrame  # noqa: E402
+from posestage.model.synthetic import standing_person  # noqa: E402
+from posestage.tracking.tracker import Tracker  # noqa: E402
 
 try:
     from posestage_osc import reference  # noqa: E402

@@ -57,11 +57,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from posestage.config.scenes import parse_scene  # noqa: E402
 from posestage.hookspecs import hookimpl  # noqa: E402
-from posestage.keypoints import BONES  # noqa: E402
-from posestage.plugins import PluginHost  # noqa: E402
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson  # noqa: E402
-from posestage.scenes import parse_scene  # noqa: E402
+from posestage.host import PluginHost  # noqa: E402
+from posestage.model.keypoints import BONES  # noqa: E402
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson  # noqa: E402
 from posestage.sources import ArraySource, SourceOptions, open_source  # noqa: E402
 from posestage.stage import Stage, StageOptions  # noqa: E402
 
@@ -98,7 +98,7 @@ def machine() -> list[str]:
             break
         except PackageNotFoundError:
             continue
-    from posestage import decoding
+    from posestage.engine import decoding
 
     return [
         f"# {cpu}, {os.cpu_count()} cores ({usable} usable), {load} at start",
@@ -293,7 +293,7 @@ BARE_DETECT = """\
 import sys, time
 import numpy as np
 from PIL import Image
-from posestage.engine import PoseEngine
+from posestage.engine.pose_engine import PoseEngine
 engine = PoseEngine(sys.argv[1])
 engine.detect(np.asarray(Image.open(sys.argv[2]).convert("RGB")))
 print(repr(time.time()))
@@ -415,7 +415,7 @@ def main() -> int:
     args = parser.parse_args()
     parts = set(args.only.split(","))
 
-    from posestage.engine import PoseEngine
+    from posestage.engine.pose_engine import PoseEngine
 
     for line in machine():
         print(line)

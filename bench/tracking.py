@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from posestage.poses import Pose  # noqa: E402
-from posestage.synthetic import standing_xy  # noqa: E402
-from posestage.tracking import Tracker, TrackingSettings  # noqa: E402
+from posestage.model.poses import Pose  # noqa: E402
+from posestage.model.synthetic import standing_xy  # noqa: E402
+from posestage.tracking.tracker import Tracker, TrackingSettings  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 720
 

@@ -13,21 +13,21 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "PoseEngine": "posestage.engine",
-    "decode_poses": "posestage.decoding",
-    "Pose": "posestage.poses",
-    "Keypoint": "posestage.poses",
-    "DetectionResult": "posestage.poses",
-    "Person": "posestage.frames",
-    "PoseFrame": "posestage.frames",
+    "PoseEngine": "posestage.engine.pose_engine",
+    "decode_poses": "posestage.engine.decoding",
+    "Pose": "posestage.model.poses",
+    "Keypoint": "posestage.model.poses",
+    "DetectionResult": "posestage.model.poses",
+    "Person": "posestage.model.frames",
+    "PoseFrame": "posestage.model.frames",
     "hookimpl": "posestage.hookspecs",
     "ControlMessage": "posestage.hookspecs",
     "ControlReply": "posestage.hookspecs",
     "StageContext": "posestage.context",
-    "Setting": "posestage.settings",
+    "Setting": "posestage.config.schema",
     "Stage": "posestage.stage",
     "StageOptions": "posestage.stage",
-    "KEYPOINT_NAMES": "posestage.keypoints",
+    "KEYPOINT_NAMES": "posestage.model.keypoints",
     "PosestageError": "posestage.errors",
 }
 

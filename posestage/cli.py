@@ -4,7 +4,7 @@ Each command module has ``add_parser(subparsers)`` which registers a sub-command
 ``func(args) -> int`` runs it. A :class:`~posestage.errors.PosestageError` becomes one line on
 stderr and exit status 2; ``--debug`` shows the traceback instead. A bad option is the same:
 one line, ``posestage: error: --res: expected …, got …``, status 2 — option values are parsed
-by :mod:`posestage.vocabulary`, the parsers scene files use too.
+by :mod:`posestage.config.vocabulary`, the parsers scene files use too.
 
 Start-up stays fast (``posestage --help`` well under 0.3 s): command modules import only the
 standard library at load, the heavy modules (numpy, the runtime, pygame) inside ``func``; and
@@ -19,8 +19,8 @@ import importlib
 import logging
 import sys
 
-from . import logs
-from .errors import PosestageError
+from posestage import logs
+from posestage.errors import PosestageError
 
 log = logging.getLogger("posestage")
 
@@ -80,7 +80,7 @@ def build_parser(
         importlib.import_module(name).add_parser(sub)
     command = None if argv is None else _command(argv)
     if enable or command is None or (command and command not in sub.choices):
-        from .plugins import add_plugin_commands  # installed plugins' own sub-commands
+        from posestage.host import add_plugin_commands  # installed plugins' own sub-commands
 
         add_plugin_commands(sub, enable=enable or [])
     return parser

@@ -20,7 +20,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
-from .hookspecs import ControlReply
+from posestage.hookspecs import ControlReply
 
 #: Messages posted and not yet handled, at most (more are refused at once).
 INBOX_SIZE = 1000

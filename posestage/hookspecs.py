@@ -13,7 +13,7 @@ A plugin is a module (or any object) with functions named after these hooks, mar
 An implementation may take any subset of the arguments documented for its hook, by name.
 Hook names or arguments that are not in this file are refused when the plugin is loaded.
 
-The contract — what every plugin may rely on (kept by :mod:`posestage.plugins.dispatch`):
+The contract — what every plugin may rely on (kept by :mod:`posestage.host.dispatch`):
 
 Threads
     The **pose thread** calls ``posestage_person_leave``, ``posestage_person_enter``, then
@@ -37,7 +37,7 @@ Locks
     Waiting inside a hook on the future of your own ``stage.post()`` can deadlock (the
     message may need your lock); use ``future.add_done_callback``.
 
-Time budgets (:data:`posestage.plugins.dispatch.HOOK_BUDGET_MS`)
+Time budgets (:data:`posestage.host.dispatch.HOOK_BUDGET_MS`)
     ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
     display's 60 Hz tick). A call over its budget is named on screen with its duration (also
     while it still runs); a plugin taking more than 4x the budget in 5 of the last 10 calls of
@@ -87,9 +87,9 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover - types only
     import argparse
 
-    from .context import StageContext
-    from .frames import Person, PoseFrame
-    from .settings import Setting, Values
+    from posestage.config.schema import Setting, Values
+    from posestage.context import StageContext
+    from posestage.model.frames import Person, PoseFrame
 
 PROJECT = "posestage"
 
@@ -107,7 +107,7 @@ class ControlMessage:
 
     - ``"scene"``: switch to scene ``value`` (its number, 1-based, or file name);
     - ``"set"``: set setting ``name`` of plugin ``target`` to ``value`` (validated exactly like
-      a scene file; see :meth:`posestage.plugins.PluginHost.update_settings`);
+      a scene file; see :meth:`posestage.host.PluginHost.update_settings`);
     - ``"enable"`` / ``"disable"``: switch plugin ``target`` on or off in the running scene;
     - anything else: a message for plugins only (e.g. ``"cue"`` with ``value = 3``).
 
@@ -141,7 +141,7 @@ class ControlReply:
 
 @hookspec
 def posestage_settings() -> list[Setting]:
-    """Declare the settings this plugin accepts (a list of :class:`posestage.settings.Setting`).
+    """Declare the settings this plugin accepts (a list of :class:`posestage.config.schema.Setting`).
 
     Called once, when the plugin is loaded (any thread; no stage yet). Scene files
     (``[plugins.NAME]`` tables) and live control messages are validated against it, so a typo
@@ -172,7 +172,7 @@ def posestage_configure(stage: StageContext, settings: Values) -> None:
 
 @hookspec
 def posestage_frame(frame: PoseFrame) -> None:
-    """A new frame was processed: ``frame`` is a :class:`posestage.frames.PoseFrame`.
+    """A new frame was processed: ``frame`` is a :class:`posestage.model.frames.PoseFrame`.
 
     Called on the pose thread for every processed frame, in scene order, after the
     leave/enter hooks of that frame; budget 50 ms. ``frame.people`` are tracked people
@@ -200,7 +200,7 @@ def posestage_draw(canvas: Any, frame: PoseFrame) -> bool | None:
 
 @hookspec
 def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
-    """A new person was found: ``person`` (a :class:`posestage.frames.Person`) in ``frame``.
+    """A new person was found: ``person`` (a :class:`posestage.model.frames.Person`) in ``frame``.
 
     Called on the pose thread, in scene order, after the leaves and before
     ``posestage_frame`` of that frame; budget 50 ms. ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.

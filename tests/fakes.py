@@ -1,7 +1,7 @@
 """Shared test fakes: plugin classes, in-memory sources, scenes and streams, frames.
 
 One place for what several test files need (import with ``from .fakes import ...``). Plugins
-are plain objects registered with a real :class:`~posestage.plugins.PluginHost`; sources are
+are plain objects registered with a real :class:`~posestage.host.PluginHost`; sources are
 real :class:`~posestage.sources.ArraySource` objects; contexts are real
 :class:`~posestage.context.StageContext` objects.
 """
@@ -16,12 +16,12 @@ import numpy as np
 import pygame
 from PIL import Image
 
+from posestage.config.scenes import parse_scene
+from posestage.config.schema import Setting
 from posestage.context import StageContext, StageFacts
-from posestage.frames import Person, PoseFrame
 from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost
-from posestage.scenes import parse_scene
-from posestage.settings import Setting
+from posestage.host import PluginHost
+from posestage.model.frames import Person, PoseFrame
 from posestage.sources import ArraySource
 from posestage.stage import Stage, StageOptions
 
@@ -288,7 +288,7 @@ def run_stage(source, *plugins, engine=None, stage="", tracking="", **options):
 
 def write_stream(path: Path, frames: int, people: int = 1, width=640, height=480):
     """A synthetic pose stream: ``people`` standing figures walking right."""
-    from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
+    from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
 
     ys = np.linspace(60, 420, 17, dtype=np.float32)
     with PoseStreamWriter(path, StreamHeader(width=width, height=height)) as w:
@@ -306,7 +306,7 @@ class PosedSource(ArraySource):
     stage (privacy tests) without a model — the stage tracks the given poses."""
 
     def _read(self):
-        from posestage.poses import Pose
+        from posestage.model.poses import Pose
 
         frame = super()._read()
         if frame is not None:

@@ -1,7 +1,7 @@
 """A slow, literal transcription of docs/posenet-decoding.md, used as the test oracle.
 
 Plain loops over cells, candidates and keypoints, float32 scalars throughout — written to be
-obviously the specification, not fast. The production decoder (posestage.decoding) must give
+obviously the specification, not fast. The production decoder (posestage.engine.decoding) must give
 the same poses.
 """
 

@@ -64,7 +64,7 @@ def image(images_dir):
 
 
 def test_tiny_model_really_is_valid_tflite():
-    from posestage.runtime import make_interpreter
+    from posestage.engine.interpreter import make_interpreter
 
     interpreter = make_interpreter(tiny_tflite())
     interpreter.allocate_tensors()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from posestage import catalogue
-from posestage.catalogue import ModelFile, download, fetch, find_file, load_catalogue
 from posestage.cli import main
+from posestage.engine import catalogue
+from posestage.engine.catalogue import ModelFile, download, fetch, find_file, load_catalogue
 from posestage.errors import ModelError
 
 CPU = "posenet_mobilenet_v1_075_353_481_quant_decoder.tflite"

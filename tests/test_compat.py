@@ -6,7 +6,7 @@ import pluggy
 import pytest
 
 from posestage import hookimpl, hookspecs
-from posestage.compat import hook_problem
+from posestage.host.checks import hook_problem
 
 
 def impls(plugin):
@@ -141,7 +141,7 @@ def test_refused_with_the_plugin_the_hook_and_the_fix(plugin, hook, expected):
 
 def test_the_host_refuses_them_at_load_and_the_stage_starts_without_them(tmp_path):
     from posestage.errors import PluginError
-    from posestage.plugins import PluginHost
+    from posestage.host import PluginHost
 
     host = PluginHost()
     with pytest.raises(PluginError, match=r"^plugin 'p' refused: posestage_frame is 'async def'"):
@@ -159,7 +159,7 @@ def test_the_host_refuses_them_at_load_and_the_stage_starts_without_them(tmp_pat
 def test_an_installed_plugin_that_is_refused_is_listed_with_the_reason(tmp_path, monkeypatch):
     import sys
 
-    from posestage.plugins import PluginHost
+    from posestage.host import PluginHost
 
     (tmp_path / "asyncy.py").write_text(
         "from posestage import hookimpl\n\n@hookimpl\nasync def posestage_draw(canvas):\n    pass\n"

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 from fakes import Collector, host_with, scene_of, write_stream
 
+from posestage.config.schema import Setting
 from posestage.hookspecs import ControlMessage, ControlReply, hookimpl
-from posestage.settings import Setting
 from posestage.sources import SourceOptions, open_source
 from posestage.stage import Stage, StageOptions
 
@@ -215,7 +215,7 @@ def test_enable_leaves_the_other_plugins_and_their_live_settings_alone(tmp_path)
 
 
 def test_plugins_kept_across_a_switch_are_told_old_and_new_scene(tmp_path):
-    from posestage.scenes import parse_scene
+    from posestage.config.scenes import parse_scene
 
     keep, gone, new = Tunable("keep"), Tunable("gone"), Tunable("new")
 
@@ -254,7 +254,7 @@ class Retunable(Tunable):
 
 
 def test_a_switch_offers_new_settings_live_before_reconfiguring(tmp_path):
-    from posestage.scenes import parse_scene
+    from posestage.config.scenes import parse_scene
 
     live, stubborn = Retunable("live", True), Retunable("stubborn", False)
 
@@ -288,7 +288,7 @@ def test_a_switch_offers_new_settings_live_before_reconfiguring(tmp_path):
 
 
 def test_a_scene_file_reload_tells_the_plugins_kept(tmp_path):
-    from posestage.scenes import load_scene
+    from posestage.config.scenes import load_scene
 
     keep = Tunable("keep")
     other = Collector("other")

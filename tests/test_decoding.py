@@ -7,7 +7,7 @@ import pytest
 from reference_decoder import reference_decode
 
 from posestage import decode_poses
-from posestage.decoding import (
+from posestage.engine.decoding import (
     KERNEL_ENV,
     PARENT_CHILD,
     available_kernels,
@@ -15,7 +15,7 @@ from posestage.decoding import (
     kernel_in_use,
 )
 from posestage.errors import ModelError
-from posestage.synthetic import standing_xy
+from posestage.model.synthetic import standing_xy
 
 STRIDE = 16
 F = np.float32
@@ -185,10 +185,10 @@ def test_legacy_left_eye_changes_only_left_eye_rooted_poses():
 
 
 # --------------------------------------------------------------------------------------------
-# The compiled kernel (posestage._kernels) against the numpy kernel: bit for bit.
+# The compiled kernel (posestage.engine._kernels) against the numpy kernel: bit for bit.
 
 needs_c = pytest.mark.skipif(
-    "c" not in available_kernels(), reason="posestage._kernels not built (no C compiler)"
+    "c" not in available_kernels(), reason="posestage.engine._kernels not built (no C compiler)"
 )
 
 
@@ -295,7 +295,7 @@ def test_kernel_choice_by_argument_and_environment(monkeypatch):
 
 
 def test_asking_for_c_where_it_is_not_built_says_how_to_build_it(monkeypatch):
-    import posestage.decoding as decoding
+    import posestage.engine.decoding as decoding
 
     monkeypatch.setattr(decoding, "_kernels", None)  # what an install without a compiler has
     assert available_kernels() == ("numpy",) and kernel_in_use() == "numpy"

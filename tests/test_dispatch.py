@@ -15,8 +15,8 @@ import pytest
 from fakes import context, make_frame
 
 from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost, PluginUse
-from posestage.plugins.dispatch import mark_real_interrupt
+from posestage.host import PluginHost, PluginUse
+from posestage.host.dispatch import mark_real_interrupt
 
 WAIT = 10.0
 
@@ -223,7 +223,7 @@ def test_failures_are_counted_per_hook_and_reported_once_with_a_count(caplog):
 
     bad, good = BadDraw("bad"), Counter("good")
     host = host_of(bad, good)
-    with caplog.at_level(logging.ERROR, logger="posestage.plugins"):
+    with caplog.at_level(logging.ERROR, logger="posestage.host"):
         for i in range(3):
             host.frame(make_frame(i))  # succeeds: must not reset the draw failures
             host.draw([], make_frame(i))

@@ -7,7 +7,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from posestage.plugins import PluginHost
+from posestage.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

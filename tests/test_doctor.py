@@ -6,7 +6,7 @@ import re
 
 from posestage.cli import main
 from posestage.commands import doctor
-from posestage.decoding import available_kernels
+from posestage.engine.decoding import available_kernels
 
 NAMES = ("python", "runtime", "threads", "edge tpu", "decoder", "models", "cameras", "midi",
          "fluidsynth", "soundfont", "audio")  # fmt: skip

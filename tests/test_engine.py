@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from posestage import PoseEngine
-from posestage.engine import FAMILIES, ModelFamily, _Resampler
+from posestage.engine.pose_engine import FAMILIES, ModelFamily, _Resampler
+from posestage.engine.posenet import PoseNetFamily
 from posestage.errors import DeviceError, ModelError, SourceError
-from posestage.keypoints import KEYPOINT_NAMES
-from posestage.posenet import PoseNetFamily
+from posestage.model.keypoints import KEYPOINT_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -294,20 +294,18 @@ def test_family_region_crop_is_mapped_back(couple):
 
 
 def test_family_registry_lists_the_families_imported_not_named_by_string():
-    from posestage.movenet import MoveNetFamily
+    from posestage.engine.movenet import MoveNetFamily
 
     assert FAMILIES == (PoseNetFamily, MoveNetFamily)
     assert all(issubclass(f, ModelFamily) for f in FAMILIES)
 
 
 def test_families_do_not_import_the_engine():
-    """The families know only posestage.family; the engine imports them (no cycle)."""
+    """The families know only posestage.engine.family; the engine imports them (no cycle)."""
     import subprocess
     import sys
 
-    code = (
-        "import sys, posestage.posenet, posestage.movenet; print('posestage.engine' in sys.modules)"
-    )
+    code = "import sys, posestage.engine.posenet, posestage.engine.movenet; print('posestage.engine.pose_engine' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
 
@@ -333,7 +331,7 @@ def test_c_resampler_matches_numpy_on_odd_sizes_regions_and_views(seed):
 
 
 def test_engine_says_which_decoder_runs_and_checks_the_choice_at_load(couple, monkeypatch):
-    from posestage.decoding import KERNEL_ENV, available_kernels
+    from posestage.engine.decoding import KERNEL_ENV, available_kernels
 
     assert PoseEngine("posenet-481x641", device="cpu").kernel == available_kernels()[0]
     assert PoseEngine("movenet-lightning", device="cpu").kernel == ""
@@ -349,7 +347,7 @@ def test_a_family_that_fails_to_import_is_reported_not_skipped():
     import subprocess
     import sys
 
-    code = "import sys; sys.modules['posestage.movenet'] = None; import posestage.engine"
+    code = "import sys; sys.modules['posestage.engine.movenet'] = None; import posestage.engine.pose_engine"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode != 0
-    assert "posestage.movenet" in done.stderr.strip().splitlines()[-1]
+    assert "posestage.engine.movenet" in done.stderr.strip().splitlines()[-1]

@@ -17,7 +17,7 @@ sys.path.insert(0, {root!r})
 from setuptools import Distribution, Extension
 from setup import OptionalBuildExt
 
-ext = Extension("posestage._kernels", [{source!r}], optional=True)
+ext = Extension("posestage.engine._kernels", [{source!r}], optional=True)
 dist = Distribution({{"name": "posestage", "ext_modules": [ext],
                      "cmdclass": {{"build_ext": OptionalBuildExt}}}})
 cmd = dist.get_command_obj("build_ext")
@@ -32,7 +32,7 @@ def build(out: Path, cc: str | None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if cc is not None:
         env["CC"] = cc
-    script = BUILD.format(root=str(ROOT), source="posestage/_kernels.c", out=str(out))
+    script = BUILD.format(root=str(ROOT), source="posestage/engine/_kernels.c", out=str(out))
     return subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -46,9 +46,9 @@ def test_without_a_compiler_the_build_goes_on_and_numpy_decodes(tmp_path):
     assert "numpy decoder is used" in done.stdout + done.stderr
     # An installation without the extension: posestage imports, says so, and decodes.
     check = (
-        "import sys; sys.modules['posestage._kernels'] = None\n"
+        "import sys; sys.modules['posestage.engine._kernels'] = None\n"
         "import numpy as np\n"
-        "from posestage import decoding\n"
+        "from posestage.engine import decoding\n"
         "z = np.full((9, 9, 17), -8, np.float32); z[4, 4] = 5\n"
         "r = decoding.decode_poses(z, np.zeros((9, 9, 34), np.float32),"
         " np.zeros((9, 9, 64), np.float32))\n"
@@ -71,8 +71,8 @@ def test_with_a_compiler_the_kernels_build_and_load(tmp_path):
 def test_kernels_are_built_where_ci_requires_them():
     """CI sets POSESTAGE_REQUIRE_KERNELS=1 so a build that lost the C path fails loudly
     instead of skipping the bit-parity tests."""
-    from posestage.decoding import available_kernels
+    from posestage.engine.decoding import available_kernels
 
     if os.environ.get("POSESTAGE_REQUIRE_KERNELS") != "1":
         pytest.skip("POSESTAGE_REQUIRE_KERNELS is not set")
-    assert "c" in available_kernels(), "posestage._kernels was not built: gcc, python3-dev?"
+    assert "c" in available_kernels(), "posestage.engine._kernels was not built: gcc, python3-dev?"

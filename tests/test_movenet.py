@@ -12,10 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from posestage.engine import PoseEngine, recognise
-from posestage.errors import DeviceError, ModelError
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.movenet import (
+from posestage.engine.movenet import (
     KEYPOINT_THRESHOLD,
     CropRegion,
     CropTracker,
@@ -26,7 +23,10 @@ from posestage.movenet import (
     region_from_pose,
     torso_visible,
 )
-from posestage.tflite_model import read_model
+from posestage.engine.pose_engine import PoseEngine, recognise
+from posestage.engine.tflite import read_model
+from posestage.errors import DeviceError, ModelError
+from posestage.model.keypoints import KEYPOINT_INDEX
 
 LIGHTNING = "movenet_single_pose_lightning_ptq.tflite"
 LIGHTNING_TPU = "movenet_single_pose_lightning_ptq_edgetpu.tflite"

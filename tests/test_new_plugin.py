@@ -15,9 +15,9 @@ import sys
 import pytest
 
 from posestage.cli import main
+from posestage.commands.scaffold import create_plugin, plugin_names
 from posestage.errors import PosestageError
-from posestage.plugins import PluginHost
-from posestage.scaffold import create_plugin, plugin_names
+from posestage.host import PluginHost
 from posestage.testing import SAMPLE_POSES, run_plugin
 
 if sys.version_info >= (3, 11):
@@ -91,7 +91,7 @@ def test_the_generated_plugin_draws_on_the_recorded_people(tmp_path):
 
 
 def test_the_demo_scene_names_the_plugin_and_the_stream(tmp_path):
-    from posestage.scenes import load_scene
+    from posestage.config.scenes import load_scene
 
     folder = create_plugin("glow", tmp_path)
     scene = load_scene(folder / "demo.toml")

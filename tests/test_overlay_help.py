@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
-from posestage.overlay import HELP_LINES, Overlay, StageStatus
+from posestage.stage.overlay import HELP_LINES, Overlay, StageStatus
 
 
 def lit_columns(pixels: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Skeletons readable on any background: the skeleton painter (through its entry point) and
-posestage.painting, on real pygame surfaces — white, black, small and large canvases."""
+posestage.draw.skeleton, on real pygame surfaces — white, black, small and large canvases."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pygame
 import pytest
 
-from posestage.frames import Person, PoseFrame
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.painting import contrast_ratio
-from posestage.plugins import PluginHost, PluginUse
+from posestage.draw.skeleton import contrast_ratio
+from posestage.host import PluginHost, PluginUse
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.keypoints import KEYPOINT_INDEX
 
 BLACK = (0, 0, 0)
 # A standing person, (x, y) image pixels, COCO order.
@@ -143,7 +143,7 @@ def test_thickness_and_labels_grow_with_the_canvas(host):
 def test_style_settings_declare_exactly_the_style():
     from dataclasses import fields
 
-    from posestage.painting import STYLE_SETTINGS, SkeletonStyle
+    from posestage.draw.skeleton import STYLE_SETTINGS, SkeletonStyle
 
     assert [s.name for s in STYLE_SETTINGS] == [f.name for f in fields(SkeletonStyle)]
     defaults = SkeletonStyle.of({s.name: s.default for s in STYLE_SETTINGS})

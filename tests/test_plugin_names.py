@@ -9,7 +9,7 @@ import pytest
 
 from posestage.cli import main
 from posestage.errors import PluginError
-from posestage.plugins import PluginHost
+from posestage.host import PluginHost
 
 PLUGIN = """
     from posestage.hookspecs import hookimpl

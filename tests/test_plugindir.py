@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from posestage.errors import PluginError
-from posestage.plugindir import PluginDir
-from posestage.plugins import PluginHost
+from posestage.host import PluginHost
+from posestage.host.plugindir import PluginDir
 
 GLOW = """
     from posestage import hookimpl
@@ -147,8 +147,8 @@ def test_the_stage_swaps_a_saved_file_and_survives_a_broken_one(tmp_path, monkey
     import time
     import types
 
-    from posestage.plugins import PluginHost
-    from posestage.scenes import parse_scene
+    from posestage.config.scenes import parse_scene
+    from posestage.host import PluginHost
     from posestage.stage import Stage, StageOptions
     from posestage.testing import SyntheticPeople
 

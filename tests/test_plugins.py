@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from fakes import Anonymizer, LogCollector, LogCrasher, context, make_frame, make_person
 
+from posestage.config.schema import Setting
 from posestage.errors import PluginError, SceneError
 from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.plugins import BUILTIN_DISTRIBUTIONS, PluginHost, PluginUse, import_plugin
-from posestage.settings import Setting
+from posestage.host import BUILTIN_DISTRIBUTIONS, PluginHost, PluginUse, import_plugin
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_failing_plugin_is_reported_once_then_switched_off(host, log, caplog):
     stage = context()
     host.activate([PluginUse("a"), PluginUse("crasher"), PluginUse("b")], stage)
     log.clear()
-    with caplog.at_level(logging.ERROR, logger="posestage.plugins"):
+    with caplog.at_level(logging.ERROR, logger="posestage.host"):
         for i in range(5):
             host.frame(make_frame(i))
     # the others got every frame
@@ -282,7 +282,7 @@ def test_timings_and_summary_feed_the_overlay(host, log):
         and summary["slow"]["max_ms"] >= summary["slow"]["mean_ms"] * 0.5
     )
     assert set(summary) == {"slow", "a"}
-    from posestage.overlay import timing_lines
+    from posestage.stage.overlay import timing_lines
 
     lines = timing_lines(summary)
     assert lines[0].startswith("slow") and "3 calls" in lines[0]
@@ -482,7 +482,7 @@ def test_dash_p_plugin_from_a_file_is_active_in_every_scene(tmp_path, log):
         textwrap.dedent(
             """
             from posestage.hookspecs import hookimpl
-            from posestage.settings import Setting
+            from posestage.config.schema import Setting
 
             seen = []
 
@@ -553,7 +553,7 @@ def test_every_hook_is_documented_with_a_docstring():
 
 
 def test_installed_plugins_add_cli_commands(tmp_path, monkeypatch):
-    from posestage.plugins import add_plugin_commands
+    from posestage.host import add_plugin_commands
 
     source = """
         from posestage.hookspecs import hookimpl
@@ -627,7 +627,7 @@ WRONG_TYPES = {
     """,
     "badsettings": """
         from posestage.hookspecs import hookimpl
-        from posestage.settings import Setting
+        from posestage.config.schema import Setting
 
         @hookimpl
         def posestage_settings():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from posestage.errors import SourceError
-from posestage.frames import Person, PoseFrame
-from posestage.keypoints import KEYPOINT_NAMES
-from posestage.poses import Pose
-from posestage.posestream import (
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage.model.poses import Pose
+from posestage.model.posestream import (
     FORMAT,
     VERSION,
     PoseStreamError,
@@ -212,7 +212,7 @@ def test_blank_lines_are_ignored(tmp_path):
 
 def test_replay_into_tracker_reproduces_the_people(tmp_path):
     """Record tracked people, feed the recording to a fresh tracker: same ids, slots, xy."""
-    from posestage.tracking import Tracker
+    from posestage.tracking.tracker import Tracker
 
     def walker(x0: float, dx: float, t: int) -> np.ndarray:
         base = np.stack([np.linspace(-20, 20, 17), np.linspace(-80, 80, 17)], axis=1)

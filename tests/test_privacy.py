@@ -13,9 +13,9 @@ import pygame
 import pytest
 from fakes import Anonymizer, PosedSource, host_with, reachable
 
+from posestage.config.scenes import parse_scene
 from posestage.errors import PluginError
 from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.scenes import parse_scene
 from posestage.stage import Stage, StageOptions
 
 CAMERA = (201, 13, 77)  # the colour of every camera pixel in these tests

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from posestage.errors import SceneError
-from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost, PluginUse
-from posestage.scenes import (
+from posestage.config.scenes import (
     DEFAULT_SCENE,
     STAGE_SETTINGS,
     TRACKING_SETTINGS,
@@ -19,7 +16,10 @@ from posestage.scenes import (
     load_scene,
     scene_files,
 )
-from posestage.settings import Setting
+from posestage.config.schema import Setting
+from posestage.errors import SceneError
+from posestage.hookspecs import hookimpl
+from posestage.host import PluginHost, PluginUse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,7 +216,7 @@ def test_shipped_scenes_are_valid_with_the_real_skeleton_plugin():
 def test_tracking_schema_matches_the_tracker():
     from dataclasses import fields
 
-    from posestage.tracking import TrackingSettings
+    from posestage.tracking.tracker import TrackingSettings
 
     assert [s.name for s in TRACKING_SETTINGS] == [f.name for f in fields(TrackingSettings)]
     assert all(s.default is None for s in TRACKING_SETTINGS)
@@ -279,7 +279,7 @@ def test_watcher_reloads_keeps_errors_and_recovers(tmp_path, host):
 def test_watcher_poll_only_stats_until_the_file_changes(tmp_path, monkeypatch):
     # Cheap to call every display frame: an unchanged file is never read again (a test asserts
     # behaviour, not speed; each poll is one stat).
-    import posestage.scenes as scenes
+    import posestage.config.scenes as scenes
 
     path = write(tmp_path, "[stage]\nmirror = true\n")
     watcher = SceneWatcher(path, interval=0.0)

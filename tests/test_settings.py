@@ -1,11 +1,11 @@
-"""posestage.settings: the typed validation layer shared by scene files and live control."""
+"""posestage.config.schema: the typed validation layer shared by scene files and live control."""
 
 from __future__ import annotations
 
 import pytest
 
+from posestage.config.schema import Setting, Values, describe, parse_size, validate
 from posestage.errors import PosestageError, SceneError
-from posestage.settings import Setting, Values, describe, parse_size, validate
 
 SCHEMA = (
     Setting("thickness", int, 3, "bone width", min=1, max=20),

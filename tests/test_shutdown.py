@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fakes import write_stream
 
-from posestage.posestream import read_posestream
+from posestage.model.posestream import read_posestream
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0

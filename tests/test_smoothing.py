@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posestage.smoothing import OneEuroFilter, smoothing_factor
+from posestage.tracking.one_euro import OneEuroFilter, smoothing_factor
 
 DT = 1.0 / 30.0
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from posestage.config.vocabulary import SIZE, VocabularyError
 from posestage.errors import SourceError
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
 from posestage.sources import (
     ReplaySource,
     Source,
@@ -23,7 +24,6 @@ from posestage.sources import (
     list_cameras,
     open_source,
 )
-from posestage.vocabulary import SIZE, VocabularyError
 
 # -- stills ---------------------------------------------------------------------------------
 
@@ -419,7 +419,7 @@ def test_the_demo_stream_replays():
     """scenes/demo.jsonl (made by tools/make_demo_stream.py) is small and replays two people."""
     from pathlib import Path
 
-    from posestage.tracking import Tracker
+    from posestage.tracking.tracker import Tracker
 
     demo = Path(__file__).resolve().parents[1] / "scenes" / "demo.jsonl"
     assert demo.stat().st_size < 300_000

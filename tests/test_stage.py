@@ -29,11 +29,11 @@ from fakes import (
     write_stream,
 )
 
+from posestage.config.scenes import parse_scene
 from posestage.errors import PosestageError, SourceError
 from posestage.hookspecs import hookimpl
-from posestage.poses import Pose
-from posestage.posestream import read_posestream
-from posestage.scenes import parse_scene
+from posestage.model.poses import Pose
+from posestage.model.posestream import read_posestream
 from posestage.sources import SourceOptions, open_source
 from posestage.stage import Mailbox, Stage, StageOptions, mirror_poses
 
@@ -44,7 +44,7 @@ SNOW = (236, 238, 242)
 
 @pytest.fixture(scope="module")
 def engine(shared):
-    from posestage.engine import PoseEngine
+    from posestage.engine.pose_engine import PoseEngine
 
     return PoseEngine(MODEL)
 
@@ -430,7 +430,7 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
     Deterministic: the source holds back frame 2 until the switch is done, so later frames
     are mirrored whatever the machine's load."""
     from posestage.hookspecs import ControlMessage
-    from posestage.tracking import Tracker
+    from posestage.tracking.tracker import Tracker
 
     write_stream(tmp_path / "s.jsonl", 6)
     plugin = Collector("collect")
@@ -606,7 +606,7 @@ def test_window_loop_keys_and_display_rate(tmp_path):
 
 @pytest.mark.slow
 def test_scene_reload_applies_valid_edits_and_keeps_the_scene_on_bad_ones(tmp_path):
-    from posestage.scenes import load_scene
+    from posestage.config.scenes import load_scene
 
     write_stream(tmp_path / "s.jsonl", 30)
     plugin = Collector("collect")
@@ -701,7 +701,7 @@ def test_control_messages_switch_scenes_and_plugins(tmp_path):
 
 
 def test_overlay_text_and_drawing():
-    from posestage.overlay import Overlay, StageStatus, status_text, timing_lines
+    from posestage.stage.overlay import Overlay, StageStatus, status_text, timing_lines
 
     status = StageStatus(fps=29.84, inference_ms=31.2, latency_ms=45.04, people=2)
     assert status_text(status) == "FPS 29.8 | inference 31.2 ms | latency 45.0 ms | people 2"
@@ -783,7 +783,7 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
     returns True, started here by an event) the canvas is redrawn on every tick; the stuck
     plugin's draw is skipped, never waited for; the overlay names it with its duration."""
     import posestage.stage.window as window_module
-    from posestage.plugins import PluginHost
+    from posestage.host import PluginHost
 
     monkeypatch.setattr(window_module, "IDLE_REDRAW", 1e9)  # only redraws for a reason
     now = [1000.0]

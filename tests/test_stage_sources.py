@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 
+from posestage.config.scenes import parse_scene
 from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-from posestage.scenes import parse_scene
+from posestage.host import PluginHost
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
 from posestage.sources import ReplaySource, Source, SourceFrame, SourceOptions, open_source
 from posestage.stage import Stage, StageOptions
 

@@ -10,8 +10,8 @@ import pytest
 
 from posestage import Setting, hookimpl
 from posestage.errors import PluginError, SceneError
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.synthetic import standing_person
+from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.synthetic import standing_person
 from posestage.testing import (
     SAMPLE_POSES,
     SyntheticPeople,
@@ -313,7 +313,7 @@ def test_a_still_image_runs_the_real_model(images_dir, models_dir):
 def test_the_built_in_osc_plugin_through_the_receiver():
     """posestage.testing against a real plugin: the osc plugin's bundles, frame by frame."""
     pytest.importorskip("pythonosc")
-    from posestage.plugins import PluginHost
+    from posestage.host import PluginHost
     from posestage.testing import OscReceiver
 
     if "osc" not in PluginHost.load().plugins:

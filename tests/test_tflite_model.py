@@ -7,22 +7,22 @@ import shutil
 import numpy as np
 import pytest
 
-from posestage import runtime
-from posestage.errors import DeviceError, ModelError
-from posestage.runtime import (
+from posestage.engine import interpreter as runtime
+from posestage.engine.interpreter import (
     Device,
     EdgeTpuUnavailable,
     delegate_library,
     delegate_options,
     parse_device,
 )
-from posestage.tflite_model import (
+from posestage.engine.tflite import (
     EDGETPU_OP,
     POSENET_DECODER_OP,
     parse_model,
     read_model,
     strip_posenet_decoder,
 )
+from posestage.errors import DeviceError, ModelError
 
 CPU = "posenet_mobilenet_v1_075_481_641_quant_decoder.tflite"
 CPU16 = "posenet_mobilenet_v1_075_481_641_16_quant_decoder.tflite"

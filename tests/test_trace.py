@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from posestage.trace import FIELDS, HookTrace
+from posestage.host.trace import FIELDS, HookTrace
 
 
 def test_text_lines_name_plugin_hook_thread_and_duration():

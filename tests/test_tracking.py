@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from posestage.errors import PosestageError, SceneError
-from posestage.frames import Person
-from posestage.keypoints import KEYPOINT_NAMES
-from posestage.poses import Pose
-from posestage.synthetic import standing_xy
-from posestage.tracking import Tracker, TrackingSettings, TrackUpdate
+from posestage.model.frames import Person
+from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage.model.poses import Pose
+from posestage.model.synthetic import standing_xy
+from posestage.tracking.tracker import Tracker, TrackingSettings, TrackUpdate
 
 W, H = 640, 480
 DT = 1.0 / 30.0
@@ -507,7 +507,7 @@ def test_the_assignment_is_scipys_without_importing_scipy_optimize():
     import sys
 
     probe = (
-        "import json, sys; from posestage.tracking import Tracker; Tracker(); "
+        "import json, sys; from posestage.tracking.tracker import Tracker; Tracker(); "
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('scipy.'))))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
@@ -516,7 +516,7 @@ def test_the_assignment_is_scipys_without_importing_scipy_optimize():
 
     from scipy.optimize import linear_sum_assignment
 
-    from posestage.tracking import _load_assignment
+    from posestage.tracking.tracker import _load_assignment
 
     rng = np.random.default_rng(7)
     for shape in [(1, 1), (3, 5), (5, 3), (8, 8)]:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import pytest
 
 from posestage.cli import main
-from posestage.errors import SceneError
-from posestage.scenes import STAGE_SETTINGS, parse_scene
-from posestage.tracking import TrackingSettings
-from posestage.vocabulary import (
+from posestage.config.scenes import STAGE_SETTINGS, parse_scene
+from posestage.config.vocabulary import (
     DEVICE,
     FRAMES,
     MAX_POSES,
@@ -18,6 +16,8 @@ from posestage.vocabulary import (
     SIZE,
     VocabularyError,
 )
+from posestage.errors import SceneError
+from posestage.tracking.tracker import TrackingSettings
 
 
 def cli_error(capsys, *argv) -> str:
@@ -115,7 +115,7 @@ def test_the_stage_options_of_run_are_derived_from_the_stage_keys():
 def test_tracking_keys_are_declared_once_by_the_tracker():
     from dataclasses import fields
 
-    from posestage.scenes import TRACKING_SETTINGS
+    from posestage.config.scenes import TRACKING_SETTINGS
 
     assert [s.name for s in TRACKING_SETTINGS] == [f.name for f in fields(TrackingSettings)]
     scene = parse_scene("[tracking]\nmax_missing_seconds = 0.5\nbeta = 2\n", "x.toml")

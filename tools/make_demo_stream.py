@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
-from posestage.frames import PoseFrame  # noqa: E402
-from posestage.posestream import PoseStreamWriter, StreamHeader  # noqa: E402
+from posestage.model.frames import PoseFrame  # noqa: E402
+from posestage.model.posestream import PoseStreamWriter, StreamHeader  # noqa: E402
 from posestage.sources import load_image  # noqa: E402
-from posestage.tracking import Tracker  # noqa: E402
+from posestage.tracking.tracker import Tracker  # noqa: E402
 
 DEFAULT_IMAGE = ROOT.parent / "shared" / "images" / "couple.jpg"
 DEFAULT_MODEL = "posenet-481x641"  # catalogue name
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--height", type=int, default=480, help="stage height (width is 4:3)")
     args = p.parse_args(argv)
 
-    from posestage.engine import PoseEngine
+    from posestage.engine.pose_engine import PoseEngine
 
     engine = PoseEngine(args.model, device="cpu")
     height = args.height

@@ -4,7 +4,7 @@ MIDI scenes without a camera.
 Run: ``python tools/make_hands_stream.py [--out scenes/hands.jsonl] [--frames 180] [--fps 15]``.
 
 The demo stream (``scenes/demo.jsonl``) has real people, but they keep their hands down, so a
-synth plays nothing on it. Here three figures (``posestage.synthetic``) stand side by side and
+synth plays nothing on it. Here three figures (``posestage.model.synthetic``) stand side by side and
 move their arms: the right forearm rises above the elbow in phrases (the synth plays, the
 wrist's height walks up and down the scale), now and then a wrist goes above the head (a MIDI
 note), the left arm sweeps slowly (volume, a CC). The second figure leaves half-way and comes
@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
-from posestage.keypoints import KEYPOINT_INDEX  # noqa: E402
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson  # noqa: E402
-from posestage.synthetic import standing_xy  # noqa: E402
+from posestage.model.keypoints import KEYPOINT_INDEX  # noqa: E402
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson  # noqa: E402
+from posestage.model.synthetic import standing_xy  # noqa: E402
 
 W, H = 640, 480
 START_TIME = 1_700_000_000.0

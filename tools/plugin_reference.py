@@ -35,14 +35,14 @@ END = "<!-- END GENERATED -->"
 #: The types a plugin is handed or builds, in the order the reference shows them. A name that
 #: does not import (moved to another module) is looked up in the ``alternatives``.
 DATA_TYPES = [
-    ("posestage.frames", "PoseFrame"),
-    ("posestage.frames", "Person"),
-    ("posestage.poses", "Keypoint"),
+    ("posestage.model.frames", "PoseFrame"),
+    ("posestage.model.frames", "Person"),
+    ("posestage.model.poses", "Keypoint"),
     ("posestage.context", "StageContext"),
     ("posestage.hookspecs", "ControlMessage"),
     ("posestage.hookspecs", "ControlReply"),
-    ("posestage.settings", "Setting"),
-    ("posestage.settings", "Values"),
+    ("posestage.config.schema", "Setting"),
+    ("posestage.config.schema", "Values"),
     ("posestage.sources", "Source"),
     ("posestage.sources", "SourceFrame"),
     ("posestage.sources", "SourceOptions"),

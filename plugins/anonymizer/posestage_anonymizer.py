@@ -12,7 +12,7 @@ message ``ControlMessage("recapture", target="anonymizer")`` — over OSC, e.g.
 ``/posestage/recapture anonymizer`` through the OSC control plugin. In strict privacy
 (``[stage] privacy = true``) or on a pose replay there are no pixels at all: skeletons only.
 
-Skeletons are drawn by :func:`posestage.painting.draw_people`, with the skeleton plugin's
+Skeletons are drawn by :func:`posestage.draw.skeleton.draw_people`, with the skeleton plugin's
 style settings (``thickness``, ``radius``, ``threshold``, ``color_by``, …).
 """
 
@@ -25,10 +25,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
-from posestage.background import EmptyBackground  # noqa: E402
+from posestage.config.schema import Setting  # noqa: E402
+from posestage.draw.background import EmptyBackground  # noqa: E402
+from posestage.draw.skeleton import STYLE_SETTINGS, SkeletonStyle, draw_message, draw_people  # noqa: E402
 from posestage.hookspecs import ControlMessage, hookimpl  # noqa: E402
-from posestage.painting import STYLE_SETTINGS, SkeletonStyle, draw_message, draw_people  # noqa: E402
-from posestage.settings import Setting  # noqa: E402
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "anonymizer"

@@ -16,7 +16,7 @@ and ``footfall-YYYYmmdd-HHMMSS.png`` (the heat over the background).
 
 The PNG background is never a live frame. With ``background = "empty"`` the plugin asks for
 privacy mode (so no other plugin gets pixels) and keeps, in memory, a frame taken once nobody
-has been in view for ``empty_seconds`` — the same :class:`posestage.background.EmptyBackground`
+has been in view for ``empty_seconds`` — the same :class:`posestage.draw.background.EmptyBackground`
 the anonymizer uses; until it has one, and always in strict privacy (``[stage] privacy = true``,
 no plugin gets pixels) or on a pose replay, the PNG is drawn over a plain grid. ``background =
 "grid"`` never touches pixels and does not ask for privacy. R (any plugin's recapture key) or
@@ -39,11 +39,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from posestage.background import EmptyBackground  # noqa: E402
+from posestage.config.schema import Setting, parse_size  # noqa: E402
+from posestage.draw.background import EmptyBackground  # noqa: E402
 from posestage.errors import PluginError  # noqa: E402
 from posestage.hookspecs import hookimpl  # noqa: E402
-from posestage.keypoints import KEYPOINT_INDEX  # noqa: E402
-from posestage.settings import Setting, parse_size  # noqa: E402
+from posestage.model.keypoints import KEYPOINT_INDEX  # noqa: E402
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "footfall"

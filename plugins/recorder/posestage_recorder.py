@@ -9,7 +9,7 @@ and replay the file later, with no camera and no model::
 
     posestage run --source replay:recordings/show-20250101-203000.jsonl
 
-What is recorded (see :mod:`posestage.posestream`): a header (source, size, model, start time),
+What is recorded (see :mod:`posestage.model.posestream`): a header (source, size, model, start time),
 then per frame its index, timestamp, size and people — id, slot, score, the *raw* keypoints
 (x, y, score) in camera coordinates. Never pixels, so it is allowed in privacy mode.
 
@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from posestage.config.schema import Setting
 from posestage.errors import PluginError, PosestageError
 from posestage.hookspecs import hookimpl
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader
-from posestage.settings import Setting
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader
 
 log = logging.getLogger("posestage.recorder")
 

@@ -8,7 +8,7 @@ tracking dropout (``missing > 0``) are drawn dimmed, drawn as usual, or hidden (
 Readable on any background: bones and dots have a dark outline, labels a dark backing
 (``outline = false`` leaves them out). ``thickness`` and ``radius`` are pixels on an image
 whose shorter side is 480 pixels and grow with the canvas, so the skeleton keeps its weight in
-the window whatever the camera's resolution. The drawing itself is :func:`posestage.painting.draw_people`, shared
+the window whatever the camera's resolution. The drawing itself is :func:`posestage.draw.skeleton.draw_people`, shared
 with the anonymizer and any plugin of your own.
 
 Coordinates: the stage hands plugins image-pixel coordinates, already mirrored when the stage
@@ -18,14 +18,14 @@ frame size`` so it draws correctly on any canvas.
 
 from __future__ import annotations
 
+from posestage.draw.skeleton import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people
 from posestage.hookspecs import hookimpl
-from posestage.painting import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "skeleton"
 __all__ = ["PALETTE", "SETTINGS", "SkeletonPainter", "color_for", "plugin"]
 
-#: The painter's settings: exactly the fields of :class:`posestage.painting.SkeletonStyle`.
+#: The painter's settings: exactly the fields of :class:`posestage.draw.skeleton.SkeletonStyle`.
 SETTINGS = STYLE_SETTINGS
 
 

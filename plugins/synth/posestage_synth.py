@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 from posestage_midi.ports import API_CHOICES, MidiOut, open_output, releasing
 
+from posestage.config.schema import Setting
 from posestage.errors import PluginError
 from posestage.hookspecs import hookimpl
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.settings import Setting
+from posestage.model.keypoints import KEYPOINT_INDEX
 
 log = logging.getLogger("posestage.synth")
 

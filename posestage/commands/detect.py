@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from .. import vocabulary as v
-from ..catalogue import DEFAULT_MODEL
-from ..errors import PosestageError, SourceError
+from posestage.config import vocabulary as v
+from posestage.engine.catalogue import DEFAULT_MODEL
+from posestage.errors import PosestageError, SourceError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -127,8 +127,8 @@ def format_result(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..drawing import draw_poses
-    from ..engine import PoseEngine
+    from posestage.draw.still import draw_poses
+    from posestage.engine.pose_engine import PoseEngine
 
     paths = [Path(p) for p in args.images]
     images = [load_image(p) for p in paths]  # every image checked before any output

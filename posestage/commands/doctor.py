@@ -115,8 +115,8 @@ def probe_python() -> list[Check]:
 
 
 def probe_runtime() -> list[Check]:
-    from ..errors import PosestageError
-    from ..runtime import get_runtime
+    from posestage.engine.interpreter import get_runtime
+    from posestage.errors import PosestageError
 
     try:
         runtime = get_runtime()
@@ -136,7 +136,7 @@ def probe_runtime() -> list[Check]:
 
 
 def probe_threads() -> list[Check]:
-    from ..engine import default_num_threads
+    from posestage.engine.pose_engine import default_num_threads
 
     return [
         Check(
@@ -167,7 +167,7 @@ def edge_tpu_devices() -> list[str]:
 def probe_edge_tpu() -> list[Check]:
     import ctypes
 
-    from ..runtime import delegate_library, list_edge_tpus
+    from posestage.engine.interpreter import delegate_library, list_edge_tpus
 
     library = delegate_library()
     devices = list_edge_tpus() or edge_tpu_devices()
@@ -197,12 +197,12 @@ def probe_edge_tpu() -> list[Check]:
 
 
 def probe_decoder() -> list[Check]:
-    from ..decoding import KERNEL_ENV, available_kernels, kernel_in_use
+    from posestage.engine.decoding import KERNEL_ENV, available_kernels, kernel_in_use
 
     chosen = kernel_in_use()
     built = "c" in available_kernels()
     detail = {
-        "c": "c (compiled posestage._kernels)",
+        "c": "c (compiled posestage.engine._kernels)",
         "numpy": "numpy" + (f" (chosen by {KERNEL_ENV})" if built else " (C kernels not built)"),
     }[chosen]
     if built:
@@ -219,7 +219,7 @@ def probe_decoder() -> list[Check]:
 
 
 def probe_models() -> list[Check]:
-    from ..catalogue import cache_dir, load_catalogue, verify
+    from posestage.engine.catalogue import cache_dir, load_catalogue, verify
 
     results = verify()
     present = [r for r in results if r.status != "missing"]
@@ -257,7 +257,7 @@ def probe_models() -> list[Check]:
 
 def probe_cameras() -> list[Check]:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on this screen
-    from ..sources import list_cameras
+    from posestage.sources import list_cameras
 
     with native_output_hidden():
         cameras = list_cameras()

@@ -16,8 +16,8 @@ import importlib.metadata
 import subprocess
 import sys
 
-from ..errors import PosestageError
-from ..plugins import ENTRY_POINT_GROUP
+from posestage.errors import PosestageError
+from posestage.host import ENTRY_POINT_GROUP
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

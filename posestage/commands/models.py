@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import ModelError
+from posestage.errors import ModelError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return fetch(args.name, args.edgetpu, args.dir)
     if action == "path":
-        from ..catalogue import get_model
+        from posestage.engine.catalogue import get_model
 
         print(get_model(args.name).path(edgetpu=args.edgetpu))
         return 0
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def list_models() -> int:
-    from ..catalogue import cache_dir, load_catalogue, search_path
+    from posestage.engine.catalogue import cache_dir, load_catalogue, search_path
 
     print(f"{'name':<20}{'family':<9}{'size':<10}{'cpu':<11}{'edgetpu':<11}description")
     for model in load_catalogue().values():
@@ -110,7 +110,7 @@ class _Progress:
 
 
 def fetch_test_data(folder: Path | None) -> int:
-    from ..catalogue import fetch_test_data as fetch_all
+    from posestage.engine.catalogue import fetch_test_data as fetch_all
 
     progress = _Progress()
 
@@ -130,7 +130,7 @@ def fetch_test_data(folder: Path | None) -> int:
 
 
 def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
-    from ..catalogue import fetch as fetch_model
+    from posestage.engine.catalogue import fetch as fetch_model
 
     progress = _Progress()
     try:
@@ -143,7 +143,7 @@ def fetch(name: str, edgetpu: bool | None, folder: Path | None) -> int:
 
 
 def verify() -> int:
-    from ..catalogue import verify as verify_all
+    from posestage.engine.catalogue import verify as verify_all
 
     bad = 0
     for result in verify_all():

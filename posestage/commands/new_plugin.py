@@ -1,4 +1,4 @@
-"""``posestage new-plugin NAME``: create a ready plugin project (see :mod:`posestage.scaffold`)."""
+"""``posestage new-plugin NAME``: create a ready plugin project (see :mod:`posestage.commands.scaffold`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..scaffold import create_plugin, plugin_names
+    from posestage.commands.scaffold import create_plugin, plugin_names
 
     names = plugin_names(args.name)
     target = create_plugin(args.name, args.dir, args.description)

@@ -29,15 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import SceneError
-    from ..plugins import PluginHost
-    from ..scenes import default_scene, load_scene
-    from ..settings import describe
+    from posestage.config.scenes import default_scene, load_scene
+    from posestage.config.schema import describe
+    from posestage.errors import SceneError
+    from posestage.host import PluginHost
 
     host = PluginHost.load(enable=args.enable, disable=args.disable, safe=args.safe)
     if args.plugin_dir:
-        from ..plugindir import ORIGIN, load_into
-        from ..plugins import PluginInfo
+        from posestage.host import PluginInfo
+        from posestage.host.plugindir import ORIGIN, load_into
 
         _, problems = load_into(host, args.plugin_dir)
         for path, error in problems:

@@ -18,8 +18,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from .. import vocabulary as v
-from ..errors import PosestageError
+from posestage.config import vocabulary as v
+from posestage.errors import PosestageError
 
 log = logging.getLogger("posestage")
 
@@ -29,7 +29,7 @@ class UsageError(PosestageError):
 
 
 #: The ``[stage]`` keys that are also options here, with their short flag and metavar. Type,
-#: parser and help come from the one declaration, :data:`posestage.scenes.STAGE_SETTINGS`.
+#: parser and help come from the one declaration, :data:`posestage.config.scenes.STAGE_SETTINGS`.
 STAGE_OPTIONS = {
     "source": ("-s", "SPEC"),
     "model": ("-m", "MODEL"),
@@ -46,7 +46,7 @@ STAGE_OPTIONS = {
 def add_stage_options(p: argparse.ArgumentParser) -> None:
     """``--source``, ``--res``, ``--mirror``…: the stage keys as options (they override the
     scene's ``[stage]``), each parsed by the same vocabulary as the scene file."""
-    from ..scenes import STAGE_SETTINGS
+    from posestage.config.scenes import STAGE_SETTINGS
 
     settings = {s.name: s for s in STAGE_SETTINGS}
     for name, (short, metavar) in STAGE_OPTIONS.items():
@@ -147,7 +147,7 @@ def split_sources(args: argparse.Namespace) -> tuple[list[str], str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..stage import Stage, StageOptions, format_profile
+    from posestage.stage import Stage, StageOptions, format_profile
 
     scenes, source = split_sources(args)
     options = StageOptions(

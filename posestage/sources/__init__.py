@@ -7,7 +7,7 @@
                            (pace ``realtime``) or as fast as the consumer takes it (``fast``)
 ``photo.jpg``              :mod:`.stills`: one still image: one frame (forever with ``loop``)
 ``folder/``, ``'shots/*.png'``  :mod:`.stills`: the stills of a folder or glob, natural order
-``replay:poses.jsonl``     :mod:`.replay`: a recorded pose stream (:mod:`posestage.posestream`):
+``replay:poses.jsonl``     :mod:`.replay`: a recorded pose stream (:mod:`posestage.model.posestream`):
                            frames carry ``poses`` and no image, so the stage runs no model
 (in memory)                :mod:`.array`: :class:`ArraySource`, frames from numpy arrays
 ``SCHEME:REST``            a scheme a plugin registered (``posestage_sources()`` hook)
@@ -23,8 +23,8 @@ the valid forms.
 
 from __future__ import annotations
 
-from .array import ArraySource
-from .base import (
+from posestage.sources.array import ArraySource
+from posestage.sources.base import (
     CLOSE_WAIT,
     MAX_WAIT_SECONDS,
     RESYNC_SECONDS,
@@ -35,11 +35,11 @@ from .base import (
     SourceFrame,
     SourceOptions,
 )
-from .camera import CameraSource, list_cameras
-from .registry import BUILTIN_SCHEMES, POSESTREAM_SUFFIXES, open_source
-from .replay import ReplaySource
-from .stills import IMAGE_SUFFIXES, STILL_CACHE_BYTES, StillsSource, load_image
-from .video import VideoSource
+from posestage.sources.camera import CameraSource, list_cameras
+from posestage.sources.registry import BUILTIN_SCHEMES, POSESTREAM_SUFFIXES, open_source
+from posestage.sources.replay import ReplaySource
+from posestage.sources.stills import IMAGE_SUFFIXES, STILL_CACHE_BYTES, StillsSource, load_image
+from posestage.sources.video import VideoSource
 
 __all__ = [
     "BUILTIN_SCHEMES",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ..errors import SourceError
-from .base import Source, SourceFrame
+from posestage.errors import SourceError
+from posestage.sources.base import Source, SourceFrame
 
 
 class ArraySource(Source):

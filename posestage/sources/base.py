@@ -61,10 +61,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SourceError
-from ..poses import Pose
-from ..posestream import StreamFrame
-from ..vocabulary import PACE, SIZE, VocabularyError
+from posestage.config.vocabulary import PACE, SIZE, VocabularyError
+from posestage.errors import SourceError
+from posestage.model.poses import Pose
+from posestage.model.posestream import StreamFrame
 
 log = logging.getLogger("posestage.sources")
 

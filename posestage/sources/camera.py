@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
-from ..errors import SourceError, one_line
-from .base import Source, SourceFrame, SourceOptions
+from posestage.errors import SourceError, one_line
+from posestage.sources.base import Source, SourceFrame, SourceOptions
 
 
 def _camera_module():

@@ -8,12 +8,12 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import PosestageError, SourceError, describe_error
-from .base import VALID_FORMS, Opener, Source, SourceOptions
-from .camera import open_camera
-from .replay import ReplaySource
-from .stills import IMAGE_SUFFIXES, StillsSource, natural_key, stills_in
-from .video import VideoSource
+from posestage.errors import PosestageError, SourceError, describe_error
+from posestage.sources.base import VALID_FORMS, Opener, Source, SourceOptions
+from posestage.sources.camera import open_camera
+from posestage.sources.replay import ReplaySource
+from posestage.sources.stills import IMAGE_SUFFIXES, StillsSource, natural_key, stills_in
+from posestage.sources.video import VideoSource
 
 #: File extensions read as pose streams even without ``replay:``.
 POSESTREAM_SUFFIXES = frozenset({".jsonl"})

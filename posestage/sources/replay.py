@@ -1,4 +1,4 @@
-"""A recorded pose stream (:mod:`posestage.posestream`) replayed: frames carry ``poses`` and no
+"""A recorded pose stream (:mod:`posestage.model.posestream`) replayed: frames carry ``poses`` and no
 image, so the stage runs no model at all."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SourceError
-from ..posestream import PoseStreamReader, StreamFrame
-from . import base
-from .base import MediaClock, Source, SourceFrame, SourceOptions
+from posestage.errors import SourceError
+from posestage.model.posestream import PoseStreamReader, StreamFrame
+from posestage.sources import base
+from posestage.sources.base import MediaClock, Source, SourceFrame, SourceOptions
 
 
 class ReplaySource(Source):

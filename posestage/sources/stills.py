@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SourceError
-from .base import Source, SourceFrame, SourceOptions
+from posestage.errors import SourceError
+from posestage.sources.base import Source, SourceFrame, SourceOptions
 
 #: File extensions read as still images (everything else that exists is tried as a video).
 IMAGE_SUFFIXES = frozenset(

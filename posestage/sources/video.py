@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import SourceError, one_line
-from .base import VALID_FORMS, MediaClock, Source, SourceFrame, SourceOptions
+from posestage.errors import SourceError, one_line
+from posestage.sources.base import VALID_FORMS, MediaClock, Source, SourceFrame, SourceOptions
 
 #: More corrupt packets than this in a row end the video with an error.
 MAX_BAD_PACKETS = 50

@@ -15,7 +15,7 @@ Four threads, each doing one thing at its own pace::
   grows and no stale frame is processed. For other sources the capture thread waits for the
   pose thread to take the frame, so every frame is processed.
 - **Which thread calls which hook, and the locks** are the plugin contract, documented in
-  :mod:`posestage.hookspecs` and kept by :mod:`posestage.plugins.dispatch`: one lock per
+  :mod:`posestage.hookspecs` and kept by :mod:`posestage.host.dispatch`: one lock per
   plugin (its hooks never overlap; different plugins run at the same time), the main thread
   never waits for a plugin (a busy plugin's draw is skipped for a tick), a plugin joins
   dispatch once configured. For each frame the order is: leave (people gone), enter (people
@@ -71,10 +71,10 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from .lifecycle import Stage  # noqa: E402
-from .mailbox import Mailbox  # noqa: E402
-from .pipeline import mirror_poses  # noqa: E402
-from .report import StageOptions, StageReport, format_profile  # noqa: E402
+from posestage.stage.lifecycle import Stage  # noqa: E402
+from posestage.stage.mailbox import Mailbox  # noqa: E402
+from posestage.stage.pipeline import mirror_poses  # noqa: E402
+from posestage.stage.report import StageOptions, StageReport, format_profile  # noqa: E402
 
 __all__ = [
     "Mailbox",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import PosestageError, describe_error
+from posestage.errors import PosestageError, describe_error
 
 log = logging.getLogger("posestage.stage")
 

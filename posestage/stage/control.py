@@ -21,10 +21,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..errors import PosestageError, describe_error
-from ..hookspecs import ControlMessage, ControlReply
-from ..plugins.dispatch import real_interrupt
-from ..tracking import TrackingSettings
+from posestage.errors import PosestageError, describe_error
+from posestage.hookspecs import ControlMessage, ControlReply
+from posestage.host.dispatch import real_interrupt
+from posestage.tracking.tracker import TrackingSettings
 
 log = logging.getLogger("posestage.stage")
 
@@ -183,7 +183,7 @@ class Control:
         path = getattr(scene, "path", None)
         self._watcher = None
         if path:
-            from ..scenes import SceneWatcher
+            from posestage.config.scenes import SceneWatcher
 
             self._watcher = SceneWatcher(path, self.host, interval=SCENE_POLL_SECONDS)
 
@@ -360,7 +360,7 @@ class Control:
         with its defaults. Every other plugin stays exactly as it is (live settings, open
         ports) — one switched off after failing stays off. An unknown name is refused (the
         host lists the installed plugins)."""
-        from ..plugins import PluginUse
+        from posestage.host import PluginUse
 
         if name in self.host.active:
             return f"{name} already enabled"

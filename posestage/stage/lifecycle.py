@@ -12,20 +12,20 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from ..context import ControlInbox, StageContext, StageFacts
-from ..errors import PosestageError, describe_error, one_line
-from ..frames import PoseFrame
-from ..hookspecs import ControlReply
-from ..overlay import Overlay
-from ..plugins.dispatch import mark_real_interrupt
-from ..tracking import Tracker, TrackingSettings
-from .capture import Capture
-from .control import Control, ControlThread, _scene_name, _scene_stage
-from .mailbox import Mailbox
-from .pipeline import Pipeline
-from .rehearsal import Rehearsal
-from .report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
-from .window import JOIN_SECONDS, Window
+from posestage.context import ControlInbox, StageContext, StageFacts
+from posestage.errors import PosestageError, describe_error, one_line
+from posestage.hookspecs import ControlReply
+from posestage.host.dispatch import mark_real_interrupt
+from posestage.model.frames import PoseFrame
+from posestage.stage.capture import Capture
+from posestage.stage.control import Control, ControlThread, _scene_name, _scene_stage
+from posestage.stage.mailbox import Mailbox
+from posestage.stage.overlay import Overlay
+from posestage.stage.pipeline import Pipeline
+from posestage.stage.rehearsal import Rehearsal
+from posestage.stage.report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
+from posestage.stage.window import JOIN_SECONDS, Window
+from posestage.tracking.tracker import Tracker, TrackingSettings
 
 log = logging.getLogger("posestage.stage")
 
@@ -33,7 +33,7 @@ log = logging.getLogger("posestage.stage")
 class Stage(Capture, Pipeline, Window, Control, Rehearsal):
     """Runs one show: a source, the engine, the tracker and the plugins of a scene.
 
-    ``scenes`` are :class:`~posestage.scenes.Scene` objects or scene file paths (number keys
+    ``scenes`` are :class:`~posestage.config.scenes.Scene` objects or scene file paths (number keys
     switch between them; the first one starts). ``host``, ``source`` and ``engine`` may be
     given ready-made (tests, embedding); otherwise they are built from the scene and options.
 
@@ -213,7 +213,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         """Scene objects as given, or loaded from files / folders (validated with the host)."""
         specs = self._scene_specs
         if not specs or any(isinstance(s, (str, os.PathLike)) for s in specs):
-            from .. import scenes as scenes_mod
+            from posestage.config import scenes as scenes_mod
 
             if not specs:
                 self._scenes = [scenes_mod.default_scene(self.host)]
@@ -231,7 +231,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
     def _start(self) -> None:
         opts = self.options
         if self.host is None:
-            from ..plugins import PluginHost
+            from posestage.host import PluginHost
 
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
         if opts.trace_hooks:
@@ -242,7 +242,7 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
         scene = self.current_scene = self._scenes[0]
 
         if self.source is None:
-            from ..sources import SourceOptions, open_source
+            from posestage.sources import SourceOptions, open_source
 
             if opts.source:
                 spec = opts.source
@@ -281,9 +281,9 @@ class Stage(Capture, Pipeline, Window, Control, Rehearsal):
             thread.start()
 
     def _start_trace(self, target: str) -> None:
-        """``--trace-hooks``: the dispatcher tells a :class:`~posestage.trace.HookTrace` of
+        """``--trace-hooks``: the dispatcher tells a :class:`~posestage.host.trace.HookTrace` of
         every hook call (stderr for "-", else the file)."""
-        from ..trace import HookTrace
+        from posestage.host.trace import HookTrace
 
         dispatcher = getattr(self.host, "dispatcher", None)
         if dispatcher is None:

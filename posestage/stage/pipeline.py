@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PosestageError, describe_error
-from ..frames import PoseFrame
-from ..poses import Pose
-from .control import _scene_stage
+from posestage.errors import PosestageError, describe_error
+from posestage.model.frames import PoseFrame
+from posestage.model.poses import Pose
+from posestage.stage.control import _scene_stage
 
 log = logging.getLogger("posestage.stage")
 
-#: ``[stage]`` settings handed to :class:`~posestage.engine.PoseEngine` (scene key → argument).
+#: ``[stage]`` settings handed to :class:`~posestage.engine.pose_engine.PoseEngine` (scene key → argument).
 _ENGINE_SETTINGS = {
     "input_size": "input_size",
     "resize": "resize",
@@ -44,7 +44,7 @@ class Pipeline:
 
     def _load_engine(self) -> Any:
         """The pose engine for the scene's model and device (CLI options win)."""
-        from ..engine import PoseEngine
+        from posestage.engine.pose_engine import PoseEngine
 
         scene = self.current_scene
         model = self.options.model or _scene_stage(scene, "model")

@@ -1,9 +1,9 @@
 """``--plugin-dir DIR``: plain ``.py`` plugin files, reloaded when saved, while the show runs.
 
 Part of :class:`~posestage.stage.Stage`. At start every file of the folder is loaded
-(:class:`~posestage.plugindir.PluginDir`) and registered like a ``-p`` plugin: active in every
+(:class:`~posestage.host.plugindir.PluginDir`) and registered like a ``-p`` plugin: active in every
 scene, with its defaults unless the scene configures it. The main thread looks at the folder
-every :data:`~posestage.plugindir.POLL_SECONDS`; a saved file is re-imported there and, when
+every :data:`~posestage.host.plugindir.POLL_SECONDS`; a saved file is re-imported there and, when
 it imports and its hooks are accepted, swapped on the control thread: the old version leaves
 dispatch and is unconfigured, the new one is registered under the same name and configured
 with the scene's settings (or its defaults) at the same place in the scene order. A file that
@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import PosestageError
-from ..plugindir import ORIGIN
+from posestage.errors import PosestageError
+from posestage.host.plugindir import ORIGIN
 
 log = logging.getLogger("posestage.stage")
 
@@ -30,7 +30,7 @@ class Rehearsal:
 
     def _load_plugin_dir(self, folder: str) -> None:
         """Start-up: load every plugin file; a broken one is reported and skipped."""
-        from ..plugindir import load_into
+        from posestage.host.plugindir import load_into
 
         self._plugin_dir, problems = load_into(self.host, folder)
         for path, error in problems:
@@ -58,7 +58,7 @@ class Rehearsal:
 
     def _refused(self, change: Any) -> str:
         """Why the host would refuse the file's plugin (hooks, settings declaration), or ""."""
-        from ..plugins import PluginHost
+        from posestage.host import PluginHost
 
         try:
             PluginHost().register(change.plugin, change.name, origin=ORIGIN)
@@ -68,7 +68,7 @@ class Rehearsal:
 
     def _swap_plugin(self, change: Any) -> None:
         """Control thread: the old version out (unconfigured), the new one in (configured)."""
-        from ..plugins import PluginUse
+        from posestage.host import PluginUse
 
         host, name = self.host, change.name
         info = host.plugins.get(name)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import PosestageError
-from ..overlay import timing_lines
+from posestage.errors import PosestageError
+from posestage.stage.overlay import timing_lines
 
 #: Display rate of the window loop (frames per second).
 DISPLAY_FPS = 60.0

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PosestageError
-from ..frames import PoseFrame
-from ..overlay import Overlay, StageStatus
-from .control import _scene_name, _scene_stage
-from .report import _Rate
+from posestage.errors import PosestageError
+from posestage.model.frames import PoseFrame
+from posestage.stage.control import _scene_name, _scene_stage
+from posestage.stage.overlay import Overlay, StageStatus
+from posestage.stage.report import _Rate
 
 log = logging.getLogger("posestage.stage")
 

@@ -11,7 +11,7 @@ No camera, no window, no network beyond 127.0.0.1, no audio or MIDI device::
         assert run.canvas.any()              # (H, W, 3) uint8: what the plugins drew
 
 :func:`run_plugin` builds a real :class:`~posestage.stage.Stage` (``StageOptions(headless=True,
-frames=N)``) with a real :class:`~posestage.plugins.PluginHost`, one scene holding the plugin
+frames=N)``) with a real :class:`~posestage.host.PluginHost`, one scene holding the plugin
 with its settings, and a source:
 
 - a pose stream (``.jsonl``, e.g. :data:`SAMPLE_POSES` or a file the recorder plugin wrote),
@@ -48,15 +48,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import PluginError
-from ..hookspecs import hookimpl
-from ..plugins import PluginHost, PluginUse, import_plugin, plugin_name
-from ..sources import ArraySource, Source, SourceFrame, SourceOptions, open_source
+from posestage.errors import PluginError
+from posestage.hookspecs import hookimpl
+from posestage.host import PluginHost, PluginUse, import_plugin, plugin_name
+from posestage.sources import ArraySource, Source, SourceFrame, SourceOptions, open_source
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..frames import PoseFrame
-    from ..poses import Pose
-    from ..stage import StageReport
+    from posestage.model.frames import PoseFrame
+    from posestage.model.poses import Pose
+    from posestage.stage import StageReport
 
 # No window, no sound card, whatever the machine has.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -66,7 +66,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 #: A recorded pose stream shipped with posestage: 90 frames (6 s at 15 fps, 640x480) of two
 #: people walking towards each other and crossing (one hides the other for a few frames).
 #: Recorded with the real PoseNet model by ``tools/make_demo_stream.py``.
-SAMPLE_POSES = Path(__file__).resolve().parents[1] / "data" / "sample-poses.jsonl"
+SAMPLE_POSES = Path(__file__).resolve().parent / "data" / "sample-poses.jsonl"
 
 #: Names of the helper plugins every run adds around the plugins under test.
 FRAMES_PLUGIN = "testing-frames"
@@ -90,11 +90,11 @@ __all__ = [
 
 def __getattr__(name: str):  # the OSC and MIDI helpers import their libraries when used
     if name in ("OscReceiver", "OscMessage"):
-        from . import osc
+        from posestage.testing import osc
 
         return getattr(osc, name)
     if name in ("MidiCapture", "capture_midi", "MidiEvent"):
-        from . import midi
+        from posestage.testing import midi
 
         return getattr(midi, name)
     raise AttributeError(f"module 'posestage.testing' has no attribute {name!r}")
@@ -107,7 +107,7 @@ def __getattr__(name: str):  # the OSC and MIDI helpers import their libraries w
 class PluginRun:
     """What one headless run did.
 
-    - ``frames``: every :class:`~posestage.frames.PoseFrame` dispatched, in order (as the
+    - ``frames``: every :class:`~posestage.model.frames.PoseFrame` dispatched, in order (as the
       first plugin saw it; ``image`` is None unless the source had pixels and privacy allowed);
     - ``people``: how many people each frame had (``len(frame.people)``);
     - ``entered`` / ``left``: ``(person id, slot, frame index)`` of every enter / leave hook;
@@ -118,7 +118,7 @@ class PluginRun:
     - ``report``: the stage's :class:`~posestage.stage.StageReport`;
     - ``active``: the plugins that were configured at the start, scene order (helpers left out);
     - ``calls``: every hook call of the plugins under test, in the order they started, as
-      :class:`posestage.trace.HookCall` (``at``, ``thread``, ``plugin``, ``hook``, ``ms``,
+      :class:`posestage.host.trace.HookCall` (``at``, ``thread``, ``plugin``, ``hook``, ``ms``,
       ``failed``) — which thread ran what, in which order (what ``--trace-hooks`` prints).
     """
 
@@ -143,7 +143,7 @@ class PluginRun:
 
 
 class SyntheticPeople(Source):
-    """Poses without pixels: standing stick figures (:mod:`posestage.synthetic`), no model.
+    """Poses without pixels: standing stick figures (:mod:`posestage.model.synthetic`), no model.
 
     ``people`` is how many stand side by side (each walks ``speed`` pixels per frame, bouncing
     off the edges), or a function ``people(i) -> list[Pose]`` giving frame ``i``'s poses
@@ -182,7 +182,7 @@ class SyntheticPeople(Source):
         """Frame ``i``'s poses."""
         if callable(self.people):
             return list(self.people(i))
-        from ..synthetic import standing_person
+        from posestage.model.synthetic import standing_person
 
         n = int(self.people)
         margin = self.figure * 0.2
@@ -303,9 +303,9 @@ def run_plugins(
     opened) raise a :class:`~posestage.errors.PosestageError` with the stage's one-line message;
     failures while running are in :attr:`PluginRun.errors`.
     """
-    from ..scenes import STAGE_SETTINGS, TRACKING_SETTINGS, Scene
-    from ..settings import validate
-    from ..stage import Stage, StageOptions
+    from posestage.config.scenes import STAGE_SETTINGS, TRACKING_SETTINGS, Scene
+    from posestage.config.schema import validate
+    from posestage.stage import Stage, StageOptions
 
     items = [_as_item(p) for p in plugins]
     installed = None
@@ -372,7 +372,7 @@ def _hook_log(host: PluginHost) -> Any:
     dispatcher = getattr(host, "dispatcher", None)
     if dispatcher is None or not hasattr(dispatcher, "trace"):
         return None
-    from ..trace import HookLog
+    from posestage.host.trace import HookLog
 
     dispatcher.trace = HookLog()
     return dispatcher.trace

@@ -17,12 +17,12 @@ import pytest
 from PIL import Image
 from posestage_anonymizer import NO_IMAGE, WAITING
 
-from posestage.frames import Person, PoseFrame
+from posestage.config.scenes import load_scene, parse_scene
+from posestage.draw.skeleton import SkeletonStyle, draw_message, draw_people
 from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.painting import SkeletonStyle, draw_message, draw_people
-from posestage.plugins import PluginHost, PluginUse
-from posestage.poses import Pose
-from posestage.scenes import load_scene, parse_scene
+from posestage.host import PluginHost, PluginUse
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.poses import Pose
 from posestage.sources import ArraySource, SourceFrame
 from posestage.stage import Stage, StageOptions
 

@@ -18,12 +18,12 @@ import pytest
 from PIL import Image
 from posestage_footfall import PNG_OPACITY, compose, grid_image
 
-from posestage.frames import Person, PoseFrame
+from posestage.config.scenes import load_scene, parse_scene
 from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.plugins import PluginHost, PluginUse
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-from posestage.scenes import load_scene, parse_scene
+from posestage.host import PluginHost, PluginUse
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
 from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]

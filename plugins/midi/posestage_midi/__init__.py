@@ -28,8 +28,8 @@ import logging
 import sys
 from typing import Any
 
+from posestage.config.schema import Setting
 from posestage.hookspecs import hookimpl
-from posestage.settings import Setting
 
 from .mappings import (
     CC_SCHEMA,

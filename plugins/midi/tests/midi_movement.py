@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from posestage.frames import Person, PoseFrame
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.synthetic import standing_xy
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.synthetic import standing_xy
 
 W, H = 640, 480
 RIGHT, LEFT = KEYPOINT_INDEX["right_wrist"], KEYPOINT_INDEX["left_wrist"]

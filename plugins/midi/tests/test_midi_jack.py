@@ -14,14 +14,14 @@ from posestage_midi import Midi
 from posestage_midi.jack import Listener, all_notes_off
 from posestage_midi.ports import MidiUnavailable, open_output
 
+from posestage.config.scenes import parse_scene
+from posestage.config.schema import validate
 from posestage.errors import PluginError
-from posestage.plugins import PluginHost
-from posestage.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-from posestage.scenes import parse_scene
-from posestage.settings import validate
+from posestage.host import PluginHost
+from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
+from posestage.model.synthetic import standing_xy
 from posestage.sources import SourceOptions, open_source
 from posestage.stage import Stage, StageOptions
-from posestage.synthetic import standing_xy
 
 ROOT = Path(__file__).resolve().parents[3]
 _names = itertools.count(1)
@@ -266,7 +266,7 @@ def paired(messages: list[list[int]]) -> bool:
 
 
 def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name):
-    from posestage.scenes import load_scene
+    from posestage.config.scenes import load_scene
 
     path = ROOT / "scenes" / "daw-midi.toml"
     text = path.read_text().replace('port = ""', f'port = "{port_name}"', 1)

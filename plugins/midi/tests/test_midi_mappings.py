@@ -21,9 +21,9 @@ from posestage_midi.mappings import (
     parse_value,
 )
 
+from posestage.config.scenes import parse_scene
 from posestage.errors import SceneError
-from posestage.plugins import PluginHost
-from posestage.scenes import parse_scene
+from posestage.host import PluginHost
 
 
 def cc(value="right_wrist.y", number=20, **kw):

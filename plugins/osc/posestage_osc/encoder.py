@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from posestage.keypoints import KEYPOINT_NAMES
+from posestage.model.keypoints import KEYPOINT_NAMES
 
 from . import wire
 from .layouts import LAYOUTS, PARTS, Layout, Message
@@ -139,7 +139,7 @@ class _Combo:
 
 
 class FrameEncoder:
-    """Encodes :class:`posestage.frames.PoseFrame` objects for one target."""
+    """Encodes :class:`posestage.model.frames.PoseFrame` objects for one target."""
 
     def __init__(self, options: Options) -> None:
         self.options = options

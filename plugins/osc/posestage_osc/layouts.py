@@ -23,7 +23,7 @@ Address placeholders: ``{prefix}`` (the ``prefix`` setting), ``{key}`` (slot, or
 Argument names are the values sent: frame ``index``, ``people``, ``fps``, ``latency_ms``,
 ``width``, ``height``, ``count``; ``present``; ``id``; person ``score``; keypoint ``x``, ``y``,
 ``score``; health ``inference_ms``, ``dropped``, ``device``. ``keypoints`` stands for 17 ×
-(x ``f``, y ``f``, score ``f``) in :data:`posestage.keypoints.KEYPOINT_NAMES` order and
+(x ``f``, y ``f``, score ``f``) in :data:`posestage.model.keypoints.KEYPOINT_NAMES` order and
 ``poses`` for, per person in slot order, score ``f`` then ``keypoints``.
 """
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from posestage.keypoints import KEYPOINT_NAMES
+from posestage.model.keypoints import KEYPOINT_NAMES
 
 #: PoseNet's (and PoseOSC's) camelCase part names, in the same order as KEYPOINT_NAMES.
 PARTS: tuple[str, ...] = tuple(

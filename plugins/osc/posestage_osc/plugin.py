@@ -36,10 +36,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from posestage.config.schema import Setting
 from posestage.errors import PluginError
-from posestage.frames import PoseFrame
 from posestage.hookspecs import hookimpl
-from posestage.settings import Setting
+from posestage.model.frames import PoseFrame
 
 from .encoder import FrameEncoder, Options
 from .layouts import LAYOUTS

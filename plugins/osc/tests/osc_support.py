@@ -17,9 +17,9 @@ def tracked_frames(count: int = 60, people: int = 3, seed: int = 5, width=640, h
     """(frame, entered, left) from the real tracker: ``people`` walkers, the second one
     dropping out for a while (missing > 0, then a leave and a new id in the free slot), random
     keypoint scores (some below any threshold), one walker partly off the image."""
-    from posestage.frames import PoseFrame
-    from posestage.synthetic import standing_person
-    from posestage.tracking import Tracker
+    from posestage.model.frames import PoseFrame
+    from posestage.model.synthetic import standing_person
+    from posestage.tracking.tracker import Tracker
 
     rng = np.random.default_rng(seed)
     tracker = Tracker()

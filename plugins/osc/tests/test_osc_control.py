@@ -18,9 +18,9 @@ from posestage_osc.plugin import OscOut
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from posestage.config.scenes import parse_scene
 from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.plugins import PluginHost
-from posestage.scenes import parse_scene
+from posestage.host import PluginHost
 from posestage.sources import SourceOptions, open_source
 from posestage.stage import Stage, StageOptions
 

@@ -15,7 +15,7 @@ import pluggy
 from posestage_osc import control, layouts, plugin
 
 from posestage import hookspecs
-from posestage.keypoints import KEYPOINT_NAMES
+from posestage.model.keypoints import KEYPOINT_NAMES
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "osc.md"
@@ -82,6 +82,6 @@ def test_the_plugin_does_not_import_python_osc():
 
 
 def test_builtin_distribution():
-    from posestage.plugins import BUILTIN_DISTRIBUTIONS
+    from posestage.host import BUILTIN_DISTRIBUTIONS
 
     assert "posestage-osc" in BUILTIN_DISTRIBUTIONS

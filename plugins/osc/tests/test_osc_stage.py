@@ -18,9 +18,9 @@ from posestage_osc.plugin import OscOut, resolve
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_packet import OscPacket
 
+from posestage.config.scenes import parse_scene
 from posestage.hookspecs import hookimpl
-from posestage.plugins import PluginHost
-from posestage.scenes import parse_scene
+from posestage.host import PluginHost
 from posestage.sources import SourceOptions, open_source
 from posestage.stage import Stage, StageOptions
 
@@ -135,7 +135,7 @@ def test_every_layout_from_a_replay_equals_the_frames_and_python_osc(make_receiv
 def test_resolve_inherits_from_the_table_and_fills_layout_defaults():
     from posestage_osc.plugin import SETTINGS
 
-    from posestage.settings import validate
+    from posestage.config.schema import validate
 
     settings = validate(
         {"min_score": 0.5, "targets": [{"layout": "poseosc"}, {"target": "10.0.0.2:7000",
@@ -172,8 +172,8 @@ def test_bad_settings_are_one_line_scene_errors(table, message):
 def test_a_broadcast_target_without_broadcast_is_refused_with_the_fix():
     from posestage_osc.plugin import SETTINGS
 
+    from posestage.config.schema import validate
     from posestage.errors import PluginError
-    from posestage.settings import validate
 
     plugin = OscOut()
     settings = validate({"target": "255.255.255.255:9000"}, SETTINGS, "plugins.osc")
@@ -191,7 +191,7 @@ def test_a_multicast_target_gets_its_ttl_and_sending_never_raises():
     from osc_support import tracked_frames
     from posestage_osc.plugin import SETTINGS
 
-    from posestage.settings import validate
+    from posestage.config.schema import validate
 
     plugin = OscOut()
     settings = validate({"target": "239.255.0.1:9000", "ttl": 3}, SETTINGS, "x")
@@ -209,7 +209,7 @@ def test_a_live_setting_change_swaps_encoders_without_a_farewell(receiver):
     from osc_support import tracked_frames
     from posestage_osc.plugin import SETTINGS
 
-    from posestage.settings import Values, validate
+    from posestage.config.schema import Values, validate
 
     plugin = OscOut()
     settings = validate({"target": f"127.0.0.1:{receiver.port}"}, SETTINGS, "x")

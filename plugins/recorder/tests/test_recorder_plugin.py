@@ -14,14 +14,14 @@ import pluggy
 import pytest
 
 from posestage import hookspecs
+from posestage.config.schema import validate
 from posestage.errors import PluginError
-from posestage.frames import PoseFrame
-from posestage.poses import Pose
-from posestage.posestream import read_posestream
-from posestage.settings import validate
+from posestage.model.frames import PoseFrame
+from posestage.model.poses import Pose
+from posestage.model.posestream import read_posestream
 from posestage.sources import SourceOptions, open_source
 from posestage.testing import SAMPLE_POSES, run_plugin
-from posestage.tracking import Tracker
+from posestage.tracking.tracker import Tracker
 
 try:
     import tomllib
@@ -277,7 +277,7 @@ def test_a_full_disk_is_reported_as_a_plugin_error():
 
 
 def test_the_plugin_host_accepts_it(tmp_path):
-    from posestage.plugins import PluginHost
+    from posestage.host import PluginHost
 
     info = PluginHost().register(Recorder(), "recorder")
     assert [s.name for s in info.settings] == ["path", "flush_seconds"]

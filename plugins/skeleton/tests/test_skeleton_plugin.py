@@ -8,11 +8,11 @@ import numpy as np
 import pygame
 import pytest
 
-from posestage.frames import Person, PoseFrame
-from posestage.keypoints import KEYPOINT_INDEX
-from posestage.plugins import PluginHost
-from posestage.poses import Pose
-from posestage.settings import validate
+from posestage.config.schema import validate
+from posestage.host import PluginHost
+from posestage.model.frames import Person, PoseFrame
+from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.poses import Pose
 from posestage.testing import SAMPLE_POSES, SyntheticPeople, run_plugin
 
 BLACK = (0, 0, 0)

@@ -21,10 +21,10 @@ from posestage_synth import (
 )
 from synth_movement import DOWN, RIGHT, frame, person, volume
 
+from posestage.config.scenes import parse_scene
+from posestage.config.schema import validate
 from posestage.errors import PluginError, SceneError
-from posestage.plugins import PluginHost
-from posestage.scenes import parse_scene
-from posestage.settings import validate
+from posestage.host import PluginHost
 from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]

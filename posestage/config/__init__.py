@@ -1,0 +1,1 @@
+"""What configures a show: the vocabularies, the settings schema, tracking settings, scenes."""

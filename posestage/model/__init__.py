@@ -1,0 +1,1 @@
+"""What flows: keypoints, poses, people and frames, the pose stream, synthetic people."""

@@ -1,0 +1,1 @@
+"""The tracker: stable ids and slots across frames, keypoints smoothed."""
