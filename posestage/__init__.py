@@ -18,7 +18,7 @@ _EXPORTS = {
     "Pose": "posestage.model.poses",
     "Keypoint": "posestage.model.poses",
     "DetectionResult": "posestage.model.poses",
-    "Person": "posestage.model.frames",
+    "Person": "posestage.model.people",
     "PoseFrame": "posestage.model.frames",
     "hookimpl": "posestage.hookspecs",
     "ControlMessage": "posestage.hookspecs",

@@ -89,7 +89,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 
     from posestage.config.schema import Setting, Values
     from posestage.context import StageContext
-    from posestage.model.frames import Person, PoseFrame
+    from posestage.model.frames import PoseFrame
+    from posestage.model.people import Person
 
 PROJECT = "posestage"
 
@@ -200,7 +201,7 @@ def posestage_draw(canvas: Any, frame: PoseFrame) -> bool | None:
 
 @hookspec
 def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
-    """A new person was found: ``person`` (a :class:`posestage.model.frames.Person`) in ``frame``.
+    """A new person was found: ``person`` (a :class:`posestage.model.people.Person`) in ``frame``.
 
     Called on the pose thread, in scene order, after the leaves and before
     ``posestage_frame`` of that frame; budget 50 ms. ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.

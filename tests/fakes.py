@@ -21,7 +21,8 @@ from posestage.config.schema import Setting
 from posestage.context import StageContext, StageFacts
 from posestage.hookspecs import hookimpl
 from posestage.host import PluginHost
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
+from posestage.model.people import Person
 from posestage.sources import ArraySource
 from posestage.stage import Stage, StageOptions
 

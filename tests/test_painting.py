@@ -11,8 +11,9 @@ import pytest
 
 from posestage.draw.skeleton import contrast_ratio
 from posestage.host import PluginHost, PluginUse
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.people import Person
 
 BLACK = (0, 0, 0)
 # A standing person, (x, y) image pixels, COCO order.

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from posestage.errors import SourceError
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.model.posestream import (
     FORMAT,

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from posestage.errors import PosestageError, SceneError
-from posestage.model.frames import Person
 from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.model.synthetic import standing_xy
 from posestage.tracking.tracker import Tracker, TrackingSettings, TrackUpdate

@@ -1,4 +1,4 @@
-"""What flows through the stage: tracked people and the frame handed to plugins."""
+"""What plugins get for each processed frame: :class:`PoseFrame`."""
 
 from __future__ import annotations
 
@@ -6,51 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from posestage.model.keypoints import KEYPOINT_INDEX, KEYPOINT_NAMES
-from posestage.model.poses import Keypoint
+from posestage.model.people import Person
 
-
-@dataclass
-class Person:
-    """One tracked person in one frame.
-
-    ``id`` is unique for the life of the stage and never reused. ``slot`` is the lowest free
-    small index (0, 1, 2, …) held while the person stays and reused after they leave: map
-    ``/pose/0/...`` once and it keeps working as people come and go.
-
-    ``xy`` (17, 2) is smoothed (x, y) in source-image pixels; ``raw_xy`` the same before
-    smoothing; ``scores`` (17,) keypoint confidences; ``age`` the number of frames this person
-    has been tracked; ``missing`` how many consecutive frames they have not been seen (a person
-    kept through a short dropout has missing > 0 and their last position).
-    """
-
-    id: int
-    slot: int
-    score: float
-    xy: np.ndarray
-    scores: np.ndarray
-    raw_xy: np.ndarray
-    age: int = 1
-    missing: int = 0
-    width: int = 1
-    height: int = 1
-    first_seen: float = 0.0
-
-    @property
-    def xy_norm(self) -> np.ndarray:
-        """(17, 2) keypoints normalised to 0..1 by the image size (x right, y down)."""
-        return self.xy / np.array([self.width, self.height], dtype=np.float32)
-
-    @property
-    def keypoints(self) -> list[Keypoint]:
-        return [
-            Keypoint(name, float(x), float(y), float(s))
-            for name, (x, y), s in zip(KEYPOINT_NAMES, self.xy, self.scores)
-        ]
-
-    def __getitem__(self, name: str) -> Keypoint:
-        i = KEYPOINT_INDEX[name]
-        return Keypoint(name, float(self.xy[i, 0]), float(self.xy[i, 1]), float(self.scores[i]))
+__all__ = ["PoseFrame"]
 
 
 @dataclass

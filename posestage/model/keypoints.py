@@ -1,6 +1,22 @@
-"""The 17 COCO keypoints and the skeleton drawn between them."""
+"""The 17 COCO keypoints, the skeleton drawn between them, and named access to a keypoint array.
+
+:class:`Keypoint` is one named keypoint; :class:`KeypointAccess` gives ``thing["left_wrist"]``
+and ``thing.keypoints`` to anything holding ``xy`` (17, 2) and ``scores`` (17,) arrays — a
+:class:`~posestage.model.poses.Pose` and a :class:`~posestage.model.people.Person` alike.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = [
+    "BONES",
+    "KEYPOINT_INDEX",
+    "KEYPOINT_NAMES",
+    "NUM_KEYPOINTS",
+    "Keypoint",
+    "KeypointAccess",
+]
 
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose",
@@ -32,3 +48,34 @@ BONES: tuple[tuple[int, int], ...] = (
     (5, 11), (6, 12), (11, 12),               # torso
     (11, 13), (13, 15), (12, 14), (14, 16),   # legs
 )  # fmt: skip
+
+
+class Keypoint(NamedTuple):
+    """One body keypoint: COCO name, position in source-image pixels, confidence 0..1."""
+
+    name: str
+    x: float
+    y: float
+    score: float
+
+
+class KeypointAccess:
+    """Named keypoints over ``self.xy`` (17, 2) and ``self.scores`` (17,): numpy inside,
+    friendly names outside."""
+
+    __slots__ = ()
+    xy: object
+    scores: object
+
+    @property
+    def keypoints(self) -> list[Keypoint]:
+        """The 17 keypoints as :class:`Keypoint` tuples, COCO order."""
+        return [
+            Keypoint(name, float(x), float(y), float(s))
+            for name, (x, y), s in zip(KEYPOINT_NAMES, self.xy, self.scores)
+        ]
+
+    def __getitem__(self, name: str) -> Keypoint:
+        """``pose["left_wrist"]`` → that :class:`Keypoint`."""
+        i = KEYPOINT_INDEX[name]
+        return Keypoint(name, float(self.xy[i, 0]), float(self.xy[i, 1]), float(self.scores[i]))

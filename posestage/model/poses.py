@@ -7,24 +7,16 @@ numpy arrays inside for speed, friendly names outside: ``pose.xy`` is a (17, 2) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
-from posestage.model.keypoints import KEYPOINT_INDEX, KEYPOINT_NAMES
+from posestage.model.keypoints import Keypoint, KeypointAccess
 
-
-class Keypoint(NamedTuple):
-    """One body keypoint: COCO name, position in source-image pixels, confidence 0..1."""
-
-    name: str
-    x: float
-    y: float
-    score: float
+__all__ = ["DetectionResult", "Keypoint", "Pose"]
 
 
 @dataclass
-class Pose:
+class Pose(KeypointAccess):
     """One person found in one image.
 
     ``xy`` is (17, 2) float32, (x, y) in source-image pixels, COCO order; ``scores`` is (17,)
@@ -34,18 +26,6 @@ class Pose:
     score: float
     xy: np.ndarray
     scores: np.ndarray
-
-    @property
-    def keypoints(self) -> list[Keypoint]:
-        return [
-            Keypoint(name, float(x), float(y), float(s))
-            for name, (x, y), s in zip(KEYPOINT_NAMES, self.xy, self.scores)
-        ]
-
-    def __getitem__(self, name: str) -> Keypoint:
-        """``pose["left_wrist"]`` → that :class:`Keypoint`."""
-        i = KEYPOINT_INDEX[name]
-        return Keypoint(name, float(self.xy[i, 0]), float(self.xy[i, 1]), float(self.scores[i]))
 
     def to_dict(self) -> dict:
         return {

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from posestage.config.tracking import TrackingSettings
-from posestage.model.frames import Person
 from posestage.model.keypoints import NUM_KEYPOINTS
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.tracking.one_euro import OneEuroFilter
 

@@ -21,7 +21,8 @@ from posestage.config.scenes import load_scene, parse_scene
 from posestage.draw.skeleton import SkeletonStyle, draw_message, draw_people
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.host import PluginHost, PluginUse
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.sources import ArraySource, SourceFrame
 from posestage.stage import Stage, StageOptions

@@ -21,8 +21,9 @@ from posestage_footfall import PNG_OPACITY, compose, grid_image
 from posestage.config.scenes import load_scene, parse_scene
 from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.host import PluginHost, PluginUse
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.people import Person
 from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
 from posestage.stage import Stage, StageOptions
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.people import Person
 from posestage.model.synthetic import standing_xy
 
 W, H = 640, 480

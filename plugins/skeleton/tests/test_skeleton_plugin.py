@@ -10,8 +10,9 @@ import pytest
 
 from posestage.config.schema import validate
 from posestage.host import PluginHost
-from posestage.model.frames import Person, PoseFrame
+from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.testing import SAMPLE_POSES, SyntheticPeople, run_plugin
 
