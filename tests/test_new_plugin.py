@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from posestage.cli import main
-from posestage.commands.scaffold import create_plugin, plugin_names
+from posestage.commands.new_plugin import create_plugin, plugin_names
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.testing import SAMPLE_POSES, run_plugin

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from posestage.commands.scaffold import create_plugin
+from posestage.commands.new_plugin import create_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
