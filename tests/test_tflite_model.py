@@ -7,14 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
+from posestage.config.vocabulary import Device, parse_device
 from posestage.engine import interpreter as runtime
-from posestage.engine.interpreter import (
-    Device,
-    EdgeTpuUnavailable,
-    delegate_library,
-    delegate_options,
-    parse_device,
-)
+from posestage.engine.interpreter import EdgeTpuUnavailable, delegate_library, delegate_options
 from posestage.engine.tflite import (
     EDGETPU_OP,
     POSENET_DECODER_OP,

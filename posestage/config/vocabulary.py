@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from posestage.errors import did_you_mean
+from posestage.errors import DeviceError, did_you_mean
 
 #: Largest frame accepted anywhere (``--res``, ``[stage] res``): 8K UHD. Bigger sizes are typos
 #: (``99999x99999`` would ask for ~28 GB per frame).
@@ -161,10 +161,42 @@ def _size(order: str, max_first: int, max_second: int):
     return convert
 
 
-def _device(value: Any) -> str:
-    from posestage.engine.interpreter import parse_device
-    from posestage.errors import DeviceError
+# -- devices: auto, cpu, or an Edge TPU ---------------------------------------------------
 
+DEVICE_HELP = "auto, cpu, edgetpu, edgetpu:usb, edgetpu:usb:0, edgetpu:pci:0 (or usb:0, pci:0)"
+_DEVICE_RE = re.compile(r"^edgetpu(?::(usb|pci)(?::(\d+))?)?$")
+
+
+@dataclass(frozen=True)
+class Device:
+    """A parsed ``--device``: ``kind`` is ``auto``, ``cpu`` or ``edgetpu``; ``selector`` the
+    delegate's ``device`` option (``usb``, ``usb:0``, ``pci:0``) or ``None`` for any TPU."""
+
+    kind: str
+    selector: str | None = None
+
+    def __str__(self) -> str:
+        return f"edgetpu:{self.selector}" if self.selector else self.kind
+
+
+def parse_device(device: str | Device) -> Device:
+    """``"edgetpu:usb:0"`` → ``Device("edgetpu", "usb:0")``; unknown spellings raise one line."""
+    if isinstance(device, Device):
+        return device
+    text = str(device).strip().lower()
+    if text in ("auto", "cpu"):
+        return Device(text)
+    if text.startswith(("usb", "pci")):  # shorthand: "usb:0" means "edgetpu:usb:0"
+        text = f"edgetpu:{text}"
+    match = _DEVICE_RE.match(text)
+    if not match:
+        raise DeviceError(f"unknown device {device!r}: use one of {DEVICE_HELP}")
+    bus, number = match.groups()
+    selector = None if bus is None else (bus if number is None else f"{bus}:{number}")
+    return Device("edgetpu", selector)
+
+
+def _device(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("not text")
     try:

@@ -21,17 +21,14 @@ import ctypes
 import importlib
 import os
 import platform
-import re
 import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from posestage.config.vocabulary import Device, parse_device
 from posestage.errors import DeviceError
-
-DEVICE_HELP = "auto, cpu, edgetpu, edgetpu:usb, edgetpu:usb:0, edgetpu:pci:0 (or usb:0, pci:0)"
-_DEVICE_RE = re.compile(r"^edgetpu(?::(usb|pci)(?::(\d+))?)?$")
 
 
 @dataclass(frozen=True)
@@ -41,35 +38,6 @@ class Runtime:
     name: str
     interpreter_class: Any
     load_delegate: Any
-
-
-@dataclass(frozen=True)
-class Device:
-    """A parsed ``--device``: ``kind`` is ``auto``, ``cpu`` or ``edgetpu``; ``selector`` the
-    delegate's ``device`` option (``usb``, ``usb:0``, ``pci:0``) or ``None`` for any TPU."""
-
-    kind: str
-    selector: str | None = None
-
-    def __str__(self) -> str:
-        return f"edgetpu:{self.selector}" if self.selector else self.kind
-
-
-def parse_device(device: str | Device) -> Device:
-    """``"edgetpu:usb:0"`` → ``Device("edgetpu", "usb:0")``; unknown spellings raise one line."""
-    if isinstance(device, Device):
-        return device
-    text = str(device).strip().lower()
-    if text in ("auto", "cpu"):
-        return Device(text)
-    if text.startswith(("usb", "pci")):  # shorthand: "usb:0" means "edgetpu:usb:0"
-        text = f"edgetpu:{text}"
-    match = _DEVICE_RE.match(text)
-    if not match:
-        raise DeviceError(f"unknown device {device!r}: use one of {DEVICE_HELP}")
-    bus, number = match.groups()
-    selector = None if bus is None else (bus if number is None else f"{bus}:{number}")
-    return Device("edgetpu", selector)
 
 
 def delegate_library(system: str | None = None) -> str:

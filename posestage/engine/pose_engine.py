@@ -19,15 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from posestage.config.vocabulary import Device, parse_device
 from posestage.engine import catalogue
 from posestage.engine.family import DecodeSettings, ModelFamily, Region
 from posestage.engine.interpreter import (
-    Device,
     EdgeTpuUnavailable,
     load_edgetpu_delegate,
     make_interpreter,
     native_info_hidden,
-    parse_device,
 )
 from posestage.engine.movenet import MoveNetFamily
 from posestage.engine.posenet import PoseNetFamily
