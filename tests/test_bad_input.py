@@ -170,3 +170,63 @@ def test_debug_shows_the_traceback(tmp_path, image):
 
     with pytest.raises(ModelError):
         main(["--debug", "detect", image, "--model", str(tmp_path / "gone.tflite")])
+
+
+# -- images that lie, images too large, files that are not files ------------------------------
+
+
+def png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A 1-bit grayscale PNG claiming ``width`` x ``height``, with ``rows`` rows of zeros
+    actually compressed in it (all of them when None: a decompression bomb, tiny on disk)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    row = b"\x00" * (1 + (width + 7) // 8)
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height if rows is None else rows))
+    data += packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.slow
+def test_a_decompression_bomb_is_refused_before_decoding(capsys, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png(30000, 30000))
+    assert bomb.stat().st_size < 200_000  # 900 million pixels in ~110 KB
+    assert_one_line_error(*run_cli(capsys, "detect", str(bomb)), str(bomb), "7680x4320 allowed")
+
+
+def test_a_header_that_lies_is_one_line(capsys, tmp_path):
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png(9000, 9000, rows=1))  # claims 81 million pixels, carries one row
+    assert_one_line_error(*run_cli(capsys, "detect", str(huge)), str(huge), "(9000x9000)")
+    huger = tmp_path / "huger.png"
+    huger.write_bytes(png(12000, 12000, rows=1))  # past Pillow's own warning: still one line
+    assert_one_line_error(*run_cli(capsys, "detect", str(huger)), str(huger), "(12000x12000)")
+    garbage = tmp_path / "garbage.png"
+    good = png(64, 48)
+    garbage.write_bytes(good[:41] + b"\xff" * 40 + good[81:])  # IDAT that is not zlib
+    assert_one_line_error(*run_cli(capsys, "detect", str(garbage)), str(garbage), "cannot read")
+
+
+def test_a_fifo_named_as_an_image_is_refused_without_waiting(capsys, tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(out=run_cli(capsys, "detect", str(fifo))), daemon=True
+    )
+    thread.start()
+    thread.join(30)  # a hang guard: opening a FIFO for reading blocks until a writer comes
+    assert not thread.is_alive(), "detect blocked on a FIFO"
+    assert_one_line_error(*result["out"], str(fifo), "not a regular file")

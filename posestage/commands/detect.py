@@ -15,7 +15,7 @@ from pathlib import Path
 
 from posestage.config import vocabulary as v
 from posestage.engine.catalogue import DEFAULT_MODEL
-from posestage.errors import PosestageError, SourceError
+from posestage.errors import PosestageError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -80,25 +80,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def load_image(path: Path):
-    """Open an image file fully as RGB; one-line :class:`SourceError` if it is not one."""
-    from PIL import Image, UnidentifiedImageError
+    """Open an image file fully as RGB; one-line :class:`SourceError` if it is not one (or is
+    too large, or is not a regular file)."""
+    from posestage.sources.stills import open_image
 
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
-    except FileNotFoundError:
-        raise SourceError(f"image {path} not found: check the path") from None
-    except IsADirectoryError:
-        raise SourceError(f"image {path} is a folder: give image files") from None
-    except UnidentifiedImageError:
-        raise SourceError(
-            f"{path} is not an image (JPEG, PNG, BMP, ...): give an image file"
-        ) from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise SourceError(
-            f"image {path} cannot be read ({err}): is it truncated or corrupt?"
-        ) from None
+    return open_image(path, what="image")
 
 
 def out_paths(out: Path, images: list[Path]) -> list[Path]:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from posestage.errors import DeviceError, did_you_mean
+from posestage.model.limits import MAX_HEIGHT, MAX_WIDTH
 
 #: Largest frame accepted anywhere (``--res``, ``[stage] res``): 8K UHD. Bigger sizes are typos
 #: (``99999x99999`` would ask for ~28 GB per frame).
-MAX_WIDTH, MAX_HEIGHT = 7680, 4320
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?|[-+]?(nan|inf|infinity)", re.I)
 
 

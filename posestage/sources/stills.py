@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from posestage.errors import SourceError
+from posestage.errors import SourceError, one_line
+from posestage.model.limits import (
+    MAX_HEIGHT,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_WIDTH,
+    regular_file,
+)
 from posestage.sources.base import Source, SourceFrame, SourceOptions
 
 #: File extensions read as still images (everything else that exists is tried as a video).
@@ -23,20 +31,60 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
 
 
-def load_image(path: str | Path, res: tuple[int, int] | None = None) -> np.ndarray:
-    """A still image as (H, W, 3) uint8 RGB, resized to ``res`` (W, H) if given."""
+def open_image(path: str | Path, what: str = "--source"):
+    """An image file decoded as an RGB PIL image, or one-line :class:`SourceError`.
+
+    Only a regular file of at most :data:`~posestage.model.limits.MAX_IMAGE_BYTES`, and only
+    when its header says at most 8K UHD of pixels — checked before decoding, so a
+    decompression bomb (a 30000x30000 PNG of 109 KB) is refused without allocating it. A
+    header that lies, a truncated or corrupt file: the same one line.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    where = f"{what} {path}" if what else str(path)
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            if res is not None and img.size != tuple(res):
-                img = img.resize(tuple(res), Image.BILINEAR)
-            return np.asarray(img).copy()
+        regular_file(path, f"{where}: image", MAX_IMAGE_BYTES, SourceError)
+        with warnings.catch_warnings():  # Pillow's bomb warning: our own check says it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened as img:
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise SourceError(
+                    f"{where}: the image has more pixels ({width}x{height}) than the "
+                    f"{MAX_WIDTH}x{MAX_HEIGHT} allowed; scale it down"
+                )
+            img.load()
+            return img.convert("RGB")
+    except SourceError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own guard, past twice its limit
+        raise SourceError(
+            f"{where}: the image has more pixels than the {MAX_WIDTH}x{MAX_HEIGHT} allowed; "
+            "scale it down"
+        ) from None
     except FileNotFoundError:
-        raise SourceError(f"--source {path}: image not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise SourceError(f"--source {path}: cannot read the image ({err})") from None
+        raise SourceError(f"{where}: image not found; check the path") from None
+    except IsADirectoryError:
+        raise SourceError(f"{where}: is a folder; give image files") from None
+    except UnidentifiedImageError:
+        raise SourceError(
+            f"{where}: cannot read the image: not an image (JPEG, PNG, BMP, ...); give an image file"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - a lying header fails in many ways inside Pillow
+        raise SourceError(
+            f"{where}: cannot read the image ({one_line(err)}); is it truncated or corrupt?"
+        ) from None
+
+
+def load_image(path: str | Path, res: tuple[int, int] | None = None) -> np.ndarray:
+    """A still image as (H, W, 3) uint8 RGB, resized to ``res`` (W, H) if given."""
+    from PIL import Image
+
+    img = open_image(path)
+    if res is not None and img.size != tuple(res):
+        img = img.resize(tuple(res), Image.BILINEAR)
+    return np.asarray(img).copy()
 
 
 class StillsSource(Source):
