@@ -10,6 +10,7 @@ import pytest
 from posestage.errors import SourceError
 from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage.model.limits import MAX_LINE_BYTES, MAX_PEOPLE
 from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.model.posestream import (
@@ -242,3 +243,57 @@ def test_replay_into_tracker_reproduces_the_people(tmp_path):
         for p, q in zip(got, want, strict=True):
             assert np.array_equal(p.xy, q.xy) and np.array_equal(p.raw_xy, q.raw_xy)
     assert {p.id for people in recorded for p in people} == {1, 2, 3}
+
+
+# -- what a file claims, and what the reader takes -------------------------------------------
+
+PERSON = {"id": 1, "slot": 0, "score": 0.5, "keypoints": [[1.0, 2.0, 0.5]] * 17}
+
+
+def test_a_replay_skips_a_bad_middle_line_counts_it_and_goes_on(tmp_path, caplog):
+    bad_lines = ["{not json", "[1, 2]", "x" * (MAX_LINE_BYTES + 10), GOOD.replace("64", "-1")]
+    path = write_lines(tmp_path, HEAD, GOOD, *bad_lines, GOOD, "\xff garbage", GOOD)
+    with open_posestream(path, strict=False) as reader:
+        frames = list(reader)
+        assert len(frames) == 3 and reader.skipped == 5
+    said = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(said) == 3 and f"{path}:3:" in said[0]  # the first three said, then counted
+    with pytest.raises(PoseStreamError, match=r"bad.jsonl:3: not valid JSON"):
+        read_posestream(path)  # strict (tests, tools): the first bad line is an error
+
+
+def test_sizes_a_file_claims_are_refused_in_one_line(tmp_path):
+    path = write_lines(tmp_path, HEAD.replace('"width": 1280', '"width": 1000000000'), GOOD)
+    with pytest.raises(PoseStreamError, match=r"1000000000x720 is outside 1x1 to 7680x4320"):
+        open_posestream(path)
+    path = write_lines(tmp_path, HEAD, GOOD.replace('"height": 48', '"height": 100000'))
+    with open_posestream(path, strict=False) as reader:
+        assert list(reader) == [] and reader.skipped == 1
+
+
+def test_people_per_frame_are_capped_at_the_best_scored(tmp_path):
+    crowd = [dict(PERSON, id=i, slot=i, score=i / 1000) for i in range(1000)]
+    path = write_lines(tmp_path, HEAD, GOOD.replace("[]", json.dumps(crowd)))
+    _, (frame,) = read_posestream(path)
+    assert len(frame.people) == MAX_PEOPLE
+    assert {p.id for p in frame.people} == set(range(1000 - MAX_PEOPLE, 1000))
+
+
+def test_a_fifo_named_as_a_pose_stream_is_refused_without_waiting(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "show.jsonl"
+    os.mkfifo(fifo)
+    errors = []
+
+    def open_it():
+        try:
+            open_posestream(fifo)
+        except PoseStreamError as err:
+            errors.append(str(err))
+
+    thread = threading.Thread(target=open_it, daemon=True)
+    thread.start()
+    thread.join(30)  # a hang guard: opening a FIFO blocks until a writer comes
+    assert not thread.is_alive() and errors and "not a regular file" in errors[0]

@@ -572,3 +572,16 @@ def test_video_timestamps_are_this_runs_time_from_the_first_frame(tmp_path):
     assert before <= first.timestamp <= time.time()  # captured now, not at open
     assert src.read().timestamp - first.timestamp == pytest.approx(0.04, abs=1e-3)
     src.close()
+
+
+def test_a_looping_replay_skips_a_bad_middle_line_every_time_and_goes_on(tmp_path):
+    path = tmp_path / "take.jsonl"
+    write_stream(path, 5, 0.1)
+    lines = path.read_text().splitlines()
+    lines.insert(3, '{"index": 9, "timestamp": "soon"')  # a line cut and joined mid-show
+    path.write_text("\n".join(lines) + "\n")
+    src = open_source(f"replay:{path}", SourceOptions(pace="fast", loop=True))
+    frames = [src.read() for _ in range(12)]  # two and a half passes of 5 good frames
+    src.close()
+    assert all(f is not None and f.poses for f in frames)
+    assert [f.recorded.index for f in frames] == [0, 2, 4, 6, 8] * 2 + [0, 2]

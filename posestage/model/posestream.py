@@ -24,165 +24,56 @@ a person the tracker was holding through a dropout (not detected that frame); re
 them out of the poses, exactly as the engine did.
 
 :class:`PoseStreamWriter` writes a stream; :func:`open_posestream` / :class:`PoseStreamReader`
-read one lazily, raising :class:`PoseStreamError` with ``file:line`` for a bad line. A last
-line cut short (the recorder killed mid-write) is skipped with a warning, not an error.
+read one lazily, raising :class:`PoseStreamError` with ``file:line`` for a bad line — or, not
+``strict`` (a replay), skipping it with a warning and counting it in
+:attr:`PoseStreamReader.skipped`, so one bad line in the middle of a day-long recording does not
+end the show. A last line cut short (the recorder killed mid-write) is skipped with a warning,
+not an error. Whatever a file claims, the reader takes frames of at most 8K, at most
+:data:`~posestage.model.limits.MAX_PEOPLE` people a frame (the best scored) and lines of at most
+:data:`~posestage.model.limits.MAX_LINE_BYTES`, and only from a regular file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import numpy as np
-
-from posestage.errors import SourceError
 from posestage.model.frames import PoseFrame
-from posestage.model.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
-from posestage.model.poses import Pose
+from posestage.model.limits import MAX_LINE_BYTES, regular_file
+from posestage.model.streamlines import (
+    FORMAT,
+    SUFFIX,
+    VERSION,
+    LineError,
+    PoseStreamError,
+    StreamFrame,
+    StreamHeader,
+    StreamPerson,
+    encode_frame,
+    encode_header,
+    parse_frame,
+    parse_header,
+)
+
+__all__ = [
+    "FORMAT",
+    "SUFFIX",
+    "VERSION",
+    "PoseStreamError",
+    "PoseStreamReader",
+    "PoseStreamWriter",
+    "StreamFrame",
+    "StreamHeader",
+    "StreamPerson",
+    "open_posestream",
+    "read_posestream",
+]
 
 log = logging.getLogger(__name__)
-
-#: The ``format`` value of every pose stream header.
-FORMAT = "posestage.posestream"
-#: The version this code writes; it reads every version up to this one.
-VERSION = 1
-#: File extension used for pose streams.
-SUFFIX = ".jsonl"
-
-
-class PoseStreamError(SourceError):
-    """A pose stream file is missing, not a pose stream, or has a bad line (``file:line``)."""
-
-
-@dataclass
-class StreamHeader:
-    """The first line of a pose stream: where and when it was recorded."""
-
-    source: str = ""
-    width: int = 0
-    height: int = 0
-    model: str = ""
-    start_time: float = 0.0
-    version: int = VERSION
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "version": self.version,
-            "source": self.source,
-            "width": int(self.width),
-            "height": int(self.height),
-            "model": self.model,
-            "start_time": float(self.start_time),
-            "keypoints": list(KEYPOINT_NAMES),
-        }
-
-
-@dataclass
-class StreamPerson:
-    """One recorded person: tracker id and slot, pose score, raw keypoints (17, 2) + scores."""
-
-    id: int
-    slot: int
-    score: float
-    xy: np.ndarray
-    scores: np.ndarray
-    missing: int = 0
-
-    def to_pose(self) -> Pose:
-        """The detection as the engine returned it (a copy)."""
-        return Pose(score=self.score, xy=self.xy.copy(), scores=self.scores.copy())
-
-
-@dataclass
-class StreamFrame:
-    """One recorded frame: its index, capture timestamp, image size and people."""
-
-    index: int
-    timestamp: float
-    width: int
-    height: int
-    people: list[StreamPerson] = field(default_factory=list)
-
-    @classmethod
-    def from_pose_frame(cls, frame: PoseFrame) -> StreamFrame:
-        """What the recorder keeps of a :class:`PoseFrame`: raw keypoints and ids, no pixels.
-
-        A mirrored frame is recorded unmirrored (``x → width - 1 - x``, the stage's mirror
-        undone), so every stream is in camera coordinates whatever the stage's mirror was.
-        """
-        people = []
-        for p in frame.people:
-            xy = np.array(p.raw_xy, dtype=np.float32)
-            if frame.mirrored:
-                xy[:, 0] = (frame.width - 1) - xy[:, 0]
-            people.append(
-                StreamPerson(
-                    id=int(p.id),
-                    slot=int(p.slot),
-                    score=float(p.score),
-                    xy=xy,
-                    scores=np.array(p.scores, dtype=np.float32),
-                    missing=int(p.missing),
-                )
-            )
-        return cls(
-            index=int(frame.index),
-            timestamp=float(frame.timestamp),
-            width=int(frame.width),
-            height=int(frame.height),
-            people=people,
-        )
-
-    def poses(self) -> list[Pose]:
-        """The detections of this frame (people with ``missing == 0``), best score first."""
-        seen = [p for p in self.people if p.missing == 0]
-        seen.sort(key=lambda p: -p.score)
-        return [p.to_pose() for p in seen]
-
-
-# -- writing ---------------------------------------------------------------------------------
-
-
-def _f32(values: np.ndarray) -> list[float]:
-    """float32 values as the shortest Python floats that read back to the same float32."""
-    return [float(str(v)) for v in np.asarray(values, dtype=np.float32).ravel()]
-
-
-def encode_header(header: StreamHeader) -> str:
-    """The header as one JSON line (with the trailing newline)."""
-    return json.dumps(header.to_dict(), separators=(",", ":")) + "\n"
-
-
-def encode_frame(frame: StreamFrame) -> str:
-    """One frame as one JSON line (with the trailing newline)."""
-    people = []
-    for p in frame.people:
-        xy = _f32(p.xy)
-        sc = _f32(p.scores)
-        people.append(
-            {
-                "id": p.id,
-                "slot": p.slot,
-                "score": float(p.score),
-                "missing": p.missing,
-                "keypoints": [[xy[2 * k], xy[2 * k + 1], sc[k]] for k in range(len(sc))],
-            }
-        )
-    record = {
-        "index": frame.index,
-        "timestamp": frame.timestamp,
-        "width": frame.width,
-        "height": frame.height,
-        "people": people,
-    }
-    return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 class PoseStreamWriter:
@@ -273,101 +164,27 @@ class PoseStreamWriter:
 # -- reading ---------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """Internal: what is wrong with one line (becomes a PoseStreamError with file:line)."""
-
-
-def _number(record: dict, key: str, kind: type = float) -> Any:
-    value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Bad(f"{key!r} must be a number, got {value!r}")
-    if kind is int:
-        if value != int(value):
-            raise _Bad(f"{key!r} must be a whole number, got {value!r}")
-        return int(value)
-    if not math.isfinite(value):
-        raise _Bad(f"{key!r} must be finite, got {value!r}")
-    return float(value)
-
-
-def _parse_header(record: Any) -> StreamHeader:
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise _Bad(
-            f'not a pose stream header (expected {{"format": "{FORMAT}", ...}}); '
-            "record one with the recorder plugin"
-        )
-    version = record.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _Bad(f"bad pose stream version {version!r}")
-    if version > VERSION:
-        raise _Bad(
-            f"pose stream version {version} is newer than this posestage reads "
-            f"(up to {VERSION}); upgrade posestage"
-        )
-    names = record.get("keypoints", list(KEYPOINT_NAMES))
-    if list(names) != list(KEYPOINT_NAMES):
-        raise _Bad("keypoints are not the 17 COCO keypoints posestage uses")
-    return StreamHeader(
-        source=str(record.get("source", "")),
-        width=_number(record, "width", int) if "width" in record else 0,
-        height=_number(record, "height", int) if "height" in record else 0,
-        model=str(record.get("model", "")),
-        start_time=_number(record, "start_time") if "start_time" in record else 0.0,
-        version=version,
-    )
-
-
-def _parse_person(p: Any) -> StreamPerson:
-    if not isinstance(p, dict):
-        raise _Bad(f"a person must be an object, got {p!r:.40}")
-    kps = p.get("keypoints")
-    try:
-        arr = np.array(kps, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise _Bad("'keypoints' must be 17 rows of [x, y, score] numbers") from None
-    if arr.shape != (NUM_KEYPOINTS, 3) or not np.isfinite(arr).all():
-        raise _Bad(f"'keypoints' must be {NUM_KEYPOINTS} rows of [x, y, score] finite numbers")
-    return StreamPerson(
-        id=_number(p, "id", int),
-        slot=_number(p, "slot", int),
-        score=_number(p, "score"),
-        xy=np.ascontiguousarray(arr[:, :2]),
-        scores=np.ascontiguousarray(arr[:, 2]),
-        missing=_number(p, "missing", int) if "missing" in p else 0,
-    )
-
-
-def _parse_frame(record: Any) -> StreamFrame:
-    if not isinstance(record, dict):
-        raise _Bad(f"a frame line must be a JSON object, got {type(record).__name__}")
-    if record.get("format") == FORMAT:
-        raise _Bad("a second header: two pose streams were joined; split them")
-    people = record.get("people", [])
-    if not isinstance(people, list):
-        raise _Bad("'people' must be a list")
-    width, height = _number(record, "width", int), _number(record, "height", int)
-    if width <= 0 or height <= 0:
-        raise _Bad(f"image size {width}x{height} must be positive")
-    return StreamFrame(
-        index=_number(record, "index", int),
-        timestamp=_number(record, "timestamp"),
-        width=width,
-        height=height,
-        people=[_parse_person(p) for p in people],
-    )
+#: Bad lines of a replay said one by one; after that, one line every :data:`SAY_EVERY`.
+SAY_FIRST, SAY_EVERY = 3, 100
 
 
 class PoseStreamReader:
     """Reads a pose stream lazily: :attr:`header` at once, frames by iterating.
 
-    Every bad line raises :class:`PoseStreamError` as ``file:line: what is wrong``. Use as a
-    context manager (or call :meth:`close`).
+    A bad header always raises :class:`PoseStreamError` (``file:line: what is wrong``). A bad
+    frame line raises it too when ``strict``; otherwise it is skipped, counted in
+    :attr:`skipped` and logged (the first :data:`SAY_FIRST`, then every :data:`SAY_EVERY`-th).
+    Use as a context manager (or call :meth:`close`).
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, strict: bool = True):
         self.path = Path(path)
+        self.strict = strict
+        self.skipped = 0  #: bad frame lines skipped (not strict)
+        self.first_skipped = ""  #: what was wrong with the first of them
         self._line = 0
         try:
+            regular_file(self.path, f"pose stream {self.path}", 1 << 62, PoseStreamError)
             self._file: IO[str] | None = open(self.path, encoding="utf-8")  # noqa: SIM115
         except FileNotFoundError:
             raise PoseStreamError(
@@ -386,25 +203,34 @@ class PoseStreamReader:
                 raise PoseStreamError(
                     f"{self.path}: empty file, not a pose stream; record one with the recorder plugin"
                 )
-            self.header = self._parse(first[0], _parse_header)
+            self.header = self._parse(first[0], parse_header)
         except BaseException:
             self.close()
             raise
 
     def _next_line(self) -> tuple[str, bool] | None:
-        """(text, ended_with_newline) of the next non-blank line, or None at the end."""
+        """(text, ended_with_newline) of the next non-blank line, or None at the end. A line
+        longer than :data:`MAX_LINE_BYTES` raises (its rest is passed over first)."""
         assert self._file is not None
         while True:
             try:
-                text = self._file.readline()
+                text = self._file.readline(MAX_LINE_BYTES + 1)
             except UnicodeDecodeError:
                 self._line += 1
+                self._file.readline()  # on to the next line, should the caller go on
                 raise PoseStreamError(
                     f"{self.path}:{self._line}: not UTF-8 text; is this really a pose stream?"
                 ) from None
             if not text:
                 return None
             self._line += 1
+            if len(text) > MAX_LINE_BYTES:
+                while text and not text.endswith("\n"):
+                    text = self._file.readline(MAX_LINE_BYTES)
+                raise PoseStreamError(
+                    f"{self.path}:{self._line}: a line of more than {MAX_LINE_BYTES} characters; "
+                    "not a frame posestage wrote"
+                )
             if text.strip():
                 return text, text.endswith("\n")
 
@@ -418,23 +244,35 @@ class PoseStreamReader:
             ) from None
         try:
             return parse(record)
-        except _Bad as err:
+        except LineError as err:
             raise PoseStreamError(f"{self.path}:{self._line}: {err}") from None
 
     def __iter__(self) -> Iterator[StreamFrame]:
         while self._file is not None:
-            got = self._next_line()
-            if got is None:
-                return
-            text, complete = got
+            got = None
             try:
-                yield self._parse(text, _parse_frame)
-            except PoseStreamError:
+                got = self._next_line()
+                if got is None:
+                    return
+                text, complete = got
+                frame = self._parse(text, parse_frame)
+            except PoseStreamError as err:
                 # A last line without its newline is a recording cut short: end there.
-                if not complete and self._file is not None and not self._file.read(1):
+                if _cut_short(got) and self._file is not None and not self._file.read(1):
                     log.warning("%s:%d: incomplete last line skipped", self.path, self._line)
                     return
-                raise
+                if self.strict:
+                    raise
+                self._skip(err)
+                continue
+            yield frame
+
+    def _skip(self, err: PoseStreamError) -> None:
+        self.skipped += 1
+        self.first_skipped = self.first_skipped or str(err)
+        n = self.skipped
+        if n <= SAY_FIRST or n % SAY_EVERY == 0:
+            log.warning("%s; line skipped (%d bad line%s so far)", err, n, "s" * (n > 1))
 
     @property
     def line(self) -> int:
@@ -453,9 +291,14 @@ class PoseStreamReader:
         self.close()
 
 
-def open_posestream(path: str | Path) -> PoseStreamReader:
+def _cut_short(got: tuple[str, bool] | None) -> bool:
+    """The line read last was the file's last and lacked its newline."""
+    return got is not None and not got[1]
+
+
+def open_posestream(path: str | Path, *, strict: bool = True) -> PoseStreamReader:
     """Open a pose stream for reading (checks the header now)."""
-    return PoseStreamReader(path)
+    return PoseStreamReader(path, strict=strict)
 
 
 def read_posestream(path: str | Path) -> tuple[StreamHeader, list[StreamFrame]]:

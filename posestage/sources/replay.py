@@ -24,7 +24,8 @@ class ReplaySource(Source):
     time. A gap longer than :data:`~posestage.sources.base.MAX_WAIT_SECONDS` between two
     recorded frames (a recording across a break) is shortened to that, in the pacing and in the
     timestamps, so a replay never stalls for the length of the break. A stream without any
-    frame is refused when it is opened.
+    frame is refused when it is opened; a bad line further on is skipped and counted
+    (:attr:`skipped`, logged) and the replay goes on, also when it loops.
     """
 
     gives_poses = True  # the stage needs no model for this source
@@ -35,7 +36,7 @@ class ReplaySource(Source):
         self.options = options
         self.live = options.pace == "realtime"
         self.name = f"replay:{path.name}"
-        self._reader = PoseStreamReader(path)
+        self._reader = PoseStreamReader(path, strict=False)
         self.header = self._reader.header
         self.mirror_by_default = str(self.header.source).startswith("camera")
         self._frames = iter(self._reader)
@@ -45,7 +46,13 @@ class ReplaySource(Source):
             self._close()
             raise
         if self._pending is None:
+            skipped, first = self._reader.skipped, self._reader.first_skipped
             self._close()
+            if skipped:
+                raise SourceError(
+                    f"--source replay:{path}: no frame could be read ({skipped} bad "
+                    f"line{'s' * (skipped > 1)}; the first: {first})"
+                )
             raise SourceError(
                 f"--source replay:{path}: the pose stream has no frames (an empty recording); "
                 "record one with the recorder plugin, or pick another file"
@@ -86,7 +93,7 @@ class ReplaySource(Source):
                 return None
             self._last_recorded = None
             self._reader.close()
-            self._reader = PoseStreamReader(self.path)
+            self._reader = PoseStreamReader(self.path, strict=False)
             self._frames = iter(self._reader)
             record = self._next_record()
             if record is None:
@@ -115,6 +122,11 @@ class ReplaySource(Source):
             poses=poses,
             recorded=record,
         )
+
+    @property
+    def skipped(self) -> int:
+        """Bad lines skipped so far (this pass of the file)."""
+        return self._reader.skipped
 
     def _close(self) -> None:
         self._reader.close()
