@@ -79,10 +79,11 @@ When the stage mirrors (``[stage] mirror = true``), coordinates are *already* mi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+from posestage.context import ControlMessage, ControlReply
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import argparse
@@ -92,52 +93,20 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from posestage.model.frames import PoseFrame
     from posestage.model.people import Person
 
+__all__ = [
+    "PROJECT",
+    "ControlMessage",
+    "ControlReply",
+    "hookimpl",
+    "hookspec",
+]
+
 PROJECT = "posestage"
 
 #: Marks a function as a hook implementation: ``@hookimpl`` above ``def posestage_frame(...)``.
 hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Marks a hook specification (used only in this file).
 hookspec = pluggy.HookspecMarker(PROJECT)
-
-
-@dataclass(frozen=True)
-class ControlMessage:
-    """A control request reaching the stage from outside the window (OSC, a web page, MIDI).
-
-    ``action`` is one of:
-
-    - ``"scene"``: switch to scene ``value`` (its number, 1-based, or file name);
-    - ``"set"``: set setting ``name`` of plugin ``target`` to ``value`` (validated exactly like
-      a scene file; see :meth:`posestage.host.PluginHost.update_settings`);
-    - ``"enable"`` / ``"disable"``: switch plugin ``target`` on or off in the running scene;
-    - anything else: a message for plugins only (e.g. ``"cue"`` with ``value = 3``).
-
-    ``source`` says where it came from (``"osc:127.0.0.1:9000"``). Post it with
-    ``stage.post(message)`` (any thread): the stage checks it (every text field must be a
-    short ``str``; a bad message of any shape is refused with one line and counted), does the
-    built-in actions, then passes it on to ``posestage_event``; the returned future gets a
-    :class:`ControlReply`.
-    """
-
-    action: str
-    target: str = ""
-    name: str = ""
-    value: Any = None
-    source: str = ""
-    args: tuple = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class ControlReply:
-    """The answer to a posted :class:`ControlMessage` (the result of ``stage.post()``'s future).
-
-    ``ok`` is True when the message was applied (``text`` says what was done, e.g.
-    ``"scene 2: touchdesigner"``) or passed on to the plugins; False when it was refused
-    (``text`` is the one-line error, also shown on screen).
-    """
-
-    ok: bool
-    text: str
 
 
 @hookspec
