@@ -40,6 +40,7 @@ from typing import Any
 import pluggy
 
 from posestage import hookspecs
+from posestage.config.scenes import PluginUse
 from posestage.config.schema import Setting, Values, validate
 from posestage.errors import PluginError, SceneError, describe_error, did_you_mean, one_line
 from posestage.host import loading
@@ -54,26 +55,6 @@ from posestage.host.dispatch import (
 from posestage.host.loading import import_plugin, is_builtin, plugin_name
 
 log = logging.getLogger("posestage.host")
-
-
-@dataclass(frozen=True)
-class PluginUse:
-    """One plugin enabled by a scene, with its settings (raw from the file, or validated).
-
-    ``where`` prefixes error messages: ``"scenes/x.toml: plugins.skeleton"``. ``validated``:
-    ``settings`` already went through :meth:`PluginHost.check` (a loaded scene's do), so they
-    are not parsed a second time — a setting's ``parse`` turns text into another type, which
-    its own check would then refuse.
-    """
-
-    name: str
-    settings: dict = field(default_factory=dict)
-    where: str = ""
-    validated: bool = field(default=False, compare=False)
-
-    @property
-    def location(self) -> str:
-        return self.where or f"plugins.{self.name}"
 
 
 @dataclass
