@@ -37,7 +37,7 @@ Locks
     Waiting inside a hook on the future of your own ``stage.post()`` can deadlock (the
     message may need your lock); use ``future.add_done_callback``.
 
-Time budgets (:data:`posestage.host.dispatch.HOOK_BUDGET_MS`)
+Time budgets (:data:`posestage.host.timings.HOOK_BUDGET_MS`)
     ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
     display's 60 Hz tick). A call over its budget is named on screen with its duration (also
     while it still runs); a plugin taking more than 4x the budget in 5 of the last 10 calls of

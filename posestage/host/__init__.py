@@ -7,7 +7,7 @@ PluginHost, PluginUse``.
 
 from __future__ import annotations
 
-from posestage.host.dispatch import DEFAULT_MAX_FAILURES, HOOK_BUDGET_MS, Dispatcher, HookTiming
+from posestage.host.dispatch import DEFAULT_MAX_FAILURES, Dispatcher
 from posestage.host.loading import (
     BUILTIN_DISTRIBUTIONS,
     ENTRY_POINT_GROUP,
@@ -15,6 +15,7 @@ from posestage.host.loading import (
     plugin_name,
 )
 from posestage.host.registry import PluginHost, PluginInfo, PluginUse, add_plugin_commands
+from posestage.host.timings import HOOK_BUDGET_MS, HookTiming
 
 __all__ = [
     "BUILTIN_DISTRIBUTIONS",

@@ -45,14 +45,9 @@ from posestage.config.schema import Setting, Values, validate
 from posestage.errors import PluginError, SceneError, describe_error, did_you_mean, one_line
 from posestage.host import loading
 from posestage.host.checks import hook_problem
-from posestage.host.dispatch import (
-    DEFAULT_MAX_FAILURES,
-    FAILED,
-    PER_FRAME,
-    Dispatcher,
-    real_interrupt,
-)
+from posestage.host.dispatch import DEFAULT_MAX_FAILURES, FAILED, Dispatcher, real_interrupt
 from posestage.host.loading import import_plugin, is_builtin, plugin_name
+from posestage.host.timings import PER_FRAME
 
 log = logging.getLogger("posestage.host")
 
@@ -770,34 +765,15 @@ class PluginHost:
     @property
     def timings(self) -> dict[str, dict[str, float]]:
         """``{plugin: {hook: mean ms}}``: moving average of the time spent per call."""
-        return {
-            p: {h: t.mean_ms for h, t in hooks.items()}
-            for p, hooks in list(self.dispatcher.timings.items())
-        }
+        return self.dispatcher.timings.means()
 
     def timing_summary(self) -> dict[str, dict[str, float]]:
-        """Per plugin, over its per-frame hooks: ``mean_ms`` (sum of the hooks' means),
-        ``max_ms`` and ``calls`` — the shape :func:`posestage.stage.overlay.timing_lines` reads."""
-        out = {}
-        for plugin, hooks in list(self.dispatcher.timings.items()):
-            rows = [t for h, t in list(hooks.items()) if h in PER_FRAME]
-            if rows:
-                out[plugin] = {
-                    "mean_ms": sum(t.mean_ms for t in rows),
-                    "max_ms": max(t.max_ms for t in rows),
-                    "calls": sum(t.calls for t in rows),
-                }
-        return out
+        """Per plugin, over its per-frame hooks: ``mean_ms``, ``max_ms``, ``calls`` (overlay)."""
+        return self.dispatcher.timings.summary()
 
     def profile_lines(self) -> list[str]:
         """One line per plugin and hook, for ``--profile`` at exit."""
-        lines = []
-        for plugin, hooks in sorted(self.dispatcher.timings.items()):
-            for hook, t in sorted(hooks.items()):
-                lines.append(
-                    f"{plugin:<16} {hook:<26} mean {t.mean_ms:8.3f} ms  max {t.max_ms:8.3f} ms  {t.calls} calls"
-                )
-        return lines
+        return self.dispatcher.timings.profile_lines()
 
     # ------------------------------------------------------------------ registries
 
