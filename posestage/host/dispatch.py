@@ -274,6 +274,27 @@ class Dispatcher:
                 asked = True
         return asked
 
+    def person_leave(self, person: Any, frame: Any) -> None:
+        """``posestage_person_leave(person, frame)`` (pose thread)."""
+        self.dispatch("posestage_person_leave", {"person": person, "frame": frame})
+
+    def person_enter(self, person: Any, frame: Any) -> None:
+        """``posestage_person_enter(person, frame)`` (pose thread)."""
+        self.dispatch("posestage_person_enter", {"person": person, "frame": frame})
+
+    def frame(self, frame: Any) -> None:
+        """``posestage_frame(frame)`` on every active plugin (pose thread)."""
+        self.dispatch("posestage_frame", {"frame": frame})
+
+    def draw(self, canvas: Any, frame: Any, *, wait: bool = False) -> bool:
+        """``posestage_draw(canvas, frame)`` in scene order (main thread); a plugin busy on
+        another thread is skipped this time (unless ``wait``); no-op without a frame. True
+        when a plugin asked to be drawn again on the next display tick (animating)."""
+        if frame is None:
+            return False
+        args = {"canvas": canvas, "frame": frame}
+        return self.dispatch("posestage_draw", args, wait=wait)
+
     def event(self, event: Any) -> bool:
         """Queue ``event`` for the plugins, then deliver what can be delivered now (main
         thread). True when a plugin consumed this event now."""
