@@ -4,9 +4,9 @@
 ``posestage_scene_changed`` receive a :class:`StageContext`. It holds facts — the source size
 and rate, mirror and privacy modes, the scene and the list of scenes, the source, model and
 device descriptions, the active plugins, the count of stale frames dropped — and one way to
-act: :meth:`StageContext.post`, which hands a :class:`~posestage.hookspecs.ControlMessage` to
-the stage and returns a :class:`concurrent.futures.Future` of its
-:class:`~posestage.hookspecs.ControlReply`.
+act: :meth:`StageContext.post`, which hands a :class:`ControlMessage` to the stage and returns
+a :class:`concurrent.futures.Future` of its :class:`ControlReply`. Those two live here, beside
+the inbox that carries them (:mod:`posestage.hookspecs` re-exports them for plugins).
 
 Nothing on it reaches pixels, the source, the engine, the plugin host or the tracker: the
 stage *pushes* plain values into it (:class:`StageFacts`) and reads posted messages out of
@@ -18,12 +18,60 @@ from __future__ import annotations
 import threading
 from collections import deque
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
-from posestage.hookspecs import ControlReply
+__all__ = [
+    "INBOX_SIZE",
+    "ControlInbox",
+    "ControlMessage",
+    "ControlReply",
+    "StageContext",
+    "StageFacts",
+]
 
 #: Messages posted and not yet handled, at most (more are refused at once).
 INBOX_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ControlMessage:
+    """A control request reaching the stage from outside the window (OSC, a web page, MIDI).
+
+    ``action`` is one of:
+
+    - ``"scene"``: switch to scene ``value`` (its number, 1-based, or file name);
+    - ``"set"``: set setting ``name`` of plugin ``target`` to ``value`` (validated exactly like
+      a scene file; see :meth:`posestage.host.PluginHost.update_settings`);
+    - ``"enable"`` / ``"disable"``: switch plugin ``target`` on or off in the running scene;
+    - anything else: a message for plugins only (e.g. ``"cue"`` with ``value = 3``).
+
+    ``source`` says where it came from (``"osc:127.0.0.1:9000"``). Post it with
+    ``stage.post(message)`` (any thread): the stage checks it (every text field must be a
+    short ``str``; a bad message of any shape is refused with one line and counted), does the
+    built-in actions, then passes it on to ``posestage_event``; the returned future gets a
+    :class:`ControlReply`.
+    """
+
+    action: str
+    target: str = ""
+    name: str = ""
+    value: Any = None
+    source: str = ""
+    args: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ControlReply:
+    """The answer to a posted :class:`ControlMessage` (the result of ``stage.post()``'s future).
+
+    ``ok`` is True when the message was applied (``text`` says what was done, e.g.
+    ``"scene 2: touchdesigner"``) or passed on to the plugins; False when it was refused
+    (``text`` is the one-line error, also shown on screen).
+    """
+
+    ok: bool
+    text: str
 
 
 class StageFacts:
@@ -136,12 +184,11 @@ class StageContext:
     dropped = property(lambda self: self._facts.dropped)
 
     def post(self, message: Any) -> Future:
-        """Hand ``message`` (a :class:`~posestage.hookspecs.ControlMessage`) to the stage.
+        """Hand ``message`` (a :class:`ControlMessage`) to the stage.
 
         Safe from any thread. Returns a future resolved once the message was handled (on the
-        stage's main thread) with a :class:`~posestage.hookspecs.ControlReply`: ``ok=True``
-        and what was done (``"scene 2: touchdesigner"``), or ``ok=False`` and the one-line
-        error. A message posted after the stage stopped is answered ``ok=False`` at once.
+        stage's main thread) with a :class:`ControlReply`: ``ok=True`` and what was done
+        (``"scene 2: touchdesigner"``), or ``ok=False`` and the one-line error. A message posted after the stage stopped is answered ``ok=False`` at once.
         """
         return self._inbox.put(message)
 

@@ -13,6 +13,22 @@ A plugin is a module (or any object) with functions named after these hooks, mar
 An implementation may take any subset of the arguments documented for its hook, by name.
 Hook names or arguments that are not in this file are refused when the plugin is loaded.
 
+The hooks below are grouped by when and on which thread they fire, in firing order: load
+(``settings``, ``sources``, ``commands``), the lifecycle on the control thread (``configure``,
+``privacy``, ``settings_changed``, ``scene_changed``, ``unconfigure``), the pose thread
+(``person_leave``, ``person_enter``, ``frame``), the main thread (``draw``, ``event``).
+
+Why not pluggy's hook caller (``pm.hook.posestage_frame(frame=...)``)? pluggy registers and
+checks the plugins here, but it calls every implementation of a hook in one loop on the
+caller's thread, in its own order, and a raise stops the loop. A show needs more, per plugin:
+a lock so that one plugin's hooks never overlap while different plugins run on different
+threads; a time budget per call, naming a slow plugin and switching off one that stalls;
+failures counted per plugin and hook, a plugin switched off (then unconfigured) after a few;
+the scene's order (the order of its ``[plugins.NAME]`` tables), not registration order; and
+privacy decided per plugin and per call (who gets ``frame.image``). So the host calls each
+implementation itself, through :mod:`posestage.host.dispatch` (frames, drawing, events) and
+:mod:`posestage.host.activation` (the lifecycle hooks).
+
 The contract — what every plugin may rely on (kept by :mod:`posestage.host.dispatch`):
 
 Threads
@@ -37,7 +53,7 @@ Locks
     Waiting inside a hook on the future of your own ``stage.post()`` can deadlock (the
     message may need your lock); use ``future.add_done_callback``.
 
-Time budgets (:data:`posestage.host.dispatch.HOOK_BUDGET_MS`)
+Time budgets (:data:`posestage.host.timings.HOOK_BUDGET_MS`)
     ``frame``, ``person_enter``, ``person_leave``: 50 ms; ``draw``, ``event``: 20 ms (the
     display's 60 Hz tick). A call over its budget is named on screen with its duration (also
     while it still runs); a plugin taking more than 4x the budget in 5 of the last 10 calls of
@@ -79,10 +95,11 @@ When the stage mirrors (``[stage] mirror = true``), coordinates are *already* mi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+from posestage.context import ControlMessage, ControlReply
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import argparse
@@ -92,6 +109,27 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from posestage.model.frames import PoseFrame
     from posestage.model.people import Person
 
+__all__ = [
+    "PROJECT",
+    "ControlMessage",
+    "ControlReply",
+    "hookimpl",
+    "hookspec",
+    "posestage_settings",
+    "posestage_sources",
+    "posestage_commands",
+    "posestage_configure",
+    "posestage_privacy",
+    "posestage_settings_changed",
+    "posestage_scene_changed",
+    "posestage_unconfigure",
+    "posestage_person_leave",
+    "posestage_person_enter",
+    "posestage_frame",
+    "posestage_draw",
+    "posestage_event",
+]
+
 PROJECT = "posestage"
 
 #: Marks a function as a hook implementation: ``@hookimpl`` above ``def posestage_frame(...)``.
@@ -100,44 +138,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
-@dataclass(frozen=True)
-class ControlMessage:
-    """A control request reaching the stage from outside the window (OSC, a web page, MIDI).
-
-    ``action`` is one of:
-
-    - ``"scene"``: switch to scene ``value`` (its number, 1-based, or file name);
-    - ``"set"``: set setting ``name`` of plugin ``target`` to ``value`` (validated exactly like
-      a scene file; see :meth:`posestage.host.PluginHost.update_settings`);
-    - ``"enable"`` / ``"disable"``: switch plugin ``target`` on or off in the running scene;
-    - anything else: a message for plugins only (e.g. ``"cue"`` with ``value = 3``).
-
-    ``source`` says where it came from (``"osc:127.0.0.1:9000"``). Post it with
-    ``stage.post(message)`` (any thread): the stage checks it (every text field must be a
-    short ``str``; a bad message of any shape is refused with one line and counted), does the
-    built-in actions, then passes it on to ``posestage_event``; the returned future gets a
-    :class:`ControlReply`.
-    """
-
-    action: str
-    target: str = ""
-    name: str = ""
-    value: Any = None
-    source: str = ""
-    args: tuple = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class ControlReply:
-    """The answer to a posted :class:`ControlMessage` (the result of ``stage.post()``'s future).
-
-    ``ok`` is True when the message was applied (``text`` says what was done, e.g.
-    ``"scene 2: touchdesigner"``) or passed on to the plugins; False when it was refused
-    (``text`` is the one-line error, also shown on screen).
-    """
-
-    ok: bool
-    text: str
+# ----------------------------------------------------------------------------------------------
+# Load: asked once per plugin when plugins are loaded, before any scene uses it; no stage yet
+# (the main thread at start; settings also when a rehearsal plugin file is saved). What they
+# return is checked at once: a bad answer is refused with one line naming the plugin.
+# ----------------------------------------------------------------------------------------------
 
 
 @hookspec
@@ -150,6 +155,41 @@ def posestage_settings() -> list[Setting]:
     it accepts no settings; one answering anything but a list of ``Setting`` is not loaded
     (one line names it) and the scenes that do not use it still run.
     """
+
+
+@hookspec
+def posestage_sources() -> dict[str, Any] | None:
+    """Register input sources: return ``{scheme: opener}``.
+
+    Called once at start, on the main thread before the source opens, for every loaded
+    plugin (active in the scene or not). ``--source
+    SCHEME:REST`` then calls ``opener(spec, options)`` with the whole spec and a
+    :class:`posestage.sources.SourceOptions`; it returns a :class:`posestage.sources.Source`
+    or raises :class:`~posestage.errors.SourceError`. Built-in schemes cannot be replaced.
+    An answer that is not such a dict (or a scheme that is not a plain name, an opener that
+    is not callable) is refused with one line naming the plugin; the rest still works. None:
+    no sources.
+    """
+
+
+@hookspec
+def posestage_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add sub-commands to the ``posestage`` command line.
+
+    Called once on the main thread while the command line is built (before any stage),
+    for every installed plugin (``--safe``
+    does not apply here). Add a parser with ``subparsers.add_parser("name", help=...)`` and
+    set ``func=handler`` with ``parser.set_defaults(func=handler)``; ``handler(args) -> int``
+    is the exit status. A name already taken, an error raised here or a return value other
+    than None is refused with a one-line warning; the command line keeps working.
+    """
+
+
+# ----------------------------------------------------------------------------------------------
+# Lifecycle: the control thread, in this order, as scenes switch and settings change
+# (the first scene's configure and the last unconfigure: the main thread, before the first
+# frame and after the last). Called through activation (posestage.host.activation).
+# ----------------------------------------------------------------------------------------------
 
 
 @hookspec
@@ -172,80 +212,19 @@ def posestage_configure(stage: StageContext, settings: Values) -> None:
 
 
 @hookspec
-def posestage_frame(frame: PoseFrame) -> None:
-    """A new frame was processed: ``frame`` is a :class:`posestage.model.frames.PoseFrame`.
+def posestage_privacy() -> bool | None:
+    """Return True to switch the stage into privacy mode while this plugin is active.
 
-    Called on the pose thread for every processed frame, in scene order, after the
-    leave/enter hooks of that frame; budget 50 ms. ``frame.people`` are tracked people
-    (stable ``id``, reusable ``slot``); people in a short dropout are included with
-    ``missing > 0``. ``frame.image`` is a read-only RGB array, or None in privacy mode (see
-    the module docstring). Send OSC/MIDI here. The return value is ignored.
-    """
-
-
-@hookspec
-def posestage_draw(canvas: Any, frame: PoseFrame) -> bool | None:
-    """Draw on the stage window: ``canvas`` is a ``pygame.Surface``, ``frame`` the latest frame.
-
-    Called on the main thread, in scene order — later plugins draw over earlier ones — when
-    the window is redrawn: for a new frame, an event, an overlay change, at least four times
-    a second, and on every display tick while a plugin animates; budget 20 ms. Skipped for a
-    tick while this plugin is busy in another hook. Never called before the first frame. The
-    canvas maps source-image pixels: its size is ``(frame.width, frame.height)`` and the stage
-    scales it to the window, so draw at ``person.xy`` directly. Plugins that scale by
-    ``canvas.get_size()`` / the frame size work on any canvas. Do not keep the canvas between
-    calls. Return True to be drawn again on the next display tick (an animation running on its
-    own); None or False: redrawn when something new comes.
-    """
-
-
-@hookspec
-def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
-    """A new person was found: ``person`` (a :class:`posestage.model.people.Person`) in ``frame``.
-
-    Called on the pose thread, in scene order, after the leaves and before
-    ``posestage_frame`` of that frame; budget 50 ms. ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.
-    People already on stage when a plugin is configured are not announced again: read
-    ``frame.people``. The return value is ignored.
-    """
-
-
-@hookspec
-def posestage_person_leave(person: Person, frame: PoseFrame) -> None:
-    """A person left: they were not seen for longer than the tracker's dropout grace.
-
-    Called on the pose thread, in scene order, first for the frame in which they are gone
-    (``person`` holds their last state; it is not in ``frame.people``); budget 50 ms. At
-    shutdown everyone still on stage leaves before any plugin is unconfigured. Release what
-    belongs to them (e.g. note off). The return value is ignored.
-    """
-
-
-@hookspec
-def posestage_event(event: Any) -> bool | None:
-    """Input for plugins: a ``pygame.event.Event`` (keys, mouse) or a :class:`ControlMessage`.
-
-    Called on the main thread, in scene order; budget 20 ms. While this plugin is busy in
-    another hook the event waits (with the ones after it) and comes in order once it is free.
-    pygame events are passed as pygame delivers them (``event.type == pygame.KEYDOWN``,
-    ``event.key``, ``event.pos`` — mouse positions in window pixels); the stage keeps its own
-    keys (Esc, Q, F, H, T, 1–9). A control message comes after the stage handled its built-in
-    actions (a refused message does not come). Return True when you handled the event:
-    plugins after you in the scene do not receive it.
-    """
-
-
-@hookspec
-def posestage_unconfigure(stage: StageContext) -> None:
-    """Stop: release ports and files, silence every note and sound.
-
-    Called on every exit path of a configured plugin — scene change that drops it or
-    changes its settings, disable, shutdown (Esc, end of source, Ctrl-C, SIGTERM, SIGHUP), and
-    after the host switched it off for failing — once the plugin is out of dispatch: no other
-    hook of it runs during or after it. On the control thread during the show, on the main
-    thread at shutdown (after every person's leave). Should not raise (a failure is logged);
-    it may be called when configure failed half-way, so check what you opened. ``stage`` is
-    the same :class:`~posestage.context.StageContext` as in configure.
+    Asked right after ``posestage_configure`` returned and after an applied
+    ``posestage_settings_changed``, on the same thread (so the answer may depend on settings).
+    None or False: this plugin does not ask (privacy it asked for earlier stays on). In
+    privacy mode no camera pixels reach any *other* plugin (their ``frame.image`` is None),
+    disk or network, and the window never shows a live frame; the plugins that asked still get
+    ``frame.image`` while they are healthy (the anonymizer builds its background plate from
+    it) and are trusted to show only what is safe. It fails closed: once asked, privacy stays
+    on for everyone — even when the plugin fails, is disabled or reconfigured, or its
+    configure or this hook raises — until a scene that does not ask for it runs.
+    ``[stage] privacy = true`` withholds pixels from every plugin, the one asking included.
     """
 
 
@@ -282,40 +261,91 @@ def posestage_scene_changed(stage: StageContext, old: str, new: str) -> None:
 
 
 @hookspec
-def posestage_privacy() -> bool | None:
-    """Return True to switch the stage into privacy mode while this plugin is active.
+def posestage_unconfigure(stage: StageContext) -> None:
+    """Stop: release ports and files, silence every note and sound.
 
-    Asked right after ``posestage_configure`` (so the answer may depend on settings). In
-    privacy mode no camera pixels reach any *other* plugin (their ``frame.image`` is None),
-    disk or network, and the window never shows a live frame; the plugins that asked still get
-    ``frame.image`` while they are healthy (the anonymizer builds its background plate from
-    it) and are trusted to show only what is safe. It fails closed: once asked, privacy stays
-    on for everyone — even when the plugin fails, is disabled or reconfigured, or its
-    configure or this hook raises — until a scene that does not ask for it runs.
-    ``[stage] privacy = true`` withholds pixels from every plugin, the one asking included.
+    Called on every exit path of a configured plugin — scene change that drops it or
+    changes its settings, disable, shutdown (Esc, end of source, Ctrl-C, SIGTERM, SIGHUP), and
+    after the host switched it off for failing — once the plugin is out of dispatch: no other
+    hook of it runs during or after it. On the control thread during the show, on the main
+    thread at shutdown (after every person's leave). Should not raise (a failure is logged);
+    it may be called when configure failed half-way, so check what you opened. ``stage`` is
+    the same :class:`~posestage.context.StageContext` as in configure. The return value is
+    ignored.
+    """
+
+
+# ----------------------------------------------------------------------------------------------
+# The pose thread: for every processed frame, in this order, each in scene order
+# (budget 50 ms a call; locks and waiting: "Locks" in the docstring above).
+# ----------------------------------------------------------------------------------------------
+
+
+@hookspec
+def posestage_person_leave(person: Person, frame: PoseFrame) -> None:
+    """A person left: they were not seen for longer than the tracker's dropout grace.
+
+    Called on the pose thread, in scene order, first for the frame in which they are gone
+    (``person`` holds their last state; it is not in ``frame.people``); budget 50 ms. At
+    shutdown everyone still on stage leaves before any plugin is unconfigured. Release what
+    belongs to them (e.g. note off). The return value is ignored.
     """
 
 
 @hookspec
-def posestage_sources() -> dict[str, Any] | None:
-    """Register input sources: return ``{scheme: opener}``.
+def posestage_person_enter(person: Person, frame: PoseFrame) -> None:
+    """A new person was found: ``person`` (a :class:`posestage.model.people.Person`) in ``frame``.
 
-    Called once at start for every loaded plugin (active in the scene or not). ``--source
-    SCHEME:REST`` then calls ``opener(spec, options)`` with the whole spec and a
-    :class:`posestage.sources.SourceOptions`; it returns a :class:`posestage.sources.Source`
-    or raises :class:`~posestage.errors.SourceError`. Built-in schemes cannot be replaced.
-    An answer that is not such a dict (or a scheme that is not a plain name, an opener that
-    is not callable) is refused with one line naming the plugin; the rest still works.
+    Called on the pose thread, in scene order, after the leaves and before
+    ``posestage_frame`` of that frame; budget 50 ms. ``person.slot`` is the lowest free slot (reused after someone leaves); ``person.id`` is new.
+    People already on stage when a plugin is configured are not announced again: read
+    ``frame.people``. The return value is ignored.
     """
 
 
 @hookspec
-def posestage_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add sub-commands to the ``posestage`` command line.
+def posestage_frame(frame: PoseFrame) -> None:
+    """A new frame was processed: ``frame`` is a :class:`posestage.model.frames.PoseFrame`.
 
-    Called once while the command line is built, for every installed plugin (``--safe``
-    does not apply here). Add a parser with ``subparsers.add_parser("name", help=...)`` and
-    set ``func=handler`` with ``parser.set_defaults(func=handler)``; ``handler(args) -> int``
-    is the exit status. A name already taken, an error raised here or a return value other
-    than None is refused with a one-line warning; the command line keeps working.
+    Called on the pose thread for every processed frame, in scene order, after the
+    leave/enter hooks of that frame; budget 50 ms. ``frame.people`` are tracked people
+    (stable ``id``, reusable ``slot``); people in a short dropout are included with
+    ``missing > 0``. ``frame.image`` is a read-only RGB array, or None in privacy mode (see
+    the module docstring). Send OSC/MIDI here. The return value is ignored.
+    """
+
+
+# ----------------------------------------------------------------------------------------------
+# The main thread: the window's display tick (budget 20 ms a call). It never waits for a
+# plugin busy elsewhere: a draw is skipped, an event waits in order.
+# ----------------------------------------------------------------------------------------------
+
+
+@hookspec
+def posestage_draw(canvas: Any, frame: PoseFrame) -> bool | None:
+    """Draw on the stage window: ``canvas`` is a ``pygame.Surface``, ``frame`` the latest frame.
+
+    Called on the main thread, in scene order — later plugins draw over earlier ones — when
+    the window is redrawn: for a new frame, an event, an overlay change, at least four times
+    a second, and on every display tick while a plugin animates; budget 20 ms. Skipped for a
+    tick while this plugin is busy in another hook. Never called before the first frame. The
+    canvas maps source-image pixels: its size is ``(frame.width, frame.height)`` and the stage
+    scales it to the window, so draw at ``person.xy`` directly. Plugins that scale by
+    ``canvas.get_size()`` / the frame size work on any canvas. Do not keep the canvas between
+    calls. Return True to be drawn again on the next display tick (an animation running on its
+    own); None or False: redrawn when something new comes.
+    """
+
+
+@hookspec
+def posestage_event(event: Any) -> bool | None:
+    """Input for plugins: a ``pygame.event.Event`` (keys, mouse) or a :class:`ControlMessage`.
+
+    Called on the main thread, in scene order; budget 20 ms. While this plugin is busy in
+    another hook the event waits (with the ones after it) and comes in order once it is free.
+    pygame events are passed as pygame delivers them (``event.type == pygame.KEYDOWN``,
+    ``event.key``, ``event.pos`` — mouse positions in window pixels); the stage keeps its own
+    keys (Esc, Q, F, H, T, 1–9). A control message comes after the stage handled its built-in
+    actions (a refused message does not come). Return True when you handled the event:
+    plugins after you in the scene do not receive it.
     """

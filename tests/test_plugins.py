@@ -253,7 +253,7 @@ def test_bad_plugins_are_refused_with_a_clear_message(host):
     ):
         host.register(BadSettings())
     assert host.plugins == {}
-    assert host.pm.get_plugins() == set()
+    assert host.registry.pm.get_plugins() == set()
 
 
 def test_name_taken(host, log):

@@ -36,18 +36,18 @@ END = "<!-- END GENERATED -->"
 #: does not import (moved to another module) is looked up in the ``alternatives``.
 DATA_TYPES = [
     ("posestage.model.frames", "PoseFrame"),
-    ("posestage.model.frames", "Person"),
+    ("posestage.model.people", "Person"),
     ("posestage.model.poses", "Keypoint"),
     ("posestage.context", "StageContext"),
-    ("posestage.hookspecs", "ControlMessage"),
-    ("posestage.hookspecs", "ControlReply"),
+    ("posestage.context", "ControlMessage"),
+    ("posestage.context", "ControlReply"),
     ("posestage.config.schema", "Setting"),
     ("posestage.config.schema", "Values"),
     ("posestage.sources", "Source"),
     ("posestage.sources", "SourceFrame"),
     ("posestage.sources", "SourceOptions"),
 ]
-ALTERNATIVES = {"StageContext": ["posestage.hookspecs"], "ControlReply": ["posestage.context"]}
+ALTERNATIVES: dict[str, list[str]] = {}
 #: Types whose contract is their module's docstring: it is shown after the class's.
 MODULE_CONTRACTS = {"Source": "posestage.sources.base"}
 _ROLE = re.compile(r":(?:class|meth|func|data|mod|attr|exc|obj):`(~?)([^`]+)`")

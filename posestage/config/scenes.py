@@ -21,8 +21,9 @@ A scene file (``scenes/skeleton.toml`` is the default)::
 Every key is validated (:mod:`posestage.config.schema`); an error is one line with the file, the
 key path, what was expected and the valid choices. TOML syntax errors give line and column.
 Plugin settings are checked against each plugin's ``posestage_settings()`` when a
-:class:`~posestage.host.PluginHost` is given (``load_scene(path, host)``), and in any case
-when the host activates the scene.
+:class:`PluginCheck` is given (``load_scene(path, host)``: the plugin host is one), and in any
+case when the host activates the scene. Scenes are configuration: this module knows nothing of
+the host, only that something can check plugin uses.
 
 Relative file paths in ``[stage] source`` (``replay:demo.jsonl``, ``clips/dance.mp4``) are
 relative to the scene file's folder when such a file exists there (:meth:`Scene.source_spec`).
@@ -41,13 +42,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from posestage.config import vocabulary
 from posestage.config.schema import Setting, Values, validate
 from posestage.config.tracking import tracking_schema
 from posestage.errors import SceneError
-from posestage.host import PluginUse
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,7 +56,21 @@ else:  # pragma: no cover
 
 if TYPE_CHECKING:  # pragma: no cover
     from posestage.config.tracking import TrackingSettings
-    from posestage.host import PluginHost
+
+__all__ = [
+    "DEFAULT_SCENE",
+    "SCENE_SETTINGS",
+    "STAGE_SETTINGS",
+    "TRACKING_SETTINGS",
+    "PluginCheck",
+    "PluginUse",
+    "Scene",
+    "SceneWatcher",
+    "default_scene",
+    "load_scene",
+    "parse_scene",
+    "scene_files",
+]
 
 #: The scene ``posestage run`` uses when given none.
 DEFAULT_SCENE = Path(__file__).resolve().parents[2] / "scenes" / "skeleton.toml"
@@ -142,13 +156,41 @@ SCENE_SETTINGS: tuple[Setting, ...] = (
 _TABLES = ("scene", "stage", "tracking", "plugins")
 
 
+@dataclass(frozen=True)
+class PluginUse:
+    """One plugin enabled by a scene, with its settings (raw from the file, or validated).
+
+    ``where`` prefixes error messages: ``"scenes/x.toml: plugins.skeleton"``. ``validated``:
+    ``settings`` already went through a :class:`PluginCheck` (a loaded scene's do), so they are
+    not parsed a second time — a setting's ``parse`` turns text into another type, which
+    its own check would then refuse.
+    """
+
+    name: str
+    settings: dict = field(default_factory=dict)
+    where: str = ""
+    validated: bool = field(default=False, compare=False)
+
+    @property
+    def location(self) -> str:
+        return self.where or f"plugins.{self.name}"
+
+
+class PluginCheck(Protocol):
+    """What validates a scene's plugin tables against the plugins' declared settings (the
+    plugin host, :meth:`posestage.host.PluginHost.check`): returns the uses with their settings
+    validated and defaults filled in; raises :class:`SceneError` for an unknown plugin."""
+
+    def check(self, uses: Sequence[PluginUse]) -> list[PluginUse]: ...
+
+
 @dataclass
 class Scene:
     """A loaded, validated scene.
 
     ``stage`` and ``tracking`` are :class:`~posestage.config.schema.Values` with every key of
     :data:`STAGE_SETTINGS` / :data:`TRACKING_SETTINGS` (``None`` = not set); ``plugins`` the
-    enabled plugins in scene order (settings validated if a host was given to
+    enabled plugins in scene order (settings validated if a :class:`PluginCheck` was given to
     :func:`load_scene`). ``path`` is None for the built-in fallback scene.
     """
 
@@ -188,7 +230,7 @@ class Scene:
         return str(self.path) if self.path else "default scene"
 
 
-def load_scene(path: str | Path, host: PluginHost | None = None) -> Scene:
+def load_scene(path: str | Path, plugins: PluginCheck | None = None) -> Scene:
     """Read and validate a scene file; :class:`SceneError` (one line) when it is not valid."""
     path = Path(path)
     where = str(path)
@@ -204,10 +246,12 @@ def load_scene(path: str | Path, host: PluginHost | None = None) -> Scene:
         raise SceneError(f"{where}: not a text file; a scene is a UTF-8 TOML file") from None
     except OSError as err:
         raise SceneError(f"{where}: cannot read: {err.strerror or err}") from None
-    return parse_scene(text, path, host)
+    return parse_scene(text, path, plugins)
 
 
-def parse_scene(text: str, path: str | Path | None = None, host: PluginHost | None = None) -> Scene:
+def parse_scene(
+    text: str, path: str | Path | None = None, plugins: PluginCheck | None = None
+) -> Scene:
     """Validate scene TOML ``text`` (``path`` names it in errors and resolves sources)."""
     where = str(path) if path is not None else "scene"
     try:
@@ -220,21 +264,21 @@ def parse_scene(text: str, path: str | Path | None = None, host: PluginHost | No
     scene_info = validate(data.get("scene"), SCENE_SETTINGS, f"{where}: scene")
     stage = validate(data.get("stage"), STAGE_SETTINGS, f"{where}: stage")
     tracking = validate(data.get("tracking"), TRACKING_SETTINGS, f"{where}: tracking")
-    plugins = _plugin_uses(data.get("plugins", {}), where)
-    if host is not None:
-        plugins = host.check(plugins)
+    uses = _plugin_uses(data.get("plugins", {}), where)
+    if plugins is not None:
+        uses = plugins.check(uses)
     p = Path(path) if path is not None else None
     name = scene_info["name"] or (p.stem if p is not None else "scene")
-    scene = Scene(name, stage, tracking, plugins, p, scene_info["description"])
+    scene = Scene(name, stage, tracking, uses, p, scene_info["description"])
     scene.tracking_settings()  # the tracker's own finer checks, now rather than mid-show
     return scene
 
 
-def default_scene(host: PluginHost | None = None) -> Scene:
+def default_scene(plugins: PluginCheck | None = None) -> Scene:
     """``scenes/skeleton.toml`` when present (a source checkout), else the same built in."""
     if DEFAULT_SCENE.is_file():
-        return load_scene(DEFAULT_SCENE, host)
-    return parse_scene("[plugins.skeleton]\n", None, host)
+        return load_scene(DEFAULT_SCENE, plugins)
+    return parse_scene("[plugins.skeleton]\n", None, plugins)
 
 
 def scene_files(args: Sequence[str | Path]) -> list[Path]:
@@ -294,9 +338,9 @@ class SceneWatcher:
     None when nothing changed.
     """
 
-    def __init__(self, path: str | Path, host: PluginHost | None = None, interval: float = 1.0):
+    def __init__(self, path: str | Path, plugins: PluginCheck | None = None, interval: float = 1.0):
         self.path = Path(path)
-        self.host = host
+        self.plugins = plugins
         self.interval = interval
         self.error: SceneError | None = None
         self._signature = self._stat()
@@ -319,7 +363,7 @@ class SceneWatcher:
             return None
         self._signature = signature
         try:
-            scene = load_scene(self.path, self.host)
+            scene = load_scene(self.path, self.plugins)
         except SceneError as err:
             self.error = err
             return err

@@ -17,11 +17,12 @@ plugin authors in :mod:`posestage.hookspecs`):
   ``max_failures`` failures in a row of one hook the plugin is switched off. One traceback is
   logged per distinct error (plugin, hook, type, message); repeats are counted
   (:meth:`Dispatcher.failure_lines`).
-- **Time budgets** (:data:`HOOK_BUDGET_MS`): a call over its hook's budget is reported with its
+- **Time budgets** (:data:`~posestage.host.timings.HOOK_BUDGET_MS`, the rule in
+  :mod:`posestage.host.timings`): a call over its hook's budget is reported with its
   duration (the first time per plugin and hook, then counted); a call still running past its
   budget is named by :meth:`Dispatcher.running_late` (the overlay shows it while it lasts);
-  a plugin over budget in :data:`OVERRUN_LIMIT` of the last :data:`OVERRUN_WINDOW` calls of
-  one hook is switched off.
+  a plugin stalling the show (far over budget in most of its last calls of one hook) is
+  switched off.
 - **Privacy**: hooks that take a ``frame`` get ``frame.image`` only if :attr:`pixels_for`
   allows it (decided per call, so a privacy plugin failing mid-frame withholds the image from
   the plugins after it in the same frame).
@@ -38,40 +39,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from posestage.errors import describe_error
+from posestage.host.timings import HOOK_BUDGET_MS, Overruns, Timings
 
 log = logging.getLogger("posestage.host")
 
 #: Consecutive failures of one hook after which a plugin is switched off.
 DEFAULT_MAX_FAILURES = 3
-#: Time budget per call, in milliseconds. The per-frame hooks run at camera rate (30–60 fps:
-#: 50 ms is a frame and a half at 30 fps); draw and event run on the display's 60 Hz tick
-#: (20 ms leaves room for the others). Hooks not listed (configure, unconfigure, …) run off
-#: the frame and display paths and have no budget.
-HOOK_BUDGET_MS = {
-    "posestage_frame": 50.0,
-    "posestage_person_enter": 50.0,
-    "posestage_person_leave": 50.0,
-    "posestage_draw": 20.0,
-    "posestage_event": 20.0,
-}
-#: A call over its budget is named on screen; a plugin whose calls of one hook take more than
-#: :data:`OVERRUN_FACTOR` times the budget in :data:`OVERRUN_LIMIT` of the last
-#: :data:`OVERRUN_WINDOW` calls is switched off. A merely slow machine (a draw of 25 ms on a
-#: busy board) is warned about; a plugin that stalls the show (200 ms draws, 2 s frames) stops.
-OVERRUN_FACTOR = 4.0
-OVERRUN_LIMIT = 5
-OVERRUN_WINDOW = 10
 #: Events waiting for busy plugins, at most (older ones are dropped, counted).
 EVENT_BACKLOG = 100
-#: Weight of the newest call in the timing moving average.
-TIMING_ALPHA = 0.1
-
-#: The hooks called per frame or per display tick (timings shown by the overlay).
-PER_FRAME = frozenset(HOOK_BUDGET_MS)
 #: Hooks whose ``frame`` argument is filtered for privacy.
 FRAME_HOOKS = frozenset(
     {"posestage_frame", "posestage_draw", "posestage_person_enter", "posestage_person_leave"}
@@ -99,21 +78,6 @@ def mark_real_interrupt(on: bool = True) -> None:
         _real_interrupt.set()
     else:
         _real_interrupt.clear()
-
-
-@dataclass
-class HookTiming:
-    """Time spent in one plugin's hook: moving-average and peak milliseconds, call count."""
-
-    mean_ms: float = 0.0
-    max_ms: float = 0.0
-    calls: int = 0
-
-    def add(self, ms: float) -> None:
-        self.calls += 1
-        self.mean_ms = ms if self.calls == 1 else self.mean_ms + TIMING_ALPHA * (ms - self.mean_ms)
-        if ms > self.max_ms:
-            self.max_ms = ms
 
 
 Row = tuple  # (plugin name, function, argument names)
@@ -145,9 +109,9 @@ class Dispatcher:
         self._busy: dict[str, tuple[str, float]] = {}
         self._failures: dict[tuple[str, str], int] = {}
         self._reported: dict[tuple, list] = {}  # key → [count, first line]
-        self._overruns: dict[tuple[str, str], deque] = {}
-        self._overrun_reported: set[tuple[str, str]] = set()
-        self._timing: dict[str, dict[str, HookTiming]] = {}
+        self._overruns = Overruns()
+        #: time spent per plugin and hook (:class:`~posestage.host.timings.Timings`)
+        self.timings = Timings()
         self._errors = _Lines()
         self._slow = _Lines()  # hooks over their time budget: warnings, not errors
         self._events: deque[list] = deque()
@@ -225,7 +189,7 @@ class Dispatcher:
                 self._busy.pop(name, None)
             end = self.clock()
             ms = (end - start) * 1000.0
-            self._time(name, hook, ms)
+            self.timings.add(name, hook, ms)
         finally:
             lock.release()
         trace = self.trace
@@ -237,7 +201,9 @@ class Dispatcher:
         else:
             self._failures.pop((name, hook), None)
         if budget is not None and not off:
-            off = self._check_budget(name, hook, ms, budget)
+            note, off = self._overruns.check(name, hook, ms, budget)
+            if note:
+                self.slow_note(note)
         if off:
             self._switch_off(name, off)
         return FAILED if error is not None else result
@@ -270,7 +236,7 @@ class Dispatcher:
                 raise
             finally:
                 end = self.clock()
-                self._time(name, hook, (end - start) * 1000.0)
+                self.timings.add(name, hook, (end - start) * 1000.0)
         finally:
             self._in_lifecycle.discard(name)
             lock.release()
@@ -307,6 +273,27 @@ class Dispatcher:
             elif got is True:
                 asked = True
         return asked
+
+    def person_leave(self, person: Any, frame: Any) -> None:
+        """``posestage_person_leave(person, frame)`` (pose thread)."""
+        self.dispatch("posestage_person_leave", {"person": person, "frame": frame})
+
+    def person_enter(self, person: Any, frame: Any) -> None:
+        """``posestage_person_enter(person, frame)`` (pose thread)."""
+        self.dispatch("posestage_person_enter", {"person": person, "frame": frame})
+
+    def frame(self, frame: Any) -> None:
+        """``posestage_frame(frame)`` on every active plugin (pose thread)."""
+        self.dispatch("posestage_frame", {"frame": frame})
+
+    def draw(self, canvas: Any, frame: Any, *, wait: bool = False) -> bool:
+        """``posestage_draw(canvas, frame)`` in scene order (main thread); a plugin busy on
+        another thread is skipped this time (unless ``wait``); no-op without a frame. True
+        when a plugin asked to be drawn again on the next display tick (animating)."""
+        if frame is None:
+            return False
+        args = {"canvas": canvas, "frame": frame}
+        return self.dispatch("posestage_draw", args, wait=wait)
 
     def event(self, event: Any) -> bool:
         """Queue ``event`` for the plugins, then deliver what can be delivered now (main
@@ -372,27 +359,6 @@ class Dispatcher:
             for count, line in self._reported.values()
         ]
 
-    def _check_budget(self, name: str, hook: str, ms: float, budget: float) -> str:
-        key = (name, hook)
-        if ms > budget and key not in self._overrun_reported:
-            self._overrun_reported.add(key)
-            self.slow_note(f"{name}: {hook} took {ms:.0f} ms (budget {budget:g} ms)")
-        limit = budget * OVERRUN_FACTOR
-        stalled = ms > limit
-        window = self._overruns.get(key)
-        if window is None:
-            if not stalled:
-                return ""
-            window = self._overruns[key] = deque(maxlen=OVERRUN_WINDOW)
-        window.append(stalled)
-        if stalled and sum(window) >= OVERRUN_LIMIT:
-            window.clear()
-            return (
-                f"{hook} over {limit:g} ms ({OVERRUN_FACTOR:g}x its {budget:g} ms budget) in "
-                f"{OVERRUN_LIMIT} of its last {OVERRUN_WINDOW} calls (last {ms:.0f} ms)"
-            )
-        return ""
-
     def _switch_off(self, name: str, why: str) -> None:
         if not self.in_dispatch(name):
             return  # already off (another thread got there first)
@@ -418,8 +384,7 @@ class Dispatcher:
         """A fresh start for a plugin configured again."""
         for key in [k for k in self._failures if k[0] == name]:
             del self._failures[key]
-        for key in [k for k in self._overruns if k[0] == name]:
-            del self._overruns[key]
+        self._overruns.forget(name)
 
     # ------------------------------------------------------------------ errors shown
 
@@ -445,21 +410,6 @@ class Dispatcher:
 
     def take_slow(self) -> list[str]:
         return self._slow.take()
-
-    # ------------------------------------------------------------------ timings
-
-    def _time(self, name: str, hook: str, ms: float) -> None:
-        hooks = self._timing.get(name)
-        if hooks is None:
-            hooks = self._timing.setdefault(name, {})
-        timing = hooks.get(hook)
-        if timing is None:
-            timing = hooks.setdefault(hook, HookTiming())
-        timing.add(ms)
-
-    @property
-    def timings(self) -> dict[str, dict[str, HookTiming]]:
-        return self._timing
 
 
 class _Lines:

@@ -6,7 +6,7 @@ this repository's ``plugins/`` folder are separate distributions found exactly t
 ``--safe`` loads only those listed in :data:`BUILTIN_DISTRIBUTIONS`. ``-p MODULE`` (a dotted
 module name, ``module:attribute`` or a ``.py`` path) adds one for development.
 
-Nothing here calls a hook: :class:`~posestage.host.registry.PluginHost` registers what is found
+Nothing here calls a hook: :class:`~posestage.host.registry.Registry` registers what is found
 here, and :class:`~posestage.host.dispatch.Dispatcher` calls it.
 """
 
