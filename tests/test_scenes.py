@@ -201,6 +201,28 @@ def test_unreadable_files(tmp_path):
     assert error_of(binary) == f"{binary}: not a text file; a scene is a UTF-8 TOML file"
 
 
+def test_files_that_are_no_scene_end_with_one_line_and_never_block(tmp_path):
+    import threading
+
+    deep = tmp_path / "deep.toml"
+    deep.write_text("[stage]\nmirror = " + "[" * 3000 + "]" * 3000 + "\n")
+    assert error_of(deep) == (
+        f"{deep}: values nested too deeply for a scene; a scene is a few flat tables"
+    )
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
+    assert error_of(big).startswith(f"{big}: 2.1 MB is more than the 1 MB allowed")
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    said = []
+    thread = threading.Thread(target=lambda: said.append(error_of(fifo)), daemon=True)
+    thread.start()
+    thread.join(30)  # a hang guard: reading a FIFO blocks until a writer comes
+    assert not thread.is_alive() and said == [
+        f"{fifo}: not a regular file (a pipe, socket or device); give a file on disk"
+    ]
+
+
 def test_shipped_scenes_are_valid_with_the_real_skeleton_plugin():
     host = PluginHost.load()
     assert "skeleton" in host.plugins, "pip install -e plugins/skeleton (the built-in plugin)"

@@ -48,6 +48,7 @@ from posestage.config import vocabulary
 from posestage.config.schema import Setting, Values, validate
 from posestage.config.tracking import tracking_schema
 from posestage.errors import SceneError
+from posestage.model.limits import MAX_TEXT_FILE_BYTES, regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -235,6 +236,7 @@ def load_scene(path: str | Path, plugins: PluginCheck | None = None) -> Scene:
     path = Path(path)
     where = str(path)
     try:
+        regular_file(path, where, MAX_TEXT_FILE_BYTES, SceneError)  # a FIFO would block
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SceneError(
@@ -254,10 +256,16 @@ def parse_scene(
 ) -> Scene:
     """Validate scene TOML ``text`` (``path`` names it in errors and resolves sources)."""
     where = str(path) if path is not None else "scene"
+    if len(text) > MAX_TEXT_FILE_BYTES:
+        raise SceneError(f"{where}: more than {MAX_TEXT_FILE_BYTES} characters; not a scene")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SceneError(f"{where}: {_toml_message(err)}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise SceneError(
+            f"{where}: values nested too deeply for a scene; a scene is a few flat tables"
+        ) from None
     for key in data:
         if key not in _TABLES:
             raise SceneError(f"{where}: {key}: unknown table; valid: {', '.join(_TABLES)}")
