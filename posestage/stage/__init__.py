@@ -73,8 +73,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from posestage.stage.lifecycle import Stage  # noqa: E402
 from posestage.stage.mailbox import Mailbox  # noqa: E402
+from posestage.stage.options import StageOptions  # noqa: E402
 from posestage.stage.pipeline import mirror_poses  # noqa: E402
-from posestage.stage.report import StageOptions, StageReport, format_profile  # noqa: E402
+from posestage.stage.report import StageReport, format_profile  # noqa: E402
 
 __all__ = [
     "Mailbox",

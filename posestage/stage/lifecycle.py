@@ -18,12 +18,14 @@ from posestage.hookspecs import ControlReply
 from posestage.host.dispatch import mark_real_interrupt
 from posestage.model.frames import PoseFrame
 from posestage.stage.capture import Capture
-from posestage.stage.control import Control, ControlThread, _scene_name, _scene_stage
+from posestage.stage.control import Control, _scene_name, _scene_stage
+from posestage.stage.jobs import ControlThread
 from posestage.stage.mailbox import Mailbox
+from posestage.stage.options import StageOptions
 from posestage.stage.overlay import Overlay
 from posestage.stage.pipeline import Pipeline
 from posestage.stage.rehearsal import Rehearsal
-from posestage.stage.report import STATS_WINDOW, StageOptions, StageReport, _percentiles, _Rate
+from posestage.stage.report import STATS_WINDOW, StageReport, _percentiles, _Rate
 from posestage.stage.window import JOIN_SECONDS, Window
 from posestage.tracking.tracker import Tracker, TrackingSettings
 
