@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from posestage.stage.overlay import timing_lines
+
+__all__ = ["STATS_WINDOW", "Rate", "StageReport", "format_profile", "percentiles"]
 
 #: Latency / inference samples kept for the report (a bounded window, not the whole run).
 STATS_WINDOW = 2000
@@ -80,14 +83,15 @@ def format_profile(report: StageReport) -> str:
     return "\n".join(lines)
 
 
-def _percentiles(values) -> tuple[float, float]:
-    if not values:
-        return (0.0, 0.0)
+def percentiles(values: Iterable[float]) -> tuple[float, float]:
+    """(median, 95th percentile) of ``values``; (0, 0) when there are none."""
     arr = np.fromiter(values, dtype=np.float64)
+    if not arr.size:
+        return (0.0, 0.0)
     return float(np.median(arr)), float(np.percentile(arr, 95))
 
 
-class _Rate:
+class Rate:
     """Events per second over the last second (what the status line shows)."""
 
     def __init__(self, window: float = 1.0):
