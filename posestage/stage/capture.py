@@ -67,7 +67,6 @@ class Capture:
                     if not show.stopped:
                         show.ending("source ended")
                     break
-                frame.index = self.read  # stage frame number: gaps = frames dropped as stale
                 self.read += 1
                 if not box.put(frame, wait=not live):
                     break
