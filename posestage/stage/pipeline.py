@@ -24,7 +24,7 @@ from posestage.tracking.tracker import Tracker, TrackingSettings
 if TYPE_CHECKING:
     from posestage.engine.pose_engine import PoseEngine
 
-__all__ = ["FRESH_FRAME_WAIT", "PosePipeline", "mirror_poses"]
+__all__ = ["FRESH_FRAME_WAIT", "PosePipeline", "mirror_in_place", "mirror_poses"]
 
 log = logging.getLogger("posestage.stage")
 
@@ -35,12 +35,20 @@ FRESH_FRAME_WAIT = 0.009
 
 def mirror_poses(poses: Sequence[Pose], width: int) -> list[Pose]:
     """The poses as seen in the horizontally flipped image (``x → width - 1 - x``); copies."""
-    out = []
-    for pose in poses:
-        xy = np.array(pose.xy, dtype=np.float32, copy=True)
-        xy[:, 0] = (width - 1) - xy[:, 0]
-        out.append(Pose(score=pose.score, xy=xy, scores=pose.scores))
+    out = [Pose(pose.score, np.array(pose.xy, dtype=np.float32), pose.scores) for pose in poses]
+    mirror_in_place(out, width)
     return out
+
+
+def mirror_in_place(poses: Sequence[Pose], width: int) -> None:
+    """Flip the poses' x in their own arrays (``x → width - 1 - x``): the pose thread's way,
+    on poses it owns (the engine's, fresh for each image; a source's, handed over with the
+    frame), so nothing is copied or rebuilt."""
+    for pose in poses:
+        if not pose.xy.flags.writeable:  # a source's read-only array: flip a copy instead
+            pose.xy = np.array(pose.xy, dtype=np.float32)
+        x = pose.xy[:, 0]
+        np.subtract(width - 1, x, out=x)
 
 
 class PosePipeline:
@@ -205,7 +213,7 @@ class PosePipeline:
             mirror = self._mirror
             strict = self._strict
             if mirror:
-                poses = mirror_poses(poses, width)
+                mirror_in_place(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
         frame = PoseFrame(
             index=int(sf.index),
