@@ -34,7 +34,7 @@ from posestage.errors import PosestageError, SourceError
 from posestage.hookspecs import hookimpl
 from posestage.model.poses import Pose
 from posestage.model.posestream import read_posestream
-from posestage.sources import SourceOptions, open_source
+from posestage.sources import ReplaySource, SourceOptions, open_source
 from posestage.stage import Mailbox, Stage, StageOptions, mirror_poses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,7 +368,7 @@ def test_frames_limit_stops_exactly(tmp_path):
     assert report.frames == 25 == len(plugin.frames) and report.stopped_by == "frames"
     assert [f.index for f in plugin.frames] == list(range(25))
     assert plugin.unconfigured == 1 and source.closed
-    assert not any(t.is_alive() for t in st._threads)
+    assert not any(t.is_alive() for t in st.threads)
 
 
 def test_duration_limit_stops_a_live_replay(tmp_path):
@@ -393,7 +393,7 @@ def test_clean_shutdown_unconfigures_every_plugin_and_closes_the_source(tmp_path
     st, report = run_stage(source, a, b, c)
     assert (a.configured, b.configured, c.configured) == (1, 1, 1)
     assert (a.unconfigured, b.unconfigured, c.unconfigured) == (1, 1, 1)  # b: after its crash
-    assert source.closed and not any(t.is_alive() for t in st._threads)
+    assert source.closed and not any(t.is_alive() for t in st.threads)
     # people still on stage get their leave before the plugins are unconfigured
     assert sorted(x[0] for x in a.left) == [1, 2] and all(x[2] == 19 for x in a.left)
 
@@ -436,24 +436,20 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
     plugin = Collector("collect")
     host = host_with(plugin)
     scenes = [scene_of(host, "collect"), scene_of(host, "collect", stage="mirror = true")]
-    replay = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
 
-    class HeldBack:
+    class HeldBack(ReplaySource):
         """The replay, holding back its third frame until the stage mirrors."""
 
-        def __init__(self):
-            self.reads = 0
+        reads = 0
 
-        def __getattr__(self, name):
-            return getattr(replay, name)
-
-        def read(self):
+        def _read(self):
             self.reads += 1
             if self.reads == 3:
                 assert wait_until(lambda: st.mirror)
-            return replay.read()
+            return super()._read()
 
-    st = Stage(scenes, StageOptions(headless=True), host=host, source=HeldBack())
+    source = HeldBack(tmp_path / "s.jsonl", SourceOptions(pace="fast"))
+    st = Stage(scenes, StageOptions(headless=True), host=host, source=source)
 
     class SwitchWhileTracking(Tracker):
         switched = False
@@ -463,7 +459,7 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
                 self.switched = True
                 st.post(ControlMessage("scene", value=2, source="test"))
                 # give the switch a chance to be under way (it then waits for the frame)
-                wait_until(lambda: st._control.busy, timeout=0.3)
+                wait_until(lambda: st.control.busy, timeout=0.3)
             return super().update(poses, width, height, timestamp)
 
     st.tracker = SwitchWhileTracking(st.tracker.settings)
@@ -479,20 +475,21 @@ def test_a_scene_switch_never_lands_inside_a_frame(tmp_path):
 
 @pytest.mark.slow
 def test_an_engine_error_on_one_frame_is_reported_and_the_loop_goes_on(couple, engine):
-    class Flaky:
+    from posestage.engine.pose_engine import PoseEngine
+
+    class Flaky(PoseEngine):
         """The real engine, failing on the 3rd image."""
 
-        def __init__(self):
-            self.calls = 0
+        calls = 0
 
         def detect(self, image):
             self.calls += 1
             if self.calls == 3:
                 raise RuntimeError("interpreter hiccup")
-            return engine.detect(image)
+            return super().detect(image)
 
     plugin = Collector("collect")
-    _, report = run_stage(FrameSource(sliding(couple, 6)), plugin, engine=Flaky())
+    _, report = run_stage(FrameSource(sliding(couple, 6)), plugin, engine=Flaky(MODEL))
     assert [f.index for f in plugin.frames] == [0, 1, 3, 4, 5]
     assert report.engine_errors == 1 and any("interpreter hiccup" in e for e in report.errors)
     assert report.stopped_by == "source ended" and report.error is None
@@ -522,15 +519,17 @@ def test_live_source_drops_stale_frames_and_latency_stays_low(couple, engine):
     images = sliding(couple, 20, step=(4, 0)) * 3
     source = CountedCamera(images)
 
-    class SlowerThanTheCamera:
+    from posestage.engine.pose_engine import PoseEngine
+
+    class SlowerThanTheCamera(PoseEngine):
         def detect(self, image):
             with source.changed:
                 target = min(source.reads + 3, len(images))  # frame reads+1 put, reads+2 read
                 source.changed.wait_for(lambda: source.reads >= target, timeout=30)
-            return engine.detect(image)
+            return super().detect(image)
 
     plugin = Collector("collect")
-    _, report = run_stage(source, plugin, engine=SlowerThanTheCamera())
+    _, report = run_stage(source, plugin, engine=SlowerThanTheCamera(MODEL))
     indices = [f.index for f in plugin.frames]
     assert indices == sorted(set(indices)) and report.dropped > 0
     assert len(indices) + report.dropped == report.read == 60
@@ -582,11 +581,11 @@ def test_window_loop_keys_and_display_rate(tmp_path):
 
     def press():
         try:  # each key once the window loop is live and has handled the one before
-            assert wait_until(lambda: st._display_frames > 0 and plugin.draws > 0)
+            assert wait_until(lambda: st.display_ticks > 0 and plugin.draws > 0)
             for key in (pygame.K_h, pygame.K_f, pygame.K_t, pygame.K_f, pygame.K_x):
-                ticks = st._display_frames
+                ticks = st.display_ticks
                 pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
-                assert wait_until(lambda t=ticks: st._display_frames > t + 1)
+                assert wait_until(lambda t=ticks: st.display_ticks > t + 1)
         finally:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=0, unicode=""))
 
@@ -819,10 +818,10 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
 
     def ticks(n):
         """Wait for n more display ticks; how many draws the animated plugin got meanwhile."""
-        start, draws = st._display_frames, animated.draws
-        while st._display_frames < start + n and time.monotonic() < deadline:
+        start, draws = st.display_ticks, animated.draws
+        while st.display_ticks < start + n and time.monotonic() < deadline:
             time.sleep(0.01)
-        return st._display_frames - start, animated.draws - draws
+        return st.display_ticks - start, animated.draws - draws
 
     def watch():
         try:

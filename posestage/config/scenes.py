@@ -223,6 +223,11 @@ class Scene:
             return prefix + str(candidate)
         return spec
 
+    def stage_value(self, name: str, default: Any = None) -> Any:
+        """The ``[stage]`` setting ``name``, or ``default`` when the scene does not set it."""
+        value = self.stage.get(name)
+        return default if value is None else value
+
     @property
     def plugin_names(self) -> list[str]:
         return [u.name for u in self.plugins]

@@ -1,14 +1,38 @@
 """The stage: the runtime loop from frames to plugins to the window.
 
-Four threads, each doing one thing at its own pace::
+Four threads, each doing one thing at its own pace, each run by one part::
 
-    capture thread   source.read() ──► Mailbox (one slot)
-    pose thread      Mailbox ──► engine.detect ──► mirror ──► tracker ──► PoseFrame
-                         ──► posestage_person_leave / _enter / posestage_frame
-    main thread      the window loop at display rate: events, posestage_draw (when there is
-                     something new), posestage_event, overlay, keys, control messages
-    control thread   scene switches and reloads, set / enable / disable: the plugins'
-                     configure, unconfigure, settings_changed, scene_changed
+    capture thread   Capture        source.read() ──► Mailbox (one slot)
+    pose thread      PosePipeline   Mailbox ──► engine.detect ──► mirror ──► tracker
+                                        ──► PoseFrame ──► posestage_person_leave / _enter /
+                                        posestage_frame
+    main thread      Window or      the display loop at display rate: events, posestage_draw
+                     Headless       (when there is something new), posestage_event, overlay,
+                                    keys; once a round the stage's chores: control messages
+                                    and scene reloads (SceneControl), plugin files
+                                    (Rehearsal), the context's facts
+    control thread   SceneControl   scene switches and reloads, set / enable / disable,
+                     (ControlThread) --plugin-dir swaps: the plugins' configure, unconfigure,
+                                    settings_changed, scene_changed
+
+**The parts.** :class:`Stage` only assembles, starts, runs and shuts down. At :meth:`Stage.run`
+it builds what it was not given (host, scenes, source, engine: :mod:`.assembly`), then the
+parts, each handed its neighbours in its constructor and nothing else:
+
+- :class:`Capture` (``source, mailbox, show``): reads the source into the :class:`Mailbox`;
+  the frame's ``index`` is the source's (one owner), the capture thread counts the reads.
+- :class:`PosePipeline` (``mailbox, tracker, host, show, source, engine``): detect → mirror →
+  track → :class:`~posestage.model.frames.PoseFrame` → dispatch; keeps the latest frame,
+  the rates and what a scene sets (mirror, strict privacy, tracking: :meth:`~PosePipeline.apply`).
+- :class:`SceneControl` (``scenes, host, pipeline, show, context, facts, inbox, jobs``): the
+  scenes, control messages and the :class:`~posestage.stage.jobs.ControlThread`.
+- :class:`Window` / :class:`Headless` (``options, host, pipeline, control, show, chores``):
+  the main thread's display; the window owns the :class:`~posestage.stage.overlay.Overlay`.
+- :class:`Rehearsal` (``folder, host, control, show``): ``--plugin-dir`` files swapped when saved.
+- :class:`Show`, shared by all: whether and why the run stops, its fatal error, the lines
+  reported (and pinned on screen). The report (:class:`StageReport`) is filled by each part.
+
+**Rules the parts keep.**
 
 - The :class:`Mailbox` holds one frame. For a *live* source (camera, realtime video/replay) the
   newest frame replaces an unprocessed one (counted in :attr:`StageReport.dropped`): no queue
@@ -19,8 +43,8 @@ Four threads, each doing one thing at its own pace::
   plugin (its hooks never overlap; different plugins run at the same time), the main thread
   never waits for a plugin (a busy plugin's draw is skipped for a tick), a plugin joins
   dispatch once configured. For each frame the order is: leave (people gone), enter (people
-  new), then frame. The stage's own ``_scene_lock`` is held only from mirroring to tracking
-  and while a scene switch changes mirror / privacy / tracking — never around plugin code.
+  new), then frame. The pipeline's own lock is held only from mirroring to tracking and while
+  a scene switch changes mirror / privacy / tracking — never around plugin code.
 - ``--mirror`` flips the camera image *and* the pose coordinates (``x → width - 1 - x``) right
   after detection, before tracking: the tracker, every plugin, the recorder and the window all
   see the mirrored world. Detection runs on the camera's own image, so keypoint names stay
@@ -30,39 +54,48 @@ Four threads, each doing one thing at its own pace::
   stays on (fails closed) until a scene without it runs. The pipeline builds the image plugins
   may get (an immutable copy, or None), the dispatcher withholds it per plugin, the window
   never shows a live frame in privacy mode.
-- Plugins never see the :class:`Stage`: they get :attr:`Stage.context`, a read-only
-  :class:`~posestage.context.StageContext` the main thread keeps up to date.
+- Plugins never see the :class:`Stage` nor its parts: they get :attr:`Stage.context`, a
+  read-only :class:`~posestage.context.StageContext` the main thread keeps up to date.
 - Nothing stops the show but the performer: a plugin that raises is isolated by the host and
   its error shown; an engine error on one frame is reported and the loop goes on; a live
-  source (camera) whose read fails is reported, reopened every :data:`SOURCE_RETRY_SECONDS`
-  and read again while the window and plugins keep running; a file source that ends (or
-  fails) stops the stage cleanly. On every exit path people get
-  ``person_leave``, every plugin is unconfigured, threads are joined and the source closed.
+  source (camera) whose read fails is reported, reopened every
+  :data:`~posestage.stage.capture.SOURCE_RETRY_SECONDS` and read again while the window and
+  plugins keep running; a file source that ends (or fails) stops the stage cleanly. On every
+  exit path people get ``person_leave``, every plugin is unconfigured, threads are joined and
+  the source closed.
 - Scenes: number keys (or a ``scene`` control message, see :meth:`Stage.post`) switch to
   another scene; an edit of the running scene's file reloads it. The host keeps plugins whose
   settings did not change (they get ``posestage_scene_changed``), unconfigures dropped/changed
   ones and configures new ones, on the control thread; people stay (same ids, not
-  re-announced). Control messages of any shape are checked on the main thread; a bad one is
-  refused with one line and counted. SIGTERM, SIGHUP and Ctrl-C stop the show cleanly. What applies live: plugins, ``[tracking]``, ``mirror``,
+  re-announced). Control messages of any shape are checked on the main thread
+  (:mod:`.messages`); a bad one is refused with one line and counted. SIGTERM, SIGHUP and
+  Ctrl-C stop the show cleanly. What applies live: plugins, ``[tracking]``, ``mirror``,
   ``privacy``; ``source``, ``model``, ``device``, ``res`` need a restart.
 - Latency (``PoseFrame.latency_ms``) is capture → ``posestage_frame``: for a live source it is
   the age of the newest frame when the pose thread is free + detect + tracking. When the
   camera is faster than detection, that age would average half a camera period; the pose
-  thread instead waits up to :data:`FRESH_FRAME_WAIT` for a frame that is about to arrive
-  rather than take one nearly a period old. For stills / ``fast`` sources latency includes
-  the wait for the previous frame.
+  thread instead waits up to :data:`~posestage.stage.pipeline.FRESH_FRAME_WAIT` for a frame
+  that is about to arrive rather than take one nearly a period old. For stills / ``fast``
+  sources latency includes the wait for the previous frame.
 - ``headless`` opens no window: the newest frame (or, while a plugin animates, the same one
   again) is drawn on an off-screen canvas at most at display rate, and the last frame always.
 
 The package follows the data path, one module per job:
 
 - :mod:`~posestage.stage.lifecycle` — :class:`Stage`: assembly, start, run, shutdown;
+- :mod:`~posestage.stage.assembly` — the scenes, source and engine built from the options;
+- :mod:`~posestage.stage.show` — :class:`Show`, what the parts share;
 - :mod:`~posestage.stage.mailbox` — :class:`Mailbox`, the one-slot hand-over;
-- :mod:`~posestage.stage.capture` — the capture thread, a failing live source reopened;
-- :mod:`~posestage.stage.pipeline` — the pose thread: detect → mirror → track → frame → dispatch;
-- :mod:`~posestage.stage.window` — the window and the headless display (main thread);
-- :mod:`~posestage.stage.control` — scene switching, reloads, control messages;
-- :mod:`~posestage.stage.report` — :class:`StageOptions`, :class:`StageReport`, ``--profile``.
+- :mod:`~posestage.stage.capture` — :class:`Capture`, the capture thread;
+- :mod:`~posestage.stage.pipeline` — :class:`PosePipeline`, the pose thread;
+- :mod:`~posestage.stage.window` — :class:`Window` and :class:`Headless` (main thread);
+- :mod:`~posestage.stage.overlay` — the on-screen status, help, errors and timings;
+- :mod:`~posestage.stage.control` — :class:`SceneControl`: scenes, reloads, control messages;
+- :mod:`~posestage.stage.messages` — control messages checked (pure functions);
+- :mod:`~posestage.stage.jobs` — the control thread;
+- :mod:`~posestage.stage.rehearsal` — :class:`Rehearsal`, ``--plugin-dir``;
+- :mod:`~posestage.stage.options` — :class:`StageOptions`;
+- :mod:`~posestage.stage.report` — :class:`StageReport`, ``--profile``, rates and percentiles.
 """
 
 from __future__ import annotations
@@ -71,16 +104,30 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+from posestage.stage.capture import Capture  # noqa: E402
+from posestage.stage.control import SceneControl  # noqa: E402
 from posestage.stage.lifecycle import Stage  # noqa: E402
 from posestage.stage.mailbox import Mailbox  # noqa: E402
-from posestage.stage.pipeline import mirror_poses  # noqa: E402
-from posestage.stage.report import StageOptions, StageReport, format_profile  # noqa: E402
+from posestage.stage.options import StageOptions  # noqa: E402
+from posestage.stage.pipeline import PosePipeline, mirror_poses  # noqa: E402
+from posestage.stage.rehearsal import Rehearsal  # noqa: E402
+from posestage.stage.report import StageReport, format_profile  # noqa: E402
+from posestage.stage.show import Show  # noqa: E402
+from posestage.stage.window import Display, Headless, Window  # noqa: E402
 
 __all__ = [
+    "Capture",
+    "Display",
+    "Headless",
     "Mailbox",
+    "PosePipeline",
+    "Rehearsal",
+    "SceneControl",
+    "Show",
     "Stage",
     "StageOptions",
     "StageReport",
+    "Window",
     "format_profile",
     "mirror_poses",
 ]

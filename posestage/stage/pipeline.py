@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from posestage.errors import PosestageError, describe_error
+from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
 from posestage.model.poses import Pose
-from posestage.stage.control import _scene_stage
+from posestage.sources import Source, SourceFrame
+from posestage.stage.mailbox import Mailbox
+from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
+from posestage.stage.show import Show
+from posestage.tracking.tracker import Tracker, TrackingSettings
+
+if TYPE_CHECKING:
+    from posestage.engine.pose_engine import PoseEngine
+
+__all__ = ["FRESH_FRAME_WAIT", "PosePipeline", "mirror_in_place", "mirror_poses"]
 
 log = logging.getLogger("posestage.stage")
 
-#: ``[stage]`` settings handed to :class:`~posestage.engine.pose_engine.PoseEngine` (scene key → argument).
-_ENGINE_SETTINGS = {
-    "input_size": "input_size",
-    "resize": "resize",
-    "num_threads": "num_threads",
-    "threshold": "score_threshold",
-    "max_poses": "max_poses",
-}
 #: Live sources: when the next camera frame is due within this many seconds, the pose thread
 #: waits for it rather than take the frame about to be replaced (see :meth:`Mailbox.take`).
 FRESH_FRAME_WAIT = 0.009
@@ -31,98 +35,186 @@ FRESH_FRAME_WAIT = 0.009
 
 def mirror_poses(poses: Sequence[Pose], width: int) -> list[Pose]:
     """The poses as seen in the horizontally flipped image (``x → width - 1 - x``); copies."""
-    out = []
-    for pose in poses:
-        xy = np.array(pose.xy, dtype=np.float32, copy=True)
-        xy[:, 0] = (width - 1) - xy[:, 0]
-        out.append(Pose(score=pose.score, xy=xy, scores=pose.scores))
+    out = [Pose(pose.score, np.array(pose.xy, dtype=np.float32), pose.scores) for pose in poses]
+    mirror_in_place(out, width)
     return out
 
 
-class Pipeline:
-    """Part of :class:`~posestage.stage.Stage`: the pose thread, one frame at a time."""
+def mirror_in_place(poses: Sequence[Pose], width: int) -> None:
+    """Flip the poses' x in their own arrays (``x → width - 1 - x``): the pose thread's way,
+    on poses it owns (the engine's, fresh for each image; a source's, handed over with the
+    frame), so nothing is copied or rebuilt."""
+    for pose in poses:
+        if not pose.xy.flags.writeable:  # a source's read-only array: flip a copy instead
+            pose.xy = np.array(pose.xy, dtype=np.float32)
+        x = pose.xy[:, 0]
+        np.subtract(width - 1, x, out=x)
 
-    def _load_engine(self) -> Any:
-        """The pose engine for the scene's model and device (CLI options win)."""
-        from posestage.engine.pose_engine import PoseEngine
 
-        scene = self.current_scene
-        model = self.options.model or _scene_stage(scene, "model")
-        device = self.options.device or _scene_stage(scene, "device", "auto")
-        kwargs = {}
-        for name, arg in _ENGINE_SETTINGS.items():
-            value = _scene_stage(scene, name)
-            if value is not None:
-                kwargs[arg] = value
-        if model:
-            kwargs["model"] = model
-        # Crop tracking (MoveNet) follows a person from frame to frame: on for camera and video.
-        kwargs["tracking"] = bool(getattr(self.source, "continuous", True))
-        return PoseEngine(device=device, **kwargs)
+class PosePipeline:
+    """The pose thread: takes each frame from ``mailbox``, detects (or takes a replay's
+    poses), mirrors, tracks with ``tracker``, builds the :class:`PoseFrame` and has ``host``
+    dispatch it (leave, enter, frame). ``frames`` stops the show after that many frames.
 
-    def _pose_loop(self) -> None:
-        box = self._mailbox
-        limit = self.options.frames
-        fresh = FRESH_FRAME_WAIT if getattr(self.source, "live", False) else 0.0
+    ``engine`` is None for a source that gives poses; ``load_engine`` builds one if such a
+    source hands an image after all. What a scene switch changes here (mirror, strict privacy,
+    tracking settings) goes through :meth:`apply`, under the lock the pose thread holds from
+    mirroring to tracking: a switch lands between frames, never inside one.
+    """
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        tracker: Tracker,
+        host: PluginHost,
+        show: Show,
+        *,
+        source: Source,
+        engine: PoseEngine | None,
+        load_engine: Callable[[], PoseEngine],
+        frames: int | None = None,
+    ) -> None:
+        self.mailbox = mailbox
+        self.tracker = tracker
+        self.host = host
+        self.show = show
+        self.source = source
+        self.engine = engine
+        self._load_engine = load_engine
+        self.limit = frames
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._mirror = False
+        self._strict = False  # [stage] privacy / --privacy: no plugin gets pixels
+        self.frame: PoseFrame | None = None  #: the latest dispatched frame
+        self.fps = 0.0
+        self.dispatched = 0
+        self.engine_errors = 0
+        self._rate = Rate()
+        self._latency: deque[float] = deque(maxlen=STATS_WINDOW)
+        self._inference: deque[float] = deque(maxlen=STATS_WINDOW)
+        self._wait: deque[float] = deque(maxlen=STATS_WINDOW)
+
+    # -- what a scene sets ---------------------------------------------------------------
+
+    @property
+    def mirror(self) -> bool:
+        return self._mirror
+
+    @property
+    def strict_privacy(self) -> bool:
+        """``[stage] privacy`` (or ``--privacy``): no plugin gets any pixel."""
+        return self._strict
+
+    @property
+    def privacy(self) -> bool:
+        """True when no camera pixels may reach the window, files or sockets: the scene (or
+        ``--privacy``) says so, or a plugin asked (see :attr:`PluginHost.privacy`)."""
+        return self._strict or self.host.privacy
+
+    def apply(
+        self,
+        *,
+        mirror: bool | None = None,
+        privacy: bool | None = None,
+        tracking: TrackingSettings | None = None,
+    ) -> None:
+        """Change what is given (between two frames, never inside one)."""
+        with self._lock:
+            if mirror is not None:
+                self._mirror = bool(mirror)
+            if privacy is not None:
+                self._strict = bool(privacy)
+            if tracking is not None:
+                self.tracker.settings = tracking
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._loop, name="posestage-pose", daemon=True)
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def finish(self) -> None:
+        """At shutdown, the pose thread stopped: everyone still on stage leaves."""
+        frame = self.frame or self._empty_frame()
+        for person in self.tracker.reset():
+            self.host.person_leave(person, frame)
+
+    def fill(self, report: StageReport) -> None:
+        report.frames = self.dispatched
+        report.latency_ms = percentiles(self._latency)
+        report.inference_ms = percentiles(self._inference)
+        report.wait_ms = percentiles(self._wait)
+        report.engine_errors = self.engine_errors
+
+    def _loop(self) -> None:
+        box, show = self.mailbox, self.show
+        fresh = FRESH_FRAME_WAIT if self.source.live else 0.0
         try:
-            while not self._stop.is_set():
+            while not show.stopped:
                 sf = box.take(timeout=0.1, fresh_within=fresh)
                 if sf is None:
                     if box.finished:
                         break
                     continue
-                if self._stop.is_set():
+                if show.stopped:
                     break
                 self._process(sf)
-                if limit is not None and self._dispatched >= limit:
-                    self.stop("frames")
+                if self.limit is not None and self.dispatched >= self.limit:
+                    show.stop("frames")
         except BaseException as err:  # pragma: no cover - a bug in the stage itself
             log.exception("stage: pose thread failed")
-            self._fatal = self._fatal or err
+            show.fail(err)
         finally:
-            self.stop(self._stopped_by or "source ended")
+            show.stop(show.stopped_by or "source ended")
 
-    def _process(self, sf: Any) -> None:
+    def _detect(self, sf: SourceFrame) -> tuple[list[Pose], float] | None:
+        """The frame's poses and the engine's time (ms); None when this frame has none."""
+        if sf.poses is not None:
+            return list(sf.poses), 0.0
+        if sf.image is None:
+            return [], 0.0
+        if self.engine is None:  # a source that unexpectedly has images
+            try:
+                self.engine = self._load_engine()
+            except PosestageError as err:
+                self.show.report(str(err))
+                self.show.fail(err)
+                self.show.stop("error")
+                return None
+        t0 = time.perf_counter()
+        try:
+            result = self.engine.detect(sf.image)
+        except Exception as err:
+            self.engine_errors += 1
+            if self.engine_errors <= 3 or self.engine_errors % 100 == 0:
+                self.show.report(
+                    f"engine error on frame {sf.index} ({self.engine_errors} so far): "
+                    f"{describe_error(err)}"
+                )
+            return None
+        return result.poses, (time.perf_counter() - t0) * 1000.0
+
+    def _process(self, sf: SourceFrame) -> None:
         """One frame: detect (or take replayed poses), mirror, track, dispatch."""
         self._wait.append((time.perf_counter() - sf.captured) * 1000.0)
         width, height = int(sf.width), int(sf.height)
-        image = sf.image
-        inference_ms = 0.0
-        if sf.poses is not None:
-            poses = list(sf.poses)
-        elif image is None:
-            poses = []
-        else:
-            if self.engine is None:  # a source that unexpectedly has images
-                try:
-                    self.engine = self._load_engine()
-                except PosestageError as err:
-                    self._report(str(err))
-                    self._fatal = self._fatal or err
-                    self.stop("error")
-                    return
-            t0 = time.perf_counter()
-            try:
-                result = self.engine.detect(image)
-            except Exception as err:
-                self._engine_errors += 1
-                if self._engine_errors <= 3 or self._engine_errors % 100 == 0:
-                    self._report(
-                        f"engine error on frame {sf.index} ({self._engine_errors} so far): "
-                        f"{describe_error(err)}"
-                    )
-                return
-            inference_ms = (time.perf_counter() - t0) * 1000.0
-            poses = result.poses
+        found = self._detect(sf)
+        if found is None:
+            return
+        poses, inference_ms = found
         # A scene switch (mirror, privacy, tracking) takes the same lock: it lands between
         # frames, never inside one. No plugin code runs under it.
-        with self._scene_lock:
+        with self._lock:
             mirror = self._mirror
-            strict = self._privacy_option
+            strict = self._strict
             if mirror:
-                poses = mirror_poses(poses, width)
+                mirror_in_place(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
-        shown = self._pixels(image, mirror, strict)
         frame = PoseFrame(
             index=int(sf.index),
             timestamp=float(sf.timestamp),
@@ -131,13 +223,13 @@ class Pipeline:
             height=height,
             people=update.people,
             inference_ms=inference_ms,
-            image=shown,
-            source=str(getattr(self.source, "name", "")),
+            image=self._pixels(sf.image, mirror, strict),
+            source=self.source.name,
             mirrored=mirror,
-            recorded=getattr(sf.recorded, "timestamp", None),  # replays: recorded time
+            recorded=sf.recorded.timestamp if sf.recorded is not None else None,
         )
         now = time.perf_counter()
-        self._fps = frame.fps = self._rate.tick(now)
+        self.fps = frame.fps = self._rate.tick(now)
         frame.latency_ms = (now - frame.captured) * 1000.0
         host = self.host
         for person in update.left:
@@ -146,13 +238,13 @@ class Pipeline:
             host.person_enter(person, frame)
         host.frame(frame)
         self.frame = frame
-        self._wake.set()
-        self._dispatched += 1
+        self.show.wake.set()
+        self.dispatched += 1
         self._latency.append(frame.latency_ms)
         if inference_ms:
             self._inference.append(inference_ms)
 
-    def _pixels(self, image: Any, mirror: bool, strict: bool) -> np.ndarray | None:
+    def _pixels(self, image: np.ndarray | None, mirror: bool, strict: bool) -> np.ndarray | None:
         """The image plugins may get: None under strict privacy (``[stage] privacy = true``:
         nobody, not even a plugin that asked) and when privacy asked by plugins has nobody
         healthy left to give it to; else a read-only view (mirrored when the stage mirrors).
@@ -160,7 +252,7 @@ class Pipeline:
         if image is None or strict:
             return None
         host = self.host
-        if getattr(host, "privacy", False) and not getattr(host, "pixels_for", None):
+        if host.privacy and not host.pixels_for:
             return None
         if mirror:
             image = image[:, ::-1]
@@ -168,3 +260,14 @@ class Pipeline:
         # view of a writeable array can be), and the source's own buffer stays the source's.
         pixels = np.frombuffer(np.ascontiguousarray(image).tobytes(), dtype=image.dtype)
         return pixels.reshape(image.shape)
+
+    def _empty_frame(self) -> PoseFrame:
+        return PoseFrame(
+            index=-1,
+            timestamp=time.time(),
+            captured=time.perf_counter(),
+            width=int(self.source.width or 0),
+            height=int(self.source.height or 0),
+            source=self.source.name,
+            mirrored=self._mirror,
+        )

@@ -1,58 +1,19 @@
-"""How to run the stage (:class:`StageOptions`) and what a run did (:class:`StageReport`)."""
+"""What a run did (:class:`StageReport`) and what ``--profile`` prints."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from posestage.errors import PosestageError
 from posestage.stage.overlay import timing_lines
 
-#: Display rate of the window loop (frames per second).
-DISPLAY_FPS = 60.0
+__all__ = ["STATS_WINDOW", "Rate", "StageReport", "format_profile", "percentiles"]
+
 #: Latency / inference samples kept for the report (a bounded window, not the whole run).
 STATS_WINDOW = 2000
-
-
-@dataclass
-class StageOptions:
-    """How to run the stage. ``None`` means "as the scene says" (CLI options override scenes).
-
-    ``res`` is (width, height). ``frames`` / ``duration`` stop the stage by themselves;
-    ``display_fps`` is the window's redraw rate.
-    """
-
-    source: str | None = None
-    model: str | None = None
-    device: str | None = None
-    res: tuple[int, int] | None = None
-    mirror: bool | None = None
-    pace: str | None = None
-    loop: bool | None = None
-    privacy: bool | None = None
-    headless: bool = False
-    frames: int | None = None
-    duration: float | None = None
-    enable: list[str] = field(default_factory=list)
-    disable: list[str] = field(default_factory=list)
-    safe: bool = False
-    display_fps: float = DISPLAY_FPS
-    fullscreen: bool = False
-    #: ``--trace-hooks``: "-" traces every hook call to stderr, a path to that file (JSON
-    #: Lines if it ends in .jsonl); None: no trace
-    trace_hooks: str | None = None
-    #: ``--plugin-dir``: a folder of plugin ``.py`` files, reloaded when saved
-    plugin_dir: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):
-            raise PosestageError(f"--frames {self.frames!r} is not valid; use a count >= 1")
-        if self.duration is not None and not float(self.duration) > 0:
-            raise PosestageError(f"--duration {self.duration!r} is not valid; use seconds > 0")
-        if not float(self.display_fps) > 0:
-            raise PosestageError(f"display rate {self.display_fps!r} must be > 0 fps")
 
 
 @dataclass
@@ -122,14 +83,15 @@ def format_profile(report: StageReport) -> str:
     return "\n".join(lines)
 
 
-def _percentiles(values) -> tuple[float, float]:
-    if not values:
-        return (0.0, 0.0)
+def percentiles(values: Iterable[float]) -> tuple[float, float]:
+    """(median, 95th percentile) of ``values``; (0, 0) when there are none."""
     arr = np.fromiter(values, dtype=np.float64)
+    if not arr.size:
+        return (0.0, 0.0)
     return float(np.median(arr)), float(np.percentile(arr, 95))
 
 
-class _Rate:
+class Rate:
     """Events per second over the last second (what the status line shows)."""
 
     def __init__(self, window: float = 1.0):

@@ -1,19 +1,26 @@
-"""The main thread's display: the pygame window, or the off-screen canvas when headless."""
+"""The main thread's display: the pygame :class:`Window`, or the off-screen :class:`Headless`."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from posestage.errors import PosestageError
+from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
-from posestage.stage.control import _scene_name, _scene_stage
+from posestage.stage.control import SceneControl
+from posestage.stage.options import StageOptions
 from posestage.stage.overlay import Overlay, StageStatus
-from posestage.stage.report import _Rate
+from posestage.stage.pipeline import PosePipeline
+from posestage.stage.report import Rate, StageReport
+from posestage.stage.show import Show
+
+__all__ = ["IDLE_REDRAW", "JOIN_SECONDS", "MAX_WINDOW", "Display", "Headless", "Window"]
 
 log = logging.getLogger("posestage.stage")
 
@@ -32,13 +39,59 @@ def _stage_keys() -> frozenset[int]:
     return frozenset(keys + list(range(pygame.K_1, pygame.K_9 + 1)))
 
 
-class Window:
-    """Part of :class:`~posestage.stage.Stage`: the window and headless display loops."""
+class Display:
+    """What the main thread shows: the ``pipeline``'s latest frame, with every plugin's
+    drawing (``host``), at most at ``options.display_fps``. ``chores`` runs once a round
+    (control messages, scene reloads, the context's facts: the stage's). Nothing here waits
+    for a plugin: a plugin busy on another thread is skipped this round."""
 
-    def _headless_loop(self) -> None:
-        """No window: chores, and the canvas redrawn off-screen (plugins that render, e.g. to
-        a file, keep working) when a new frame came or a plugin animates (its draw returned
-        True), at most at display rate; the last frame is always drawn."""
+    overlay: Overlay | None = None
+
+    def __init__(
+        self,
+        options: StageOptions,
+        host: PluginHost,
+        pipeline: PosePipeline,
+        control: SceneControl,
+        show: Show,
+        chores: Callable[[], None],
+    ) -> None:
+        self.options = options
+        self.host = host
+        self.pipeline = pipeline
+        self.control = control
+        self.show = show
+        self.chores = chores
+        self.redraws = 0  #: times the canvas was drawn
+
+    def open(self) -> None:
+        """Start-up, before the plugins are configured (raises a one-line error)."""
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """After a start-up that failed before :meth:`run`."""
+
+    def fill(self, report: StageReport) -> None:
+        report.redraws = self.redraws
+
+    def paint(self, canvas, frame: PoseFrame, image_surface) -> bool:
+        """The camera image (if any and allowed), then every plugin's drawing in scene order
+        (a plugin busy elsewhere is skipped). True when a plugin asked to animate."""
+        if image_surface is not None and not self.pipeline.privacy:
+            canvas.blit(image_surface, (0, 0))
+        else:
+            canvas.fill((0, 0, 0))
+        return bool(self.host.draw(canvas, frame))
+
+
+class Headless(Display):
+    """No window: chores, and the canvas redrawn off-screen (plugins that render, e.g. to a
+    file, keep working) when a new frame came or a plugin animates (its draw returned True),
+    at most at display rate; the last frame is always drawn."""
+
+    def run(self) -> None:
         import pygame
 
         canvas = None
@@ -46,45 +99,61 @@ class Window:
         animate = False
         period = 1.0 / self.options.display_fps
         next_draw = 0.0
-        wake = self._wake
+        show, wake, pipeline = self.show, self.show.wake, self.pipeline
         while True:
             # woken by a new frame or stop, else once a display period: no busier than the
             # window's loop (on 2 cores every wake-up is taken from inference)
             wake.wait(period)
             wake.clear()
-            stopping = self._stop.is_set()
+            stopping = show.stopped
             if not stopping:
-                self._housekeeping()
-            frame = self.frame
+                self.chores()
+            frame = pipeline.frame
             now = time.perf_counter()
             fresh = frame is not drawn or animate
             if frame is not None and fresh and (stopping or now >= next_draw):
                 if stopping:  # let the pose thread finish its frame first
-                    self._threads[1].join(JOIN_SECONDS)
-                    frame = self.frame
+                    pipeline.join(JOIN_SECONDS)
+                    frame = pipeline.frame
                 drawn = frame
                 next_draw = now + period
                 if canvas is None or canvas.get_size() != (frame.width, frame.height):
                     canvas = pygame.Surface((frame.width, frame.height))
-                animate = self._paint(canvas, frame, None)
-                self._redraws += 1
+                animate = self.paint(canvas, frame, None)
+                self.redraws += 1
             if stopping:
                 return
 
-    def _open_window(self) -> None:
-        """The pygame window, sized to the source (shrunk to fit :data:`MAX_WINDOW`)."""
+
+class Window(Display):
+    """The pygame window, sized to ``size`` (the source's, shrunk to fit :data:`MAX_WINDOW`):
+    stage keys, plugins' events, the overlay (status line, help, timings, errors)."""
+
+    def __init__(self, *args: Any, size: tuple[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.size = size
+        self.frames = 0  #: display ticks so far
+        self.display_fps = 0.0
+        self._span = (0.0, 0.0)  # first and last display tick (perf_counter)
+        self._surface: Any = None
+        self._fullscreen = False
+        self._window_size = (0, 0)
+        self._late: set[str] = set()
+        self._pinned: dict[str, str] = {}
+
+    def open(self) -> None:
         import pygame
 
         try:
             pygame.display.init()
             pygame.font.init()
-            w, h = self.width or 640, self.height or 480
+            w, h = self.size[0] or 640, self.size[1] or 480
             fit = min(MAX_WINDOW[0] / w, MAX_WINDOW[1] / h, 1.0)
             self._window_size = (max(int(w * fit), 1), max(int(h * fit), 1))
-            fullscreen = self.options.fullscreen or _scene_stage(
-                self.current_scene, "fullscreen", False
+            fullscreen = self.options.fullscreen or self.control.current_scene.stage_value(
+                "fullscreen", False
             )
-            self._window = self._set_mode(bool(fullscreen))
+            self._surface = self._set_mode(bool(fullscreen))
         except pygame.error as err:
             pygame.display.quit()
             raise PosestageError(
@@ -99,20 +168,35 @@ class Window:
                 "visible; set DISPLAY to show it, or pass --headless to say you mean it",
                 driver,
             )
-        self._caption = f"posestage — {self.scene}"
-        pygame.display.set_caption(self._caption)
+        pygame.display.set_caption(self._caption())
         self.overlay = Overlay()
 
-    def _window_loop(self) -> None:
+    def close(self) -> None:
+        if self._surface is not None:
+            import pygame
+
+            self._surface = None
+            pygame.display.quit()
+
+    def fill(self, report: StageReport) -> None:
+        super().fill(report)
+        first, last = self._span
+        if self.frames > 1 and last > first:
+            report.display_fps = (self.frames - 1) / (last - first)
+
+    def _caption(self) -> str:
+        return f"posestage — {self.control.scene}"
+
+    def run(self) -> None:
         """Events and chores every display tick; the window is redrawn when there is something
         new to show — a frame, an event, an overlay change, a plugin animating (its draw
-        returned True) — and at least every :data:`IDLE_REDRAW` seconds. Nothing here waits
-        for a plugin: a plugin busy on another thread is skipped this tick."""
+        returned True) — and at least every :data:`IDLE_REDRAW` seconds."""
         import pygame
 
-        window = self._window
+        window = self._surface
+        overlay = self.overlay
         clock = pygame.time.Clock()
-        display_rate = _Rate()
+        display_rate = Rate()
         canvas = None
         image_surface = None
         image_frame = None
@@ -121,21 +205,21 @@ class Window:
         caption = None
         last_redraw = 0.0
         try:
-            while not self._stop.is_set():
+            while not self.show.stopped:
                 dirty = False
                 for event in pygame.event.get():
-                    window = self._on_event(event, window) or window
+                    window = self._on_event(event) or window
                     dirty = True
-                self._housekeeping()
-                if self._caption != caption:
-                    caption = self._caption
+                self.chores()
+                if self._caption() != caption:
+                    caption = self._caption()
                     pygame.display.set_caption(caption)
-                self._show_late()
+                self._show_errors()
                 now = time.perf_counter()
-                seen = (self.overlay.errors(now), self.overlay.show_help, self.overlay.show_timings)
+                seen = (overlay.errors(now), overlay.show_help, overlay.show_timings)
                 if seen != overlay_seen:
                     overlay_seen, dirty = seen, True
-                frame = self.frame
+                frame = self.pipeline.frame
                 if dirty or animate or frame is not image_frame or now - last_redraw >= IDLE_REDRAW:
                     if frame is not None:
                         size = (frame.width, frame.height)
@@ -144,34 +228,45 @@ class Window:
                         if frame is not image_frame:
                             image_frame = frame
                             image_surface = None
-                            if frame.image is not None and not self.privacy:
+                            if frame.image is not None and not self.pipeline.privacy:
                                 pixels = np.ascontiguousarray(frame.image)
                                 image_surface = pygame.image.frombuffer(pixels, size, "RGB")
-                        animate = self._paint(canvas, frame, image_surface)
+                        animate = self.paint(canvas, frame, image_surface)
                         self._present(window, canvas)
                     else:
                         window.fill((0, 0, 0))
-                    timings = self._timings() if self.overlay.show_timings else None
-                    self.overlay.draw(window, self._status(), timings)
+                    timings = self.host.timing_summary() if overlay.show_timings else None
+                    overlay.draw(window, self._status(), timings)
                     pygame.display.flip()
-                    self._redraws += 1
+                    self.redraws += 1
                     last_redraw = now
                 clock.tick(self.options.display_fps)
                 now = time.perf_counter()
-                self._display_fps = display_rate.tick(now)
-                self._display_frames += 1
-                self._display_span = (self._display_span[0] or now, now)
+                self.display_fps = display_rate.tick(now)
+                self.frames += 1
+                self._span = (self._span[0] or now, now)
         finally:
-            self._window = None
+            self._surface = None
             pygame.display.quit()
 
-    def _show_late(self) -> None:
-        """Plugins in a hook past its time budget right now, named on screen while it lasts."""
-        late = self.host.running_late() if hasattr(self.host, "running_late") else {}
+    def _show_errors(self) -> None:
+        """The show's new and pinned lines onto the overlay, and the plugins in a hook past its
+        time budget right now, named while it lasts."""
+        overlay = self.overlay
+        for line in self.show.take_fresh():
+            overlay.add_error(line)
+        pinned = self.show.pinned()
+        if pinned != self._pinned:
+            for key in self._pinned.keys() - pinned.keys():
+                overlay.set_error(key, None)
+            for key, line in pinned.items():
+                overlay.set_error(key, line)
+            self._pinned = pinned
+        late = self.host.running_late()
         for name in self._late - late.keys():
-            self.overlay.set_error(f"late:{name}", None)
+            overlay.set_error(f"late:{name}", None)
         for name, line in late.items():
-            self.overlay.set_error(f"late:{name}", line)
+            overlay.set_error(f"late:{name}", line)
         self._late = set(late)
 
     def _set_mode(self, fullscreen: bool):
@@ -182,24 +277,25 @@ class Window:
             return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
         return pygame.display.set_mode(self._window_size)
 
-    def _on_event(self, event, window):
+    def _on_event(self, event):
         """Stage keys (Esc/Q, F, H, T, 1-9) are the stage's; every other event goes to plugins."""
         import pygame
 
         new_window = None
         mine = True
+        overlay = self.overlay
         if event.type == pygame.QUIT:
-            self.stop("quit")
+            self.show.stop("quit")
         elif event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):
-            self.stop("quit")
+            self.show.stop("quit")
         elif event.type == pygame.KEYDOWN and event.key == pygame.K_f:
             new_window = self._set_mode(not self._fullscreen)
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_h and self.overlay:
-            self.overlay.show_help = not self.overlay.show_help
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_t and self.overlay:
-            self.overlay.show_timings = not self.overlay.show_timings
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_h:
+            overlay.show_help = not overlay.show_help
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_t:
+            overlay.show_timings = not overlay.show_timings
         elif event.type == pygame.KEYDOWN and pygame.K_1 <= event.key <= pygame.K_9:
-            self.switch_scene(event.key - pygame.K_1)
+            self.control.switch_scene(event.key - pygame.K_1)
         elif event.type == pygame.KEYUP and event.key in _stage_keys():
             pass
         else:
@@ -207,15 +303,6 @@ class Window:
         if not mine:
             self.host.event(event)
         return new_window
-
-    def _paint(self, canvas, frame: PoseFrame, image_surface) -> bool:
-        """The camera image (if any and allowed), then every plugin's drawing in scene order
-        (a plugin busy elsewhere is skipped). True when a plugin asked to animate."""
-        if image_surface is not None and not self.privacy:
-            canvas.blit(image_surface, (0, 0))
-        else:
-            canvas.fill((0, 0, 0))
-        return bool(self.host.draw(canvas, frame))
 
     def _present(self, window, canvas) -> None:
         """The canvas scaled into the window, keeping its aspect ratio (letterboxed)."""
@@ -234,18 +321,14 @@ class Window:
         window.blit(pygame.transform.scale(canvas, size), target)
 
     def _status(self) -> StageStatus:
-        frame = self.frame
+        pipeline = self.pipeline
+        frame = pipeline.frame
         return StageStatus(
-            fps=self._fps,
-            inference_ms=frame.inference_ms if frame and self.engine is not None else None,
+            fps=pipeline.fps,
+            inference_ms=frame.inference_ms if frame and pipeline.engine is not None else None,
             latency_ms=frame.latency_ms if frame else 0.0,
             people=sum(1 for p in frame.people if p.missing == 0) if frame else 0,
-            display_fps=self._display_fps,
-            scene=_scene_name(self.current_scene) if len(self._scenes) > 1 else "",
-            privacy=self.privacy,
+            display_fps=self.display_fps,
+            scene=self.control.scene if len(self.control.scenes) > 1 else "",
+            privacy=pipeline.privacy,
         )
-
-    def _timings(self) -> dict:
-        """Per-plugin ``{"mean_ms", "max_ms", "calls"}`` over the per-frame hooks."""
-        summary = getattr(self.host, "timing_summary", None)
-        return dict(summary()) if summary is not None else {}
