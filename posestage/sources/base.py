@@ -123,8 +123,11 @@ class SourceFrame:
       and replays: the run's start time plus the frame's time in the media).
     - ``captured``: ``time.perf_counter()`` when the frame was read.
     - ``width``, ``height``: image size in pixels (for replays the recorded, or ``res``, size).
-    - ``poses``: on replay the recorded detections — the stage then skips the model.
-    - ``index``: frame number from this source (0, 1, 2…, continuing across loops).
+    - ``poses``: on replay the recorded detections — the stage then skips the model. They
+      belong to the stage once read: the pose thread mirrors them in place; a source that
+      keeps them (a looping cache) hands out copies.
+    - ``index``: frame number from this source (0, 1, 2…, continuing across loops), set by
+      :meth:`Source.read` — the one owner of the stage's frame numbers.
     - ``recorded``: on replay the whole recorded frame (with the recorded ids, slots and the
       recorded wall time ``recorded.timestamp``); None for live sources.
     """
