@@ -18,7 +18,8 @@ frame size`` so it draws correctly on any canvas.
 
 from __future__ import annotations
 
-from posestage.draw.skeleton import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people
+from posestage.draw.palette import PALETTE, color_for
+from posestage.draw.skeleton import STYLE_SETTINGS, SkeletonStyle, draw_people
 from posestage.hookspecs import hookimpl
 
 __version__ = "0.1.0"
