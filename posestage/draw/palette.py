@@ -13,8 +13,12 @@ import numpy as np
 
 __all__ = [
     "BACKING_ALPHA",
+    "ERROR",
     "OUTLINE",
     "PALETTE",
+    "SHADE",
+    "TEXT",
+    "WARN",
     "color_for",
     "contrast_ratio",
     "relative_luminance",
@@ -38,6 +42,13 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 OUTLINE = (0, 0, 0)
 #: Label backing opacity (0-255).
 BACKING_ALPHA = 190
+
+#: The stage's own text (status line, help, messages) and its translucent backing.
+TEXT = (255, 255, 255)
+SHADE = (*OUTLINE, 160)
+#: Errors and warnings on screen: the palette's red and amber.
+ERROR = PALETTE[0]
+WARN = PALETTE[2]
 
 
 def color_for(key: int) -> tuple[int, int, int]:

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from posestage.config.schema import Setting  # noqa: E402
-from posestage.draw.palette import BACKING_ALPHA, OUTLINE, color_for  # noqa: E402
+from posestage.draw.palette import BACKING_ALPHA, OUTLINE, TEXT, color_for  # noqa: E402
 from posestage.model.keypoints import BONES  # noqa: E402
 
 #: Sizes in :class:`SkeletonStyle` are pixels on a canvas whose shorter side is this long.
@@ -214,7 +214,7 @@ def draw_people(surface: pygame.Surface, frame, style: SkeletonStyle = SkeletonS
             )
 
 
-def draw_message(surface: pygame.Surface, text: str, color=(255, 255, 255)) -> None:
+def draw_message(surface: pygame.Surface, text: str, color=TEXT) -> None:
     """A one-line message centred on ``surface`` (on a backing), sized to fit the surface."""
     w, h = surface.get_size()
     size = max(12, round(h / 16))

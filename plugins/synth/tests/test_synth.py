@@ -298,20 +298,50 @@ def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
     assert not held
 
 
-def test_draws_each_voice_in_its_colour_at_the_right_wrist(fluid):
+def _draw_two(synth):
     import pygame
 
-    synth, _ = fluid
     canvas = pygame.Surface((640, 480))
     f = frame(0, person(1, 0, right_y=150.0), person(2, 1, x=120.0))
     synth.posestage_frame(f)
     synth.posestage_draw(canvas, f)
+    return canvas, f
+
+
+def test_draws_each_voice_in_its_colour_at_the_right_wrist():
+    synth = Synth()
+    voices = [{"program": 48, "color": "#ff6040"}, {"program": 73, "color": "#40c0ff"}]
+    synth.posestage_configure(stage(), settings(driver="none", voices=voices))
+    try:
+        canvas, f = _draw_two(synth)
+    finally:
+        synth.posestage_unconfigure(stage())
     x, y = (int(c) for c in f.people[0].xy[RIGHT])
     assert tuple(canvas.get_at((x, y)))[:3] == (0xFF, 0x60, 0x40)  # voice 1 plays: filled
     x, y = (int(c) for c in f.people[1].xy[RIGHT])
     assert tuple(canvas.get_at((x, y)))[:3] == (0, 0, 0)  # voice 2 silent: a ring only
     ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
     assert (0x40, 0xC0, 0xFF) in ring
+
+
+@pytest.mark.parametrize("color_by", ["id", "slot"])
+def test_a_voice_without_a_colour_is_drawn_in_its_persons_skeleton_colour(color_by):
+    """One palette: the dot at the wrist has the colour the skeleton draws that person in."""
+    from posestage.draw.palette import color_for
+
+    synth = Synth()
+    synth.posestage_configure(stage(), settings(driver="none", color_by=color_by))
+    try:
+        canvas, f = _draw_two(synth)
+    finally:
+        synth.posestage_unconfigure(stage())
+    first, second = f.people
+    key = (lambda p: p.slot) if color_by == "slot" else (lambda p: p.id)
+    x, y = (int(c) for c in first.xy[RIGHT])
+    assert tuple(canvas.get_at((x, y)))[:3] == color_for(key(first))  # plays: filled
+    x, y = (int(c) for c in second.xy[RIGHT])
+    ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
+    assert color_for(key(second)) in ring and color_for(key(first)) not in ring
 
 
 def test_a_real_audio_driver_fluidsynth_plays_into_jack(jack):
