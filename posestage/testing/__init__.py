@@ -15,6 +15,10 @@ One module per job:
 - :mod:`~posestage.testing.runner` — :func:`run_plugin` / :func:`run_plugins`: the real
   :class:`~posestage.stage.Stage` headless with your plugins, a :class:`PluginRun` of what it did;
   :class:`SyntheticPeople`, a source of stick figures; :data:`SAMPLE_POSES`, a recorded stream;
+- :mod:`~posestage.testing.factories` — what hooks are handed, built as the stage builds it:
+  :func:`person`, :func:`frame`, :func:`track` (the real tracker), :func:`context` (a real
+  stage context keeping what is posted), :func:`write_stream` (a pose stream to replay),
+  :func:`shared_path` / :func:`shared_models` (the shared models and photos);
 - :mod:`~posestage.testing.osc` — :class:`OscReceiver`: what was sent over OSC (needs python-osc);
 - :mod:`~posestage.testing.midi` — :class:`MidiCapture`, :func:`capture_midi`: what was played
   (needs mido).
@@ -24,6 +28,22 @@ The OSC and MIDI helpers import their libraries when first used.
 
 from __future__ import annotations
 
+from posestage.testing.factories import (
+    FPS,
+    SIZE,
+    T0,
+    TestContext,
+    Tracked,
+    context,
+    frame,
+    person,
+    shared_models,
+    shared_path,
+    standing_person,
+    standing_xy,
+    track,
+    write_stream,
+)
 from posestage.testing.runner import (
     CANVAS_PLUGIN,
     DEFAULT_SYNTHETIC_FRAMES,
@@ -36,6 +56,7 @@ from posestage.testing.runner import (
 )
 
 __all__ = [
+    # running the stage
     "CANVAS_PLUGIN",
     "DEFAULT_SYNTHETIC_FRAMES",
     "FRAMES_PLUGIN",
@@ -44,6 +65,22 @@ __all__ = [
     "SyntheticPeople",
     "run_plugin",
     "run_plugins",
+    # what hooks are handed
+    "FPS",
+    "SIZE",
+    "T0",
+    "TestContext",
+    "Tracked",
+    "context",
+    "frame",
+    "person",
+    "standing_person",
+    "standing_xy",
+    "track",
+    "write_stream",
+    "shared_models",
+    "shared_path",
+    # what was sent and played
     "OscReceiver",
     "OscMessage",
     "MidiCapture",
