@@ -38,11 +38,7 @@ from typing import Any
 import numpy as np
 from posestage_midi.ports import API_CHOICES, MidiOut, open_output, releasing
 
-from posestage.config.schema import Setting
-from posestage.draw.palette import OUTLINE, color_for
-from posestage.errors import PluginError
-from posestage.hookspecs import hookimpl
-from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage import KEYPOINT_INDEX, OUTLINE, PluginError, Setting, color_for, hookimpl
 
 log = logging.getLogger("posestage.synth")
 

@@ -28,8 +28,7 @@ import logging
 import sys
 from typing import Any
 
-from posestage.config.schema import Setting
-from posestage.hookspecs import hookimpl
+from posestage import Setting, hookimpl
 
 from .mappings import (
     CC_SCHEMA,

@@ -25,9 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from posestage.errors import PluginError
+from posestage import PluginError
 
-#: The name a virtual port gets unless the scene says otherwise.
 VIRTUAL_NAME = "posestage"
 
 #: ``api`` setting → mido's rtmidi backend API name.

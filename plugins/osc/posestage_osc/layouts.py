@@ -31,9 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage import KEYPOINT_NAMES
 
-#: PoseNet's (and PoseOSC's) camelCase part names, in the same order as KEYPOINT_NAMES.
 PARTS: tuple[str, ...] = tuple(
     n.split("_")[0] + "".join(w.title() for w in n.split("_")[1:]) for n in KEYPOINT_NAMES
 )
