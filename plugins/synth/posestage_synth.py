@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from posestage_midi.ports import API_CHOICES, MidiOut, open_output, releasing
+from posestage_midi.ports import API_CHOICES, MidiOut, open_output
+from posestage_midi.release import NotePlayer, releasing
 
 from posestage import KEYPOINT_INDEX, OUTLINE, PluginError, Setting, color_for, hookimpl
 
@@ -306,15 +307,16 @@ class FluidPort:
             self.synth.delete()
 
 
-class Synth:
-    """The synthesizer plugin: voices assigned to people, sound through FluidSynth or MIDI."""
+class Synth(NotePlayer):
+    """The synthesizer plugin: voices assigned to people, sound through FluidSynth or MIDI;
+    notes released as :class:`~posestage_midi.release.NotePlayer` says."""
+
+    NAME = "synth"
 
     def __init__(self) -> None:
-        self.out: MidiOut | None = None
+        super().__init__()
         self.voices: list[Voice] = []
         self.play = Play()
-        self.scene = ""
-        self._stage: Any = None
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -325,7 +327,7 @@ class Synth:
     @hookimpl
     @releasing
     def posestage_configure(self, stage: Any, settings: Any) -> None:
-        self._close()
+        self.close()
         voices, play = _voices_and_play(settings)
         if settings["output"] == "midi":
             out = open_output(
@@ -413,25 +415,9 @@ class Synth:
         if self.out is None or set(changed) & OUTPUT_SETTINGS:
             return False
         voices, play = _voices_and_play(settings)  # a bad table raises: nothing changed
-        self._release_all("new settings")
+        self.release_all("new settings")
         self.voices, self.play = voices, play
         return True
-
-    @hookimpl
-    def posestage_unconfigure(self, stage: Any) -> None:
-        try:
-            self._close()
-        except Exception:  # unconfigure must never raise
-            log.exception("synth: closing failed")
-
-    def _scene_changed(self, old: str, new: str) -> None:
-        self.scene = new
-        self._release_all(f"scene {new!r}")
-
-    @hookimpl
-    @releasing
-    def posestage_scene_changed(self, stage: Any, old: str, new: str) -> None:
-        self._scene_changed(old, new)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -490,22 +476,14 @@ class Synth:
             out.note_on(v.channel, note, play.velocity)
             v.note = note
 
-    def _release_all(self, why: str) -> None:
-        """Every note off (then CC 123 on the channels used); voices keep their people."""
-        out = self.out
-        if out is None:
-            return
+    def forget_notes(self) -> None:
         for v in self.voices:
-            v.note, v.degree, v.playing = None, None, False
-        out.all_notes_off(panic=True)
-        log.info("synth: all notes off (%s)", why)
+            v.note, v.degree, v.playing = None, None, False  # voices keep their people
 
-    def _close(self) -> None:
-        out, self.out = self.out, None
+    def close(self) -> None:
+        super().close()
         for v in self.voices:
             v.person, v.note, v.degree, v.playing = None, None, None, False
-        if out is not None:
-            out.close()  # note offs, CC 123 per channel, then the port or synth closes
 
 
 #: Settings that choose where the sound goes: changing one opens another output.

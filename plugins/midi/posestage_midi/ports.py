@@ -246,19 +246,3 @@ class MidiOut:
                 self.raw.close()
             except Exception:  # noqa: BLE001
                 pass
-
-
-def releasing(method):
-    """Decorate a plugin hook: if it raises (anything), ``self._release_all(why)`` runs before
-    the error propagates, so a crashing plugin leaves no note sounding."""
-    import functools
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self._release_all("a failure")
-            raise
-
-    return guarded
