@@ -171,11 +171,13 @@ def track(
     t0: float = T0,
     fps: float = FPS,
     tracking: dict | None = None,
+    times: Sequence[float] | None = None,
     **fields: Any,
 ) -> list[Tracked]:
     """Frames from the real tracker: ``poses[i]`` are frame ``i``'s detections
     (:class:`~posestage.Pose` objects or (17, 2) keypoint arrays, scored 0.9), tracked as the
     stage tracks them (ids, slots, dropouts, smoothing; ``tracking``: ``[tracking]`` keys).
+    Frame ``i`` is at ``times[i]`` if given (a recording's own times), else ``t0 + i / fps``.
     Each item is a :class:`Tracked` ``(frame, entered, left)``; ``fields`` go to every frame."""
     from posestage.config.tracking import TrackingSettings
     from posestage.tracking.tracker import Tracker
@@ -184,7 +186,7 @@ def track(
     width, height = size
     out = []
     for i, detections in enumerate(poses):
-        stamp = t0 + i / fps
+        stamp = float(times[i]) if times is not None else t0 + i / fps
         update = tracker.update([_pose(p) for p in detections], width, height, stamp)
         made = frame(i, update.people, size=size, timestamp=stamp, **fields)
         out.append(Tracked(made, list(update.entered), list(update.left)))
