@@ -397,7 +397,14 @@ def _default_name(plugin: Any) -> str:
     return type(plugin).__name__.lower()
 
 
-def _open(source: Any, frames: int | None, res: tuple[int, int] | None, host: PluginHost):
+def _open(
+    source: Any,
+    frames: int | None,
+    res: tuple[int, int] | None,
+    host: PluginHost,
+    pace: str | None = "fast",
+    loop: bool | None = None,
+):
     if source is None:
         return SyntheticPeople(frames=frames or DEFAULT_SYNTHETIC_FRAMES, size=res or (640, 480))
     if isinstance(source, Source) or callable(getattr(source, "read", None)):
@@ -406,7 +413,8 @@ def _open(source: Any, frames: int | None, res: tuple[int, int] | None, host: Pl
         if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
             raise ValueError(f"an image source must be (H, W, 3) uint8 RGB, got {source.shape}")
         return ArraySource([source], count=frames or 1, name="image")
-    options = SourceOptions(res=res, pace="fast", loop=frames is not None)
+    loop = frames is not None if loop is None else loop
+    options = SourceOptions(res=res, pace=pace or "fast", loop=loop)
     return open_source(str(source), options, extra=host.sources() or None)
 
 
@@ -487,10 +495,11 @@ class Show:
     def context(self) -> Any:
         return self._stage.context
 
-    def post(self, message: Any, timeout: float = 10.0) -> Any:
-        """Hand a :class:`~posestage.ControlMessage` to the stage; its
-        :class:`~posestage.ControlReply` (waits up to ``timeout`` seconds)."""
-        return self._stage.post(message).result(timeout)
+    def post(self, message: Any) -> Any:
+        """Hand a :class:`~posestage.ControlMessage` to the stage (as
+        :meth:`StageContext.post <posestage.StageContext.post>`): a future of its
+        :class:`~posestage.ControlReply`."""
+        return self._stage.post(message)
 
     def wait_for(self, check: Callable[[], Any], timeout: float = 10.0) -> bool:
         """Until ``check()`` is true (polled every 10 ms) or ``timeout``; whether it became true."""
@@ -501,8 +510,8 @@ class Show:
             time.sleep(0.01)
         return bool(check())
 
-    def stop(self) -> None:
-        self._stage.stop("posestage.testing")
+    def stop(self, reason: str = "quit") -> None:
+        self._stage.stop(reason)
 
 
 def run_scene(
@@ -513,6 +522,7 @@ def run_scene(
     frames: int | None = None,
     duration: float | None = None,
     pace: str | None = "fast",
+    loop: bool | None = None,
     headless: bool = True,
     model: str | None = None,
     during: Callable[[Show], Any] | None = None,
@@ -525,7 +535,8 @@ def run_scene(
     there to switch to). ``plugins``: name → plugin object, registered over the installed
     plugins (the scenes use the rest by name). ``source``: as :func:`run_plugins`; None: the
     scene's own ``[stage] source``. ``frames`` / ``duration`` stop the stage; ``pace``:
-    ``"fast"`` (as fast as the stage takes frames) or ``"realtime"``; ``headless=False`` runs
+    ``"fast"`` (as fast as the stage takes frames) or ``"realtime"``; ``loop``: a file source
+    starts over at its end; ``headless=False`` runs
     the window loop (SDL's dummy driver: no window appears). ``path`` names text scenes in
     errors and resolves their relative sources.
 
@@ -555,9 +566,9 @@ def run_scene(
         scene = load(item, host) if isinstance(item, Path) else parse_scene(item, path, host)
         uses = [PluginUse(FRAMES_PLUGIN), *scene.plugins, PluginUse(CANVAS_PLUGIN)]
         loaded.append(dataclasses.replace(scene, plugins=uses))
-    src = None if source is None else _open(source, frames, None, host)
+    src = None if source is None else _open(source, frames, None, host, pace, loop)
     options = StageOptions(
-        headless=headless, frames=frames, duration=duration, pace=pace, model=model
+        headless=headless, frames=frames, duration=duration, pace=pace, loop=loop, model=model
     )
     the_stage = Stage(loaded, options, host=host, source=src)
     failed: list[BaseException] = []
