@@ -95,3 +95,20 @@ def test_every_public_name_resolves_and_import_posestage_stays_cheap():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['posestage']"  # names are imported when first used
+
+
+def test_the_plugin_template_imports_only_the_public_face():
+    """What ``posestage new-plugin`` writes is a third party's first plugin: it shows the API."""
+    folder = ROOT / "posestage" / "commands" / "templates" / "plugin"
+    for path in sorted(folder.rglob("*.py.tmpl")):
+        text = path.read_text(encoding="utf-8").replace("$name", "example")
+        copy = Path(str(path)[: -len(".tmpl")])
+        tree = ast.parse(text, str(copy))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("posestage"):
+                assert node.module in ALLOWED, f"{path.name}: from {node.module} import ..."
+                names = {a.name for a in node.names}
+                public = set(
+                    posestage.__all__ if node.module == "posestage" else posestage.testing.__all__
+                )
+                assert names <= public, f"{path.name}: {sorted(names - public)} are not public"
