@@ -1,9 +1,10 @@
 """Shared test fakes: plugin classes, in-memory sources, scenes and streams, frames.
 
-One place for what several test files need (import with ``from .fakes import ...``). Plugins
+One place for what several test files need (import with ``from fakes import ...``). Plugins
 are plain objects registered with a real :class:`~posestage.host.PluginHost`; sources are
-real :class:`~posestage.sources.ArraySource` objects; contexts are real
-:class:`~posestage.context.StageContext` objects.
+real :class:`~posestage.sources.ArraySource` objects. People, frames, contexts and streams come
+from the plugin authors' kit (:mod:`posestage.testing`); the names here stay for the core
+tests that use them.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import numpy as np
 import pygame
 from PIL import Image
 
+from posestage import testing as kit
 from posestage.config.scenes import parse_scene
 from posestage.config.schema import Setting
-from posestage.context import StageContext, StageFacts
+from posestage.context import StageContext
 from posestage.hookspecs import hookimpl
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -31,29 +33,17 @@ SNOW = (236, 238, 242)
 
 def context(width=640, height=480, scene="test", **facts) -> StageContext:
     """A real, read-only stage context with these facts (what plugins get as ``stage``)."""
-    f = StageFacts()
-    f.width, f.height, f.scene = width, height, scene
-    for name, value in facts.items():
-        setattr(f, name, value)
-    return StageContext(f)
+    return kit.context(width, height, scene=scene, **facts)
 
 
 def make_frame(index=0, people=(), image=None, width=640, height=480) -> PoseFrame:
-    return PoseFrame(
-        index=index,
-        timestamp=time.time(),
-        captured=time.perf_counter(),
-        width=width,
-        height=height,
-        people=list(people),
-        image=image,
-    )
+    return kit.frame(index, people, image=image, size=(width, height), timestamp=time.time())
 
 
 def make_person(pid=1, slot=0, xy=None, missing=0, scores=None) -> Person:
-    xy = np.full((17, 2), 100.0, np.float32) if xy is None else np.asarray(xy, np.float32)
+    xy = np.full((17, 2), 100.0, np.float32) if xy is None else xy
     scores = np.ones(17, np.float32) if scores is None else scores
-    return Person(pid, slot, 0.9, xy, scores, xy.copy(), missing=missing, width=640, height=480)
+    return kit.person(pid, slot, xy=xy, scores=scores, missing=missing)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -289,17 +279,14 @@ def run_stage(source, *plugins, engine=None, stage="", tracking="", **options):
 
 def write_stream(path: Path, frames: int, people: int = 1, width=640, height=480):
     """A synthetic pose stream: ``people`` standing figures walking right."""
-    from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-
     ys = np.linspace(60, 420, 17, dtype=np.float32)
-    with PoseStreamWriter(path, StreamHeader(width=width, height=height)) as w:
-        for i in range(frames):
-            ps = []
-            for k in range(people):
-                x = 60 + 200 * k + (i % 100) + np.linspace(-30, 30, 17, dtype=np.float32)
-                xy = np.stack([x, ys], 1).astype(np.float32)
-                ps.append(StreamPerson(k + 1, k, 0.9, xy, np.full(17, 0.9, np.float32)))
-            w.write(StreamFrame(i, 1_700_000_000.0 + i / 30, width, height, ps))
+
+    def figure(i, k):
+        x = 60 + 200 * k + (i % 100) + np.linspace(-30, 30, 17, dtype=np.float32)
+        return np.stack([x, ys], 1).astype(np.float32)
+
+    everyone = ([figure(i, k) for k in range(people)] for i in range(frames))
+    kit.write_stream(path, everyone, size=(width, height), t0=1_700_000_000.0, fps=30)
 
 
 class PosedSource(ArraySource):

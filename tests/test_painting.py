@@ -9,7 +9,7 @@ import numpy as np
 import pygame
 import pytest
 
-from posestage.draw.skeleton import contrast_ratio
+from posestage.draw.palette import contrast_ratio
 from posestage.host import PluginHost, PluginUse
 from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_INDEX

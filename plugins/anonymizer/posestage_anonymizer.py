@@ -25,10 +25,16 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
-from posestage.config.schema import Setting  # noqa: E402
-from posestage.draw.background import EmptyBackground  # noqa: E402
-from posestage.draw.skeleton import STYLE_SETTINGS, SkeletonStyle, draw_message, draw_people  # noqa: E402
-from posestage.hookspecs import ControlMessage, hookimpl  # noqa: E402
+from posestage import (  # noqa: E402
+    STYLE_SETTINGS,
+    ControlMessage,
+    EmptyBackground,
+    Setting,
+    SkeletonStyle,
+    draw_message,
+    draw_people,
+    hookimpl,
+)
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "anonymizer"

@@ -39,11 +39,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from posestage.config.schema import Setting, parse_size  # noqa: E402
-from posestage.draw.background import EmptyBackground  # noqa: E402
-from posestage.errors import PluginError  # noqa: E402
-from posestage.hookspecs import hookimpl  # noqa: E402
-from posestage.model.keypoints import KEYPOINT_INDEX  # noqa: E402
+from posestage import KEYPOINT_INDEX, EmptyBackground, PluginError, Setting, hookimpl, parse_size  # noqa: E402
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "footfall"

@@ -29,10 +29,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posestage.config.schema import Setting
-from posestage.errors import PluginError, PosestageError
-from posestage.hookspecs import hookimpl
-from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader
+from posestage import (
+    PluginError,
+    PosestageError,
+    PoseStreamWriter,
+    Setting,
+    StreamFrame,
+    StreamHeader,
+    hookimpl,
+)
 
 log = logging.getLogger("posestage.recorder")
 

@@ -18,8 +18,7 @@ frame size`` so it draws correctly on any canvas.
 
 from __future__ import annotations
 
-from posestage.draw.skeleton import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people
-from posestage.hookspecs import hookimpl
+from posestage import PALETTE, STYLE_SETTINGS, SkeletonStyle, color_for, draw_people, hookimpl
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "skeleton"

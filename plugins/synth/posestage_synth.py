@@ -2,7 +2,7 @@
 
 Coral's project-posenet synthesizer, working (it looked the wrists up by a key that never
 matched, so it never played): each person gets a voice — a General MIDI program, an octave and
-a colour — while they are in frame (by tracked id; the next person takes a free voice). A voice
+a colour (the person's own, from posestage's one palette, unless the voice sets one) — while they are in frame (by tracked id; the next person takes a free voice). A voice
 plays while the **right wrist is above the right elbow**; the right wrist's height picks the
 pitch on a scale (major pentatonic on C by default), the left wrist's height sets the volume. A
 note changes only when the pitch does; volume changes without retriggering.
@@ -19,8 +19,7 @@ Scene (``scenes/synth.toml``)::
     root = "C"
     [[plugins.synth.voices]]
     program = 48          # String Ensemble 1
-    octave = 4
-    color = "#ff6040"
+    octave = 4            # drawn in the person's colour (as the skeleton), or color = "#ff6040"
 """
 
 from __future__ import annotations
@@ -37,12 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from posestage_midi.ports import API_CHOICES, MidiOut, open_output, releasing
+from posestage_midi.ports import API_CHOICES, MidiOut, open_output
+from posestage_midi.release import NotePlayer, releasing
 
-from posestage.config.schema import Setting
-from posestage.errors import PluginError
-from posestage.hookspecs import hookimpl
-from posestage.model.keypoints import KEYPOINT_INDEX
+from posestage import KEYPOINT_INDEX, OUTLINE, PluginError, Setting, color_for, hookimpl
 
 log = logging.getLogger("posestage.synth")
 
@@ -132,7 +129,10 @@ def color_rgb(text: Any) -> tuple[int, int, int]:
 
 
 def parse_color(text: Any) -> str:
-    """A checked colour, as ``"#rrggbb"`` text (validates again unchanged)."""
+    """A checked colour, as ``"#rrggbb"`` text (validates again unchanged); ``""`` stays:
+    the person's colour."""
+    if str(text).strip() == "":
+        return ""
     return "#{:02x}{:02x}{:02x}".format(*color_rgb(text))
 
 
@@ -146,12 +146,12 @@ def _volume_range(values: Any) -> tuple[int, int]:
 VOICE_SCHEMA = [
     Setting("program", int, 0, "General MIDI program 0-127 (0 piano, 48 strings, 73 flute)", min=0, max=127),
     Setting("octave", int, 4, "octave of the lowest note (4: the root is middle C's octave)", min=0, max=8),
-    Setting("color", str, "#ffffff", "colour on screen (\"#rrggbb\" or a name)", parse=parse_color),
+    Setting("color", str, "", "colour on screen (\"#rrggbb\" or a name); \"\" = the person's colour", parse=parse_color),
 ]  # fmt: skip
 DEFAULT_VOICES = [
-    {"program": 48, "octave": 4, "color": "#ff6040"},  # String Ensemble 1
-    {"program": 73, "octave": 5, "color": "#40c0ff"},  # Flute
-    {"program": 11, "octave": 3, "color": "#a0ff60"},  # Vibraphone
+    {"program": 48, "octave": 4},  # String Ensemble 1
+    {"program": 73, "octave": 5},  # Flute
+    {"program": 11, "octave": 3},  # Vibraphone
 ]
 SETTINGS = [
     Setting("output", str, "fluidsynth", "fluidsynth (sound here) or midi (notes to a port)", choices=("fluidsynth", "midi")),
@@ -168,6 +168,7 @@ SETTINGS = [
     Setting("velocity", int, 100, "note-on velocity", min=1, max=127),
     Setting("threshold", float, 0.3, "keypoints scored under this are unknown", min=0.0, max=1.0),
     Setting("voices", list, DEFAULT_VOICES, "one table per voice (person)", schema=VOICE_SCHEMA),
+    Setting("color_by", str, "id", "a voice without a colour: its person's, by id or slot (as the skeleton's)", choices=("id", "slot")),
 ]  # fmt: skip
 
 
@@ -182,6 +183,7 @@ class Play:
     volume: tuple[int, int] = (40, 127)
     velocity: int = 100
     threshold: float = 0.3
+    color_by: str = "id"  # a voice without a colour of its own: its person's palette colour
 
 
 @dataclass
@@ -191,7 +193,7 @@ class Voice:
     channel: int
     program: int
     octave: int
-    color: tuple[int, int, int]
+    color: tuple[int, int, int] | None  # None: the person's colour (posestage's palette)
     person: int | None = None  # tracked id playing it
     note: int | None = None  # sounding note
     degree: int | None = None  # its scale degree (hysteresis)
@@ -305,15 +307,16 @@ class FluidPort:
             self.synth.delete()
 
 
-class Synth:
-    """The synthesizer plugin: voices assigned to people, sound through FluidSynth or MIDI."""
+class Synth(NotePlayer):
+    """The synthesizer plugin: voices assigned to people, sound through FluidSynth or MIDI;
+    notes released as :class:`~posestage_midi.release.NotePlayer` says."""
+
+    NAME = "synth"
 
     def __init__(self) -> None:
-        self.out: MidiOut | None = None
+        super().__init__()
         self.voices: list[Voice] = []
         self.play = Play()
-        self.scene = ""
-        self._stage: Any = None
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -324,7 +327,7 @@ class Synth:
     @hookimpl
     @releasing
     def posestage_configure(self, stage: Any, settings: Any) -> None:
-        self._close()
+        self.close()
         voices, play = _voices_and_play(settings)
         if settings["output"] == "midi":
             out = open_output(
@@ -394,12 +397,13 @@ class Synth:
                 continue
             x, y = (int(c) for c in p.xy[WRIST["right"]])
             width = 0 if v.note is not None else 3
-            pygame.draw.circle(canvas, v.color, (x, y), radius, width)
+            color = v.color or color_for(p.slot if self.play.color_by == "slot" else p.id)
+            pygame.draw.circle(canvas, color, (x, y), radius, width)
             if v.note is not None:
                 if not pygame.font.get_init():  # a headless stage starts no fonts
                     pygame.font.init()
                 font = font or pygame.font.Font(None, max(18, canvas.get_height() // 20))
-                label = font.render(note_name(v.note), True, v.color, (0, 0, 0))
+                label = font.render(note_name(v.note), True, color, OUTLINE)
                 canvas.blit(label, (x + radius + 4, y - label.get_height() // 2))
 
     @hookimpl
@@ -411,25 +415,9 @@ class Synth:
         if self.out is None or set(changed) & OUTPUT_SETTINGS:
             return False
         voices, play = _voices_and_play(settings)  # a bad table raises: nothing changed
-        self._release_all("new settings")
+        self.release_all("new settings")
         self.voices, self.play = voices, play
         return True
-
-    @hookimpl
-    def posestage_unconfigure(self, stage: Any) -> None:
-        try:
-            self._close()
-        except Exception:  # unconfigure must never raise
-            log.exception("synth: closing failed")
-
-    def _scene_changed(self, old: str, new: str) -> None:
-        self.scene = new
-        self._release_all(f"scene {new!r}")
-
-    @hookimpl
-    @releasing
-    def posestage_scene_changed(self, stage: Any, old: str, new: str) -> None:
-        self._scene_changed(old, new)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -488,22 +476,14 @@ class Synth:
             out.note_on(v.channel, note, play.velocity)
             v.note = note
 
-    def _release_all(self, why: str) -> None:
-        """Every note off (then CC 123 on the channels used); voices keep their people."""
-        out = self.out
-        if out is None:
-            return
+    def forget_notes(self) -> None:
         for v in self.voices:
-            v.note, v.degree, v.playing = None, None, False
-        out.all_notes_off(panic=True)
-        log.info("synth: all notes off (%s)", why)
+            v.note, v.degree, v.playing = None, None, False  # voices keep their people
 
-    def _close(self) -> None:
-        out, self.out = self.out, None
+    def close(self) -> None:
+        super().close()
         for v in self.voices:
             v.person, v.note, v.degree, v.playing = None, None, None, False
-        if out is not None:
-            out.close()  # note offs, CC 123 per channel, then the port or synth closes
 
 
 #: Settings that choose where the sound goes: changing one opens another output.
@@ -522,11 +502,12 @@ def _voices_and_play(settings: Any) -> tuple[list[Voice], Play]:
         raise PluginError(f"synth.voices: {len(tables)} voices; at most 15 (one channel each)")
     voices = []
     for channel, table in zip(voice_channels(len(tables)), tables):
-        color = color_rgb(table["color"])
+        color = color_rgb(table["color"]) if table.get("color") else None
         voices.append(Voice(channel, table["program"], table["octave"], color))
     play = Play(
         SCALES[settings["scale"]], root_semitones(settings["root"]),
         settings["octaves"], (low, high), settings["velocity"], settings["threshold"],
+        settings["color_by"],
     )  # fmt: skip
     return voices, play
 

@@ -27,53 +27,18 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from posestage.config.schema import Setting  # noqa: E402
+from posestage.draw.palette import BACKING_ALPHA, OUTLINE, TEXT, color_for  # noqa: E402
 from posestage.model.keypoints import BONES  # noqa: E402
 
-#: Person colours (RGB), chosen by ``id % 10`` (or ``slot % 10``); bright, so they stand out
-#: on dark backgrounds, and outlined in :data:`OUTLINE` for light ones.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (255, 80, 80),  # red
-    (80, 200, 255),  # sky blue
-    (255, 200, 40),  # amber
-    (120, 230, 90),  # green
-    (230, 110, 255),  # violet
-    (255, 140, 40),  # orange
-    (60, 240, 210),  # turquoise
-    (255, 110, 180),  # pink
-    (170, 150, 255),  # lavender
-    (240, 240, 240),  # white
-)
-#: The outline around bones and joints, and the backing of labels.
-OUTLINE = (0, 0, 0)
-#: Label backing opacity (0-255).
-BACKING_ALPHA = 190
 #: Sizes in :class:`SkeletonStyle` are pixels on a canvas whose shorter side is this long.
 REFERENCE_SIDE = 480
 #: Label font height in pixels at the reference size.
 LABEL_SIZE = 22
 
 
-def color_for(key: int) -> tuple[int, int, int]:
-    """The palette colour for a person id or slot."""
-    return PALETTE[key % len(PALETTE)]
-
-
 def size_scale(size: Sequence[int]) -> float:
     """How much larger than the reference (:data:`REFERENCE_SIDE`) a canvas of ``size`` is."""
     return max(min(int(size[0]), int(size[1])), 1) / REFERENCE_SIDE
-
-
-def relative_luminance(rgb: Sequence[float]) -> float:
-    """WCAG relative luminance of an sRGB colour (0 black … 1 white)."""
-    c = np.asarray(rgb[:3], dtype=np.float64) / 255.0
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return float(lin @ (0.2126, 0.7152, 0.0722))
-
-
-def contrast_ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    """WCAG contrast ratio of two colours: 1 (none) … 21 (black on white)."""
-    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
 
 
 @dataclass(frozen=True)
@@ -249,7 +214,7 @@ def draw_people(surface: pygame.Surface, frame, style: SkeletonStyle = SkeletonS
             )
 
 
-def draw_message(surface: pygame.Surface, text: str, color=(255, 255, 255)) -> None:
+def draw_message(surface: pygame.Surface, text: str, color=TEXT) -> None:
     """A one-line message centred on ``surface`` (on a backing), sized to fit the surface."""
     w, h = surface.get_size()
     size = max(12, round(h / 16))

@@ -7,18 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from posestage.draw.palette import TEXT, color_for
 from posestage.model.keypoints import BONES
 from posestage.model.poses import Pose
-
-# One colour per person, cycling; bright on both dark and light images.
-PALETTE = (
-    (255, 64, 64),
-    (64, 200, 255),
-    (255, 210, 0),
-    (120, 255, 120),
-    (255, 96, 255),
-    (255, 150, 40),
-)
 
 
 def draw_poses(image, poses: Iterable[Pose], *, threshold: float = 0.2, width: int | None = None):
@@ -34,7 +25,7 @@ def draw_poses(image, poses: Iterable[Pose], *, threshold: float = 0.2, width: i
     line = width or max(2, round(max(canvas.size) / 250))
     radius = line + 1
     for n, pose in enumerate(poses):
-        colour = PALETTE[n % len(PALETTE)]
+        colour = color_for(n)  # the n-th person: the stage's palette
         visible = pose.scores >= threshold
         for a, b in BONES:
             if visible[a] and visible[b]:
@@ -44,5 +35,5 @@ def draw_poses(image, poses: Iterable[Pose], *, threshold: float = 0.2, width: i
             if seen:
                 x, y = float(x), float(y)
                 box = [x - radius, y - radius, x + radius, y + radius]
-                draw.ellipse(box, fill=(255, 255, 255), outline=colour)
+                draw.ellipse(box, fill=TEXT, outline=colour)
     return canvas

@@ -33,10 +33,7 @@ HELP_LINES: tuple[str, ...] = (
     "1 … 9     switch scene",
 )
 
-TEXT = (255, 255, 255)
-SHADE = (0, 0, 0, 160)
-ERROR = (255, 90, 80)
-WARN = (255, 200, 60)
+from posestage.draw.palette import ERROR, SHADE, TEXT, WARN  # noqa: E402  (the one palette)
 
 
 @dataclass

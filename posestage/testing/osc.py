@@ -82,8 +82,9 @@ class OscReceiver:
     """A UDP socket bound to ``host`` (127.0.0.1) on a free ``port`` (or the one given).
 
     ``messages`` (decoded so far, in arrival order), :meth:`wait`, :meth:`clear`,
-    ``datagrams`` (raw count), ``bad`` (datagrams that were not OSC, kept as bytes),
-    ``buffer`` (the socket's receive buffer, bytes). Close it (or use ``with``).
+    ``datagrams`` (raw count), ``raw`` (every datagram's bytes, in arrival order: compare
+    them byte for byte), :meth:`wait_quiet`, ``bad`` (datagrams that were not OSC, kept as
+    bytes), ``buffer`` (the socket's receive buffer, bytes). Close it (or use ``with``).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
@@ -103,6 +104,7 @@ class OscReceiver:
         self.buffer = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         self._messages: list[OscMessage] = []
         self.bad: list[bytes] = []
+        self.raw: list[bytes] = []
         self.datagrams = 0
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -133,6 +135,7 @@ class OscReceiver:
                 except OSError:
                     break
                 now = time.time()
+                self.raw.append(data)
                 try:
                     got = decode(data, self.datagrams, now)
                 except Exception:  # noqa: BLE001 - not OSC: kept for the test to look at
@@ -170,11 +173,28 @@ class OscReceiver:
                     return found
                 self._arrived.wait(min(left, 0.05))
 
+    def wait_quiet(self, quiet: float = 0.3, limit: float = 10.0) -> list[bytes]:
+        """Wait until nothing arrived for ``quiet`` seconds (at most ``limit``); every
+        datagram so far, as bytes (:attr:`raw`)."""
+        deadline = time.monotonic() + limit
+        seen, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            if not self._stop.is_set():
+                self._drain()
+            if self.datagrams != seen:
+                seen, since = self.datagrams, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.raw)
+
     def clear(self) -> None:
         """Forget what arrived so far."""
         with self._lock:
             self._messages.clear()
             self.bad.clear()
+            self.raw.clear()
 
     def close(self) -> None:
         if self._stop.is_set():

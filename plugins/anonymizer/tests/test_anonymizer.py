@@ -17,15 +17,22 @@ import pytest
 from PIL import Image
 from posestage_anonymizer import NO_IMAGE, WAITING
 
+from posestage import (
+    ControlMessage,
+    Person,
+    Pose,
+    PoseFrame,
+    SceneError,
+    SkeletonStyle,
+    Stage,
+    StageOptions,
+    draw_message,
+    draw_people,
+    hookimpl,
+)
 from posestage.config.scenes import load_scene, parse_scene
-from posestage.draw.skeleton import SkeletonStyle, draw_message, draw_people
-from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.host import PluginHost, PluginUse
-from posestage.model.frames import PoseFrame
-from posestage.model.people import Person
-from posestage.model.poses import Pose
 from posestage.sources import ArraySource, SourceFrame
-from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]
 W, H = 640, 480
@@ -307,7 +314,6 @@ def test_the_key_is_a_setting(host):
     assert plugin.locked
     host.event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_b, mod=0, unicode="b"))
     assert not plugin.locked
-    from posestage.errors import SceneError
 
     with pytest.raises(SceneError, match="key"):
         host.activate([PluginUse("anonymizer", {"key": "q"})], Context())  # the stage's quit

@@ -18,14 +18,21 @@ import pytest
 from PIL import Image
 from posestage_footfall import PNG_OPACITY, compose, grid_image
 
+from posestage import (
+    KEYPOINT_INDEX,
+    ControlMessage,
+    Person,
+    PoseFrame,
+    PoseStreamWriter,
+    Stage,
+    StageOptions,
+    StreamFrame,
+    StreamHeader,
+    StreamPerson,
+    hookimpl,
+)
 from posestage.config.scenes import load_scene, parse_scene
-from posestage.hookspecs import ControlMessage, hookimpl
 from posestage.host import PluginHost, PluginUse
-from posestage.model.frames import PoseFrame
-from posestage.model.keypoints import KEYPOINT_INDEX
-from posestage.model.people import Person
-from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]
 W, H = 640, 480

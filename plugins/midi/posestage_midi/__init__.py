@@ -28,8 +28,7 @@ import logging
 import sys
 from typing import Any
 
-from posestage.config.schema import Setting
-from posestage.hookspecs import hookimpl
+from posestage import Setting, hookimpl
 
 from .mappings import (
     CC_SCHEMA,
@@ -50,8 +49,8 @@ from .ports import (
     MidiUnavailable,
     list_outputs,
     open_output,
-    releasing,
 )
+from .release import NotePlayer, releasing
 
 __all__ = ["Midi", "plugin", "SETTINGS"]
 
@@ -74,15 +73,16 @@ PORT_SETTINGS = frozenset({"port", "virtual_name", "api"})
 LEARN_ACTION = "midi-learn"
 
 
-class Midi:
-    """The MIDI plugin: one output port and one :class:`MappingEngine` per configure."""
+class Midi(NotePlayer):
+    """The MIDI plugin: one output port and one :class:`MappingEngine` per configure; notes
+    released as :class:`~posestage_midi.release.NotePlayer` says."""
+
+    NAME = "midi"
 
     def __init__(self) -> None:
-        self.out: MidiOut | None = None
+        super().__init__()
         self.engine = MappingEngine()
-        self.scene = ""
         self.sent = 0  # messages sent since the last configure (kept after unconfigure)
-        self._stage: Any = None
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -93,7 +93,7 @@ class Midi:
     @hookimpl
     @releasing
     def posestage_configure(self, stage: Any, settings: Any) -> None:
-        self._close()  # configured twice without unconfigure: release the previous port
+        self.close()  # configured twice without unconfigure: release the previous port
         controls, notes = mappings_of(settings)
         engine = MappingEngine(
             controls, notes, float(settings["threshold"]), int(settings["learn"])
@@ -168,24 +168,16 @@ class Midi:
         if set(changed) & {"cc", "notes"}:
             # new mappings on the same port (a scene switch, usually): the old mappings'
             # notes end first, the DAW stays connected
-            self._release_all("new mappings")
+            self.release_all("new mappings")
             controls, notes = mappings_of(settings)
             self.engine = MappingEngine(controls, notes, float(settings["threshold"]), 0)
         self.engine.threshold = float(settings["threshold"])
         self._learn(int(settings["learn"]))
         return True
 
-    @hookimpl
-    def posestage_unconfigure(self, stage: Any) -> None:
-        try:
-            self._close()
-        except Exception:  # unconfigure must never raise
-            log.exception("midi: closing the port failed")
-
-    def _scene_changed(self, old: str, new: str) -> None:
+    def scene_changed(self, old: str, new: str) -> None:
         """Notes belonging to the old scene stop; values are sent afresh in the new one."""
-        self.scene = new
-        self._release_all(f"scene {new!r}")
+        super().scene_changed(old, new)
         self.engine.reset()
 
     @hookimpl
@@ -195,11 +187,6 @@ class Midi:
         )
         p.add_argument("--api", default="auto", choices=API_CHOICES, help="MIDI api (default auto)")
         p.set_defaults(func=_list_ports)
-
-    @hookimpl
-    @releasing
-    def posestage_scene_changed(self, stage: Any, old: str, new: str) -> None:
-        self._scene_changed(old, new)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -216,37 +203,18 @@ class Midi:
             number = 1 if count else 0
         if number != self.engine.learn:
             # note offs only: no CC 123 a DAW in MIDI learn could bind by mistake
-            self._release_all("learn mode", panic=False)
+            self.release_all("learn mode", panic=False)
             self.engine.learn = number
             target = self.engine.learn_target()
             log.info("midi: learn %s", f"{number}: {target.label}" if target else "off")
 
-    def _release_all(self, why: str, panic: bool = True) -> None:
-        """Note offs for everything held, then (``panic``) CC 123 on every channel used.
-        Never raises."""
-        out = self.out
-        if out is None:
-            return
-        try:
-            self._send(self.engine.release())
-        except Exception:  # noqa: BLE001 - the backstop below still runs
-            log.exception("midi: releasing notes (%s) failed", why)
-        out.all_notes_off(panic=panic)
+    def pending_offs(self) -> list[list[int]]:
+        return self.engine.release()  # the mappings' notes: person by person
 
-    def _close(self) -> None:
-        out, self.out = self.out, None
-        if out is None:
-            return
-        try:
-            self._send_on(out, self.engine.release())
-        finally:
-            out.close()  # all notes off (CC 123 per channel), then the port closes
-            log.info("midi: %s closed after %d messages", out.name, out.sent)
-
-    @staticmethod
-    def _send_on(out: MidiOut, messages: list[list[int]]) -> None:
-        for message in messages:
-            out.send(message)
+    def emit(self, out: MidiOut, message: list[int]) -> None:
+        out.send(message)
+        if out is self.out:
+            self.sent += 1
 
 
 def mappings_of(settings: Any) -> tuple[tuple[ControlMapping, ...], tuple[NoteMapping, ...]]:

@@ -45,9 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from posestage.config.schema import Setting, validate
-from posestage.errors import SceneError, did_you_mean
-from posestage.model.keypoints import KEYPOINT_INDEX, KEYPOINT_NAMES
+from posestage import KEYPOINT_INDEX, KEYPOINT_NAMES, SceneError, Setting, did_you_mean, validate
 
 VALUE_HELP = (
     "KEYPOINT.x / KEYPOINT.y (0..1, y up), distance(A, B), above_head(KEYPOINT), speed(KEYPOINT)"

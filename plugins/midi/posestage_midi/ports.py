@@ -25,9 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from posestage.errors import PluginError
+from posestage import PluginError
 
-#: The name a virtual port gets unless the scene says otherwise.
 VIRTUAL_NAME = "posestage"
 
 #: ``api`` setting → mido's rtmidi backend API name.
@@ -247,19 +246,3 @@ class MidiOut:
                 self.raw.close()
             except Exception:  # noqa: BLE001
                 pass
-
-
-def releasing(method):
-    """Decorate a plugin hook: if it raises (anything), ``self._release_all(why)`` runs before
-    the error propagates, so a crashing plugin leaves no note sounding."""
-    import functools
-
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self._release_all("a failure")
-            raise
-
-    return guarded

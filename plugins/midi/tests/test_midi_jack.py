@@ -9,22 +9,38 @@ from types import SimpleNamespace
 import numpy as np
 import posestage_midi
 import pytest
-from midi_movement import RIGHT, frame, person, up
 from posestage_midi import Midi
 from posestage_midi.jack import Listener, all_notes_off
 from posestage_midi.ports import MidiUnavailable, open_output
 
+from posestage import KEYPOINT_INDEX, Person, PluginError, PoseFrame, validate
+from posestage import testing as kit
+
+# the host-level tests at the end drive the plugin host directly (tests/test_public_api.py)
 from posestage.config.scenes import parse_scene
-from posestage.config.schema import validate
-from posestage.errors import PluginError
 from posestage.host import PluginHost
-from posestage.model.posestream import PoseStreamWriter, StreamFrame, StreamHeader, StreamPerson
-from posestage.model.synthetic import standing_xy
-from posestage.sources import SourceOptions, open_source
-from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]
 _names = itertools.count(1)
+W, H = 640, 480
+RIGHT, LEFT = KEYPOINT_INDEX["right_wrist"], KEYPOINT_INDEX["left_wrist"]
+
+
+def person(pid: int, slot: int, right_y: float | None = None, left_y: float | None = None,
+           x: float = 320.0, missing: int = 0, low: tuple[int, ...] = ()) -> Person:  # fmt: skip
+    """A standing figure whose wrists go where we say (posestage.testing.person)."""
+    return kit.person(pid, slot, x=x, feet=460.0, tall=400.0, missing=missing, low=low,
+                      right_wrist=(None, right_y), left_wrist=(None, left_y))  # fmt: skip
+
+
+def frame(index: int, *people: Person, t0: float = 1000.0, fps: float = 30.0) -> PoseFrame:
+    return kit.frame(index, people, t0=t0, fps=fps, captured=t0 + index / fps)
+
+
+def up(y: float) -> int:
+    """What ``right_wrist.y`` becomes on the wire (7 bit) for a wrist at pixel row ``y``."""
+    return int(round((1.0 - y / H) * 127))
+
 
 OFF60, PANIC1 = [0x80, 60, 0], [0xB0, 123, 0]
 SCENE = {
@@ -142,11 +158,8 @@ def test_no_jack_server_is_one_line(jack, monkeypatch):
 
 def test_the_stage_runs_on_without_a_port(tmp_path, jack):
     write_stream(tmp_path / "s.jsonl", [60.0] * 10)
-    host = PluginHost()
-    host.register(Midi(), "midi")
-    scene = parse_scene('[plugins.midi]\napi = "jack"\nport = "no-such-synth"\n', None, host)
-    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
-    report = Stage([scene], StageOptions(headless=True), host=host, source=source).run()
+    text = '[plugins.midi]\napi = "jack"\nport = "no-such-synth"\n'
+    report = kit.run_scene(text, {"midi": Midi()}, source=tmp_path / "s.jsonl").report
     assert report.frames == 10
     (line,) = [e for e in report.errors if "midi" in e]
     assert "no MIDI output port 'no-such-synth'; available: jack:" in line
@@ -219,35 +232,24 @@ def test_notes_on_several_channels_all_stop(port_name):
 
 
 def write_stream(path: Path, right_ys: list[float], width=640, height=480) -> None:
-    with PoseStreamWriter(path, StreamHeader(width=width, height=height)) as w:
-        for i, y in enumerate(right_ys):
-            xy = standing_xy(320.0, 460.0, 400.0)
-            xy[RIGHT, 1] = y
-            p = StreamPerson(1, 0, 0.9, xy, np.full(17, 0.9, np.float32))
-            w.write(StreamFrame(i, 1_700_000_000.0 + i / 30, width, height, [p]))
-
-
-def run_scene(text: str, source, listener_port: str | None = None, **options):
-    host = PluginHost()
-    plugin = Midi()
-    host.register(plugin, "midi")
-    scene = parse_scene(text, None, host)
-    options.setdefault("headless", True)
-    st = Stage([scene], StageOptions(**options), host=host, source=source)
-    return plugin, st
+    figures = []
+    for y in right_ys:
+        xy = kit.standing_xy(320.0, 460.0, 400.0)
+        xy[RIGHT, 1] = y
+        figures.append([xy])
+    kit.write_stream(path, figures, size=(width, height))
 
 
 def test_shutdown_with_a_hand_up_sends_the_note_off(tmp_path, port_name):
     """The replay ends with the hand above the head: the note stops when the stage stops."""
     write_stream(tmp_path / "s.jsonl", [264.0] * 5 + [60.0] * 20)
-    source = open_source(f"replay:{tmp_path / 's.jsonl'}", SourceOptions(pace="fast"))
     text = (
         f'[plugins.midi]\napi = "jack"\nport = "{port_name}"\n'
         '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
     )
     with Listener(port_name, virtual=True) as listener:  # an existing port: no race
-        plugin, st = run_scene(text, source)
-        report = st.run()
+        plugin = Midi()
+        report = kit.run_scene(text, {"midi": plugin}, source=tmp_path / "s.jsonl").report
         assert report.frames == 25 and not report.errors
         assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1]
         assert plugin.out is None
@@ -266,17 +268,12 @@ def paired(messages: list[list[int]]) -> bool:
 
 
 def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name):
-    from posestage.config.scenes import load_scene
-
     path = ROOT / "scenes" / "daw-midi.toml"
     text = path.read_text().replace('port = ""', f'port = "{port_name}"', 1)
-    host = PluginHost.load(safe=True)
-    scene = parse_scene(text, path, host)
     with Listener(port_name, virtual=True) as listener:
         # at the replay's own pace (4 s): a fast replay could pack more MIDI into one JACK
         # period than its port buffer holds on a loaded machine
-        st = Stage([scene], StageOptions(headless=True, frames=60, pace="realtime"), host=host)
-        report = st.run()
+        report = kit.run_scene(text, path=path, frames=60, pace="realtime").report
         # the shutdown ends with All Notes Off on both channels: wait for it, not for quiet
         got = listener.take(until=all_notes_off(0, 1))
     assert report.frames == 60 and not report.errors, report.errors
@@ -286,19 +283,15 @@ def test_daw_midi_scene_plays_its_replay_and_leaves_no_note_held(jack, port_name
     assert paired(got), (len(got), got[-12:])
     # as it is (a virtual port), and on the demo replay
     for source in (None, f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"):
-        host = PluginHost.load(safe=True)
-        scene = load_scene(path, host)
-        options = StageOptions(headless=True, frames=60, pace="fast", source=source)
-        report = Stage([scene], options, host=host).run()
-        assert report.frames == 60 and not report.errors, report.errors
-        assert host.plugins["midi"].plugin.sent > 0  # the people moved the controllers
+        plugin = Midi()
+        run = kit.run_scene(path, {"midi": plugin}, frames=60, source=source)
+        assert run.report.frames == 60 and not run.report.errors, run.report.errors
+        assert plugin.sent > 0  # the people moved the controllers
 
 
 def test_midi_ports_command_lists_the_ports(jack, port_name, capsys):
-    from posestage.cli import main
-
     with Listener(port_name, virtual=True):  # a synth's input: something to send to
-        assert main(["midi-ports", "--api", "jack"]) == 0
+        assert kit.run_cli("midi-ports", "--api", "jack") == 0
     out = capsys.readouterr().out
     assert "jack: " in out and f"\n  {port_name}:in\n" in out
     assert 'port = ""' in out

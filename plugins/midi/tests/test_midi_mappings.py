@@ -6,7 +6,6 @@ import math
 
 import posestage_midi
 import pytest
-from midi_movement import HEAD_Y, LEFT, RIGHT, H, frame, person, up
 from posestage_midi.mappings import (
     AboveHead,
     ControlMapping,
@@ -21,9 +20,29 @@ from posestage_midi.mappings import (
     parse_value,
 )
 
-from posestage.config.scenes import parse_scene
-from posestage.errors import SceneError
-from posestage.host import PluginHost
+from posestage import KEYPOINT_INDEX, Person, PoseFrame, SceneError
+from posestage import testing as kit
+
+W, H = 640, 480
+RIGHT, LEFT = KEYPOINT_INDEX["right_wrist"], KEYPOINT_INDEX["left_wrist"]
+#: The figure's nose is at y = 100 (ankles at 460, 400 px tall).
+HEAD_Y = 100.0
+
+
+def person(pid: int, slot: int, right_y: float | None = None, left_y: float | None = None,
+           x: float = 320.0, missing: int = 0, low: tuple[int, ...] = ()) -> Person:  # fmt: skip
+    """A standing figure whose wrists go where we say (posestage.testing.person)."""
+    return kit.person(pid, slot, x=x, feet=460.0, tall=400.0, missing=missing, low=low,
+                      right_wrist=(None, right_y), left_wrist=(None, left_y))  # fmt: skip
+
+
+def frame(index: int, *people: Person, t0: float = 1000.0, fps: float = 30.0) -> PoseFrame:
+    return kit.frame(index, people, t0=t0, fps=fps, captured=t0 + index / fps)
+
+
+def up(y: float) -> int:
+    """What ``right_wrist.y`` becomes on the wire (7 bit) for a wrist at pixel row ``y``."""
+    return int(round((1.0 - y / H) * 127))
 
 
 def cc(value="right_wrist.y", number=20, **kw):
@@ -35,9 +54,7 @@ def note(value="above_head(right_wrist)", number=60, **kw):
 
 
 def scene(text: str):
-    host = PluginHost()
-    host.register(posestage_midi.Midi(), "midi")
-    return parse_scene(text, "scenes/x.toml", host)
+    return kit.load_scene(text, {"midi": posestage_midi.Midi()}, path="scenes/x.toml")
 
 
 # -- vocabulary ---------------------------------------------------------------------------------

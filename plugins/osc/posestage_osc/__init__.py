@@ -1,7 +1,7 @@
 """posestage plugins ``osc`` (every person's pose out over OSC) and ``control`` (OSC in).
 
-- :mod:`posestage_osc.layouts`: the layouts, described once as data (docs/osc.md is generated
-  from it);
+- :mod:`posestage_osc.layouts`: the layouts, described once as pure data;
+- :mod:`posestage_osc.docs`: docs/osc.md's generated parts, from the layouts and the settings;
 - :mod:`posestage_osc.wire`: OSC encoding and a defensive decoder, no dependency;
 - :mod:`posestage_osc.encoder`: frames → bundles, fast, bytes identical to python-osc's;
 - :mod:`posestage_osc.plugin`: the ``osc`` plugin (targets, sockets, enter/leave, health);

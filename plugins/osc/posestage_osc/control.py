@@ -32,9 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from posestage.config.schema import Setting
-from posestage.errors import PluginError
-from posestage.hookspecs import ControlMessage, hookimpl
+from posestage import ControlMessage, PluginError, Setting, hookimpl
 
 from . import wire
 from .plugin import parse_target

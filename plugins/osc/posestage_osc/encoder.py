@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage import KEYPOINT_NAMES
 
 from . import wire
 from .layouts import LAYOUTS, PARTS, Layout, Message

@@ -36,10 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from posestage.config.schema import Setting
-from posestage.errors import PluginError
-from posestage.hookspecs import hookimpl
-from posestage.model.frames import PoseFrame
+from posestage import PluginError, PoseFrame, Setting, hookimpl
 
 from .encoder import FrameEncoder, Options
 from .layouts import LAYOUTS

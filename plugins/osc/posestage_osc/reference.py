@@ -15,7 +15,7 @@ import numpy as np
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage import KEYPOINT_NAMES
 
 from .encoder import Options
 from .layouts import PARTS

@@ -18,11 +18,8 @@ from posestage_osc.plugin import OscOut
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from posestage.config.scenes import parse_scene
-from posestage.hookspecs import ControlMessage, hookimpl
-from posestage.host import PluginHost
-from posestage.sources import SourceOptions, open_source
-from posestage.stage import Stage, StageOptions
+from posestage import ControlMessage, PluginError, hookimpl
+from posestage.testing import run_scene
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "scenes" / "demo.jsonl"
@@ -144,8 +141,6 @@ def test_replies_come_from_the_stage_future():
 
 
 def test_the_port_in_use_is_a_one_line_plugin_error():
-    from posestage.errors import PluginError
-
     server = ControlServer(lambda m: None, "127.0.0.1", 0)
     try:
         with pytest.raises(PluginError, match=r"control.listen 127.0.0.1:\d+: .*choose another"):
@@ -209,25 +204,20 @@ def hostile_packets(rng: random.Random, count: int) -> list[bytes]:
 
 def test_a_real_stage_switches_scenes_sets_and_survives_thousands_of_hostile_packets(caplog):
     caplog.set_level(logging.WARNING, logger="posestage.control")
-    host = PluginHost()
     counter, osc_out = Counter(), OscOut()
     from posestage_osc.control import Control
 
     control = Control()
-    for name, plugin in (("control", control), ("osc", osc_out), ("count", counter)):
-        host.register(plugin, name)
+    plugins = {"control": control, "osc": osc_out, "count": counter}
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # a free port for the scene file
     common = f'[plugins.control]\nlisten = "127.0.0.1:{port}"\n[plugins.count]\n'
     scenes = [
-        parse_scene('[scene]\nname = "one"\n' + common + '[plugins.osc]\ntarget = "127.0.0.1:9"\n',
-                    None, host),
-        parse_scene('[scene]\nname = "two"\n' + common, None, host),
-    ]  # fmt: skip
-    source = open_source(f"replay:{DEMO}", SourceOptions(pace="realtime", loop=True))
-    stage = Stage(scenes, StageOptions(headless=True, duration=60), host=host, source=source)
+        '[scene]\nname = "one"\n' + common + '[plugins.osc]\ntarget = "127.0.0.1:9"\n',
+        '[scene]\nname = "two"\n' + common,
+    ]
     seen: dict = {}
 
     def wait_for(check, limit=5.0):
@@ -236,12 +226,12 @@ def test_a_real_stage_switches_scenes_sets_and_survives_thousands_of_hostile_pac
             time.sleep(0.01)
         return check()
 
-    def drive():
+    def drive(show):
         try:
             assert wait_for(lambda: control.server is not None and counter.frames > 3)
             server = control.server
             client = Client(server.address[1])
-            future = isinstance(stage.post(ControlMessage("noop")), concurrent.futures.Future)
+            future = isinstance(show.post(ControlMessage("noop")), concurrent.futures.Future)
             seen["future"] = future
             ok = client.ask(osc("/posestage/plugin/osc/min_score", 0.6))
             seen["set"] = (
@@ -252,11 +242,11 @@ def test_a_real_stage_switches_scenes_sets_and_survives_thousands_of_hostile_pac
             )
             seen["disable"] = (
                 client.ask(osc("/posestage/plugin/osc/disable"))[0],
-                wait_for(lambda: "osc" not in host.active),
+                wait_for(lambda: "osc" not in show.context.plugins),
             )
             seen["enable"] = (
                 client.ask(osc("/posestage/plugin/osc/enable"))[0],
-                wait_for(lambda: "osc" in host.active),
+                wait_for(lambda: "osc" in show.context.plugins),
             )
             seen["bad scene"] = client.ask(osc("/posestage/scene", "nowhere"))[0]
             seen["cue"] = (
@@ -265,7 +255,7 @@ def test_a_real_stage_switches_scenes_sets_and_survives_thousands_of_hostile_pac
             )
             seen["scene"] = (
                 client.ask(osc("/posestage/scene", 2))[0],
-                wait_for(lambda: stage.scene == "two"),
+                wait_for(lambda: show.context.scene == "two"),
             )
             assert control.server is server  # same settings in both scenes: the port stayed open
             before = server.stats()
@@ -285,12 +275,10 @@ def test_a_real_stage_switches_scenes_sets_and_survives_thousands_of_hostile_pac
         except BaseException as err:
             seen["error"] = err
         finally:
-            stage.stop("quit")
+            show.stop("quit")
 
-    driver = threading.Thread(target=drive)
-    driver.start()
-    report = stage.run()
-    driver.join()
+    report = run_scene(scenes, plugins, source=f"replay:{DEMO}", pace="realtime", loop=True,
+                       duration=60, during=drive).report  # fmt: skip
     if "error" in seen:
         raise seen["error"]
     assert report.error is None and report.stopped_by == "quit"

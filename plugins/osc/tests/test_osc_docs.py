@@ -11,11 +11,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-import pluggy
-from posestage_osc import control, layouts, plugin
+from posestage_osc import control, docs, layouts, plugin
 
-from posestage import hookspecs
-from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage import KEYPOINT_NAMES
+from posestage.testing import check_plugin, installed_plugin
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "osc.md"
@@ -23,8 +22,8 @@ DOC = ROOT / "docs" / "osc.md"
 
 def test_generated_parts_of_the_docs_match_the_data():
     text = DOC.read_text()
-    assert layouts.update(text) == text, (
-        "docs/osc.md is out of date: run python -m posestage_osc.layouts docs/osc.md"
+    assert docs.update(text) == text, (
+        "docs/osc.md is out of date: run python -m posestage_osc.docs docs/osc.md"
     )
 
 
@@ -65,11 +64,8 @@ def test_entry_points_and_hooks_match_the_specs():
     }
     deps = project["project"]["dependencies"]
     assert not any(d.startswith("python-osc") for d in deps)  # a test dependency only
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(plugin.plugin, name="osc")
-    pm.register(control.plugin, name="control")
-    pm.check_pending()
+    check_plugin(plugin.plugin, "osc")  # every hook names a real hook with real arguments
+    check_plugin(control.plugin, "control")
 
 
 def test_the_plugin_does_not_import_python_osc():
@@ -82,6 +78,33 @@ def test_the_plugin_does_not_import_python_osc():
 
 
 def test_builtin_distribution():
-    from posestage.host import BUILTIN_DISTRIBUTIONS
+    for name in ("osc", "control"):
+        info = installed_plugin(name)
+        assert info.distribution == "posestage-osc" and info.builtin
 
-    assert "posestage-osc" in BUILTIN_DISTRIBUTIONS
+
+def test_layers_are_one_way_and_the_layouts_pure_data():
+    """wire ← encoder ← plugin, layouts ← encoder: layouts and wire import nothing of the
+    plugin; what generates docs from the layouts (docs.py) sits beside them, above."""
+    import ast
+
+    package = Path(layouts.__file__).parent
+    imports = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    found |= {node.module} if node.module else {a.name for a in node.names}
+                elif (node.module or "").startswith("posestage_osc"):
+                    found.add((node.module or "").split(".")[-1])
+            elif isinstance(node, ast.Import):
+                found |= {
+                    a.name.split(".")[-1] for a in node.names if a.name.startswith("posestage_osc.")
+                }
+        imports[path.stem] = found
+    assert imports["layouts"] == set() and imports["wire"] == set()
+    assert imports["encoder"] <= {"wire", "layouts"}
+    assert "docs" not in set().union(*(v for k, v in imports.items() if k != "docs"))
+    assert imports["docs"] >= {"layouts", "plugin", "control"}

@@ -12,7 +12,7 @@ from posestage_osc.layouts import LAYOUTS
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_packet import OscPacket
 
-from posestage.model.keypoints import KEYPOINT_NAMES
+from posestage import KEYPOINT_NAMES
 
 OPTION_SETS = [
     {},

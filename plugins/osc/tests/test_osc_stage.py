@@ -18,11 +18,8 @@ from posestage_osc.plugin import OscOut, resolve
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_packet import OscPacket
 
-from posestage.config.scenes import parse_scene
-from posestage.hookspecs import hookimpl
-from posestage.host import PluginHost
-from posestage.sources import SourceOptions, open_source
-from posestage.stage import Stage, StageOptions
+from posestage import PluginError, SceneError, hookimpl, validate
+from posestage.testing import load_scene, run_scene
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "scenes" / "demo.jsonl"
@@ -51,15 +48,11 @@ class Collector:
 
 
 def run(text: str, frames: int | None = None):
-    host = PluginHost()
-    osc, collect = OscOut(), Collector()
-    host.register(osc, "osc")
-    host.register(collect, "collect")
-    scene = parse_scene(text + "\n[plugins.collect]\n", None, host)
-    source = open_source(f"replay:{DEMO}", SourceOptions(pace="fast"))
-    stage = Stage([scene], StageOptions(headless=True, frames=frames), host=host, source=source)
-    report = stage.run()
-    return report, collect.frames
+    collect = Collector()
+    scene = text + "\n[plugins.collect]\n"
+    done = run_scene(scene, {"osc": OscOut(), "collect": collect}, source=f"replay:{DEMO}",
+                     frames=frames, pace=None)  # fmt: skip
+    return done.report, collect.frames
 
 
 def by_timetag(datagrams: list[bytes]) -> dict[bytes, list[bytes]]:
@@ -135,8 +128,6 @@ def test_every_layout_from_a_replay_equals_the_frames_and_python_osc(make_receiv
 def test_resolve_inherits_from_the_table_and_fills_layout_defaults():
     from posestage_osc.plugin import SETTINGS
 
-    from posestage.config.schema import validate
-
     settings = validate(
         {"min_score": 0.5, "targets": [{"layout": "poseosc"}, {"target": "10.0.0.2:7000",
                                                                "min_score": 0.1}]},
@@ -159,21 +150,14 @@ def test_resolve_inherits_from_the_table_and_fills_layout_defaults():
     ],
 )
 def test_bad_settings_are_one_line_scene_errors(table, message):
-    from posestage.errors import SceneError
-
-    host = PluginHost()
-    host.register(OscOut(), "osc")
     with pytest.raises(SceneError) as info:
-        parse_scene(f"[plugins.osc]\n{table}\n", "scenes/x.toml", host)
+        load_scene(f"[plugins.osc]\n{table}\n", {"osc": OscOut()}, path="scenes/x.toml")
     assert message in str(info.value) and "\n" not in str(info.value)
     assert str(info.value).startswith("scenes/x.toml: plugins.osc")
 
 
 def test_a_broadcast_target_without_broadcast_is_refused_with_the_fix():
     from posestage_osc.plugin import SETTINGS
-
-    from posestage.config.schema import validate
-    from posestage.errors import PluginError
 
     plugin = OscOut()
     settings = validate({"target": "255.255.255.255:9000"}, SETTINGS, "plugins.osc")
@@ -185,43 +169,38 @@ def test_a_broadcast_target_without_broadcast_is_refused_with_the_fix():
     plugin.posestage_unconfigure()
 
 
-def test_a_multicast_target_gets_its_ttl_and_sending_never_raises():
+def test_a_multicast_target_gets_its_ttl_and_sending_never_raises(frames):
     import socket
 
-    from osc_support import tracked_frames
     from posestage_osc.plugin import SETTINGS
-
-    from posestage.config.schema import validate
 
     plugin = OscOut()
     settings = validate({"target": "239.255.0.1:9000", "ttl": 3}, SETTINGS, "x")
     plugin.posestage_configure(None, settings)
     (target,) = plugin.targets
     assert target.sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL) == 3
-    for frame, _, _ in tracked_frames(3):
+    for frame, _, _ in frames[:3]:
         plugin.posestage_frame(frame)  # no multicast route (a sandbox) is counted, not raised
     assert target.sent + target.dropped >= 3
     plugin.posestage_unconfigure()
     assert plugin.targets == []
 
 
-def test_a_live_setting_change_swaps_encoders_without_a_farewell(receiver):
-    from osc_support import tracked_frames
+def test_a_live_setting_change_swaps_encoders_without_a_farewell(receiver, frames):
     from posestage_osc.plugin import SETTINGS
-
-    from posestage.config.schema import Values, validate
 
     plugin = OscOut()
     settings = validate({"target": f"127.0.0.1:{receiver.port}"}, SETTINGS, "x")
     plugin.posestage_configure(None, settings)
     sock = plugin.targets[0].sock
-    frames = tracked_frames(4)
     plugin.posestage_frame(frames[0][0])
-    applied = plugin.posestage_settings_changed(Values({**settings, "min_score": 0.9}))
+    applied = plugin.posestage_settings_changed(
+        validate({**settings, "min_score": 0.9}, SETTINGS, "x")
+    )
     assert applied is True and plugin.targets[0].sock is sock
     assert plugin.targets[0].encoder.options.min_score == 0.9
     plugin.posestage_frame(frames[1][0])
-    moved = Values({**settings, "target": f"127.0.0.1:{receiver.port + 1}"})
+    moved = validate({**settings, "target": f"127.0.0.1:{receiver.port + 1}"}, SETTINGS, "x")
     assert plugin.posestage_settings_changed(moved) is None  # new address: reconfigure
     plugin.posestage_unconfigure()
     got = receiver.wait_quiet()

@@ -4,24 +4,22 @@ registration, files on disk, a blocked pipe, a full disk."""
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pluggy
 import pytest
 
-from posestage import hookspecs
-from posestage.config.schema import validate
-from posestage.errors import PluginError
-from posestage.model.frames import PoseFrame
-from posestage.model.poses import Pose
-from posestage.model.posestream import read_posestream
-from posestage.sources import SourceOptions, open_source
-from posestage.testing import SAMPLE_POSES, run_plugin
-from posestage.tracking.tracker import Tracker
+from posestage import PluginError, Pose, read_posestream, validate
+from posestage.testing import (
+    SAMPLE_POSES,
+    check_plugin,
+    context,
+    run_plugin,
+    run_plugins,
+    track,
+)
 
 try:
     import tomllib
@@ -29,13 +27,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
-try:
-    import posestage_recorder
-except ImportError:  # not pip-installed: use the checkout
-    sys.path.insert(0, str(PLUGIN_DIR))
-    import posestage_recorder
-
-from fakes import context  # noqa: E402
+import posestage_recorder  # noqa: E402
 from posestage_recorder import Recorder, expand_path  # noqa: E402
 
 RNG = np.random.default_rng(3)
@@ -58,20 +50,22 @@ def settings(**values):
 
 def tracked_frames(n: int, mirrored: bool = False, people: int = 2):
     """PoseFrames from the real tracker: people walking across, one dropping out a while."""
-    tracker = Tracker()
-    for t in range(n):
+
+    def detections(t):
         poses = []
         for k in range(people):
             if k == 1 and 10 <= t < 13:
                 continue
             xy = BODY + [80 + 50 * k + 6 * t * (-1) ** k, 240] + RNG.normal(0, 1.5, (17, 2))
             poses.append(Pose(0.9 - 0.1 * k, xy.astype(np.float32), np.full(17, 0.8, np.float32)))
-        stamp = 2000.0 + t / 25
-        update = tracker.update(poses, 640, 480, stamp)
-        yield PoseFrame(
-            t, stamp, time.perf_counter(), 640, 480, people=update.people, mirrored=mirrored,
-            image=np.zeros((480, 640, 3), np.uint8), source="video:walk.mp4",
-        )  # fmt: skip
+        return poses
+
+    tracked = track(
+        (detections(t) for t in range(n)), t0=2000.0, fps=25, mirrored=mirrored,
+        image=np.zeros((480, 640, 3), np.uint8), source="video:walk.mp4",
+    )  # fmt: skip
+    for item in tracked:
+        yield item.frame
 
 
 def test_entry_point_and_hooks_match_the_specs():
@@ -79,12 +73,8 @@ def test_entry_point_and_hooks_match_the_specs():
     assert project["project"]["entry-points"]["posestage"] == {
         "recorder": "posestage_recorder:plugin"
     }
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(posestage_recorder.plugin, name="recorder")
-    pm.check_pending()  # every hookimpl names a real hook with real arguments
-    (declared,) = pm.hook.posestage_settings()
-    assert [s.name for s in declared] == ["path", "flush_seconds"]
+    info = check_plugin(posestage_recorder.plugin, "recorder")  # real hooks, real arguments
+    assert [s.name for s in info.settings] == ["path", "flush_seconds"]
     assert settings() == {"path": "recordings/poses-{time}.jsonl", "flush_seconds": 1.0}
 
 
@@ -146,16 +136,19 @@ def test_replay_of_a_recording_reproduces_the_people(tmp_path):
         rec.posestage_frame(frame)
     rec.posestage_unconfigure(stage())
 
-    tracker = Tracker()
-    with open_source(f"replay:{rec.path}", SourceOptions(pace="fast")) as src:
-        sources = list(src)
-    # the recorded time reproduces the smoothing bit for bit; this run's time (sf.timestamp,
-    # for OSC time tags) advances by the same steps
+    header, recorded = read_posestream(rec.path)
+    # the recorded time reproduces the smoothing bit for bit; this run's time (the replayed
+    # frames' timestamp, for OSC time tags) advances by the same steps
     replayed = [
-        tracker.update(sf.poses, sf.width, sf.height, sf.recorded.timestamp).people
-        for sf in sources
-    ]
-    steps = np.diff([sf.timestamp for sf in sources])
+        t.frame.people
+        for t in track(
+            ([p.to_pose() for p in f.people if not p.missing] for f in recorded),
+            size=(header.width, header.height), times=[f.timestamp for f in recorded],
+        )
+    ]  # fmt: skip
+    replay = run_plugins([], source=rec.path)
+    steps = np.diff([f.timestamp for f in replay.frames])
+    assert replay.errors == [] and len(replay.frames) == len(frames)
     assert steps == pytest.approx(np.diff([f.timestamp for f in frames]), abs=1e-6)
     assert len(replayed) == len(frames)
     for want, got in zip(frames, replayed, strict=True):
@@ -277,7 +270,5 @@ def test_a_full_disk_is_reported_as_a_plugin_error():
 
 
 def test_the_plugin_host_accepts_it(tmp_path):
-    from posestage.host import PluginHost
-
-    info = PluginHost().register(Recorder(), "recorder")
+    info = check_plugin(Recorder(), "recorder")
     assert [s.name for s in info.settings] == ["path", "flush_seconds"]

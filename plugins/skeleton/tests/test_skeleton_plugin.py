@@ -8,13 +8,15 @@ import numpy as np
 import pygame
 import pytest
 
-from posestage.config.schema import validate
-from posestage.host import PluginHost
-from posestage.model.frames import PoseFrame
-from posestage.model.keypoints import KEYPOINT_INDEX
-from posestage.model.people import Person
-from posestage.model.poses import Pose
-from posestage.testing import SAMPLE_POSES, SyntheticPeople, run_plugin
+from posestage import KEYPOINT_INDEX, Pose, SceneError, validate
+from posestage.testing import (
+    SAMPLE_POSES,
+    SyntheticPeople,
+    frame,
+    installed_plugin,
+    person,
+    run_plugin,
+)
 
 BLACK = (0, 0, 0)
 # A standing person, (x, y) image pixels, COCO order.
@@ -61,19 +63,14 @@ def mid(a, b):
 def test_discovered_through_its_entry_point():
     from posestage_skeleton import plugin
 
-    host = PluginHost.load()
-    assert "skeleton" in host.plugins, (
-        "the plugin is not installed: pip install -e plugins/skeleton"
-    )
-    info = host.plugins["skeleton"]
+    info = installed_plugin("skeleton")
     assert info.loaded and info.origin == "entry point" and info.plugin is plugin
     assert info.distribution == "posestage-skeleton" and info.builtin and info.version == "0.1.0"
     assert set(info.hooks) >= {"posestage_settings", "posestage_configure", "posestage_draw"}
     assert [s.name for s in info.settings] == [
         "thickness", "radius", "threshold", "color_by", "labels", "label", "missing", "outline",
     ]  # fmt: skip
-    safe = PluginHost.load(safe=True)
-    assert safe.plugins["skeleton"].loaded  # built in: loaded in --safe mode too
+    assert installed_plugin("skeleton", safe=True).loaded  # built in: loaded in --safe mode too
 
 
 def test_keypoints_and_bones_in_the_person_colour():
@@ -178,10 +175,9 @@ def test_a_canvas_of_another_size_is_scaled():
     painter.posestage_configure(validate({}, SETTINGS, "plugins.skeleton"))
     xy = FIGURE.copy()
     scores = np.full(17, 0.9, np.float32)
-    person = Person(2, 0, 0.9, xy, scores, xy.copy(), width=640, height=480)
-    frame = PoseFrame(0, time.time(), time.perf_counter(), 640, 480, [person])
+    the_frame = frame(0, [person(2, 0, xy=xy, scores=scores)], timestamp=time.time())
     canvas = pygame.Surface((320, 240))
-    painter.posestage_draw(canvas, frame)
+    painter.posestage_draw(canvas, the_frame)
     pixels = pygame.surfarray.array3d(canvas).transpose(1, 0, 2)
     shoulder = FIGURE[KEYPOINT_INDEX["left_shoulder"]] / 2
     assert at(pixels, shoulder) == color_for(2)
@@ -190,7 +186,5 @@ def test_a_canvas_of_another_size_is_scaled():
 
 @pytest.mark.parametrize("bad", [{"thickness": 0}, {"color_by": "age"}])
 def test_bad_settings_are_refused_at_start(bad):
-    from posestage.errors import SceneError
-
     with pytest.raises(SceneError, match=r"plugins\.skeleton\."):
         run_plugin("skeleton", bad)

@@ -19,15 +19,48 @@ from posestage_synth import (
     parse_root,
     root_semitones,
 )
-from synth_movement import DOWN, RIGHT, frame, person, volume
 
+from posestage import (
+    KEYPOINT_INDEX,
+    Person,
+    PluginError,
+    PoseFrame,
+    SceneError,
+    color_for,
+    validate,
+)
+from posestage import testing as kit
+
+# the scene-switch test at the end drives the plugin host directly (tests/test_public_api.py)
 from posestage.config.scenes import parse_scene
-from posestage.config.schema import validate
-from posestage.errors import PluginError, SceneError
 from posestage.host import PluginHost
-from posestage.stage import Stage, StageOptions
 
 ROOT = Path(__file__).resolve().parents[3]
+
+# Hand-made people: a standing figure (400 px tall, ankles at y = 460) whose wrists go where
+# we say. Its right elbow is at y = 208: a right wrist above that plays. With the default scale
+# (major pentatonic, 2 octaves over the image height) a wrist at row y sits on scale step
+# floor((1 - y / 480) * 10).
+W, H = 640, 480
+RIGHT, LEFT = KEYPOINT_INDEX["right_wrist"], KEYPOINT_INDEX["left_wrist"]
+DOWN = 264.0  # where the wrists hang: below the elbows (y = 208)
+
+
+def person(pid: int, slot: int, right_y: float = DOWN, left_y: float = DOWN,
+           x: float = 320.0, missing: int = 0) -> Person:  # fmt: skip
+    return kit.person(pid, slot, x=x, feet=460.0, tall=400.0, missing=missing,
+                      right_wrist=(None, right_y), left_wrist=(None, left_y))  # fmt: skip
+
+
+def frame(index: int, *people: Person) -> PoseFrame:
+    stamp = 1000.0 + index / 30
+    return kit.frame(index, people, timestamp=stamp, captured=stamp)
+
+
+def volume(y: float, low: int = 40, high: int = 127) -> int:
+    return int(round(low + (high - low) * (1.0 - y / H)))
+
+
 _names = itertools.count(1)
 TWO_VOICES = [{"program": 48, "octave": 4}, {"program": 73, "octave": 5}]
 
@@ -100,8 +133,6 @@ def test_scales_roots_and_names():
 
 
 def test_scene_errors_name_the_key():
-    host = PluginHost()
-    host.register(Synth(), "synth")
     for table, key in [
         ('scale = "majr"', "plugins.synth.scale"),
         ('root = "X"', "plugins.synth.root"),
@@ -111,7 +142,7 @@ def test_scene_errors_name_the_key():
     ]:
         text = f"[plugins.synth]\n{table}\n" if not table.startswith("[[") else table
         with pytest.raises(SceneError) as err:
-            parse_scene(text, "scenes/s.toml", host)
+            kit.load_scene(text, {"synth": Synth()}, path="scenes/s.toml")
         assert str(err.value).startswith(f"scenes/s.toml: {key}: "), str(err.value)
 
 
@@ -253,10 +284,8 @@ def test_scene_change_and_a_crash_release_every_note(midi_synth):
 
 
 def _run(text: str, frames: int = 60, source: str | None = None, pace: str = "fast"):
-    host = PluginHost.load(safe=True)
-    scene = parse_scene(text, ROOT / "scenes" / "synth.toml", host)
-    options = StageOptions(headless=True, frames=frames, pace=pace, source=source)
-    return host, Stage([scene], options, host=host).run()
+    path = ROOT / "scenes" / "synth.toml"
+    return kit.run_scene(text, path=path, frames=frames, pace=pace, source=source).report
 
 
 DEMO = f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"
@@ -265,13 +294,13 @@ DEMO = f"replay:{ROOT / 'scenes' / 'demo.jsonl'}"
 def test_synth_scene_runs_headless_on_its_replay_and_the_demo_replay():
     text = (ROOT / "scenes" / "synth.toml").read_text()
     for source in (None, DEMO):
-        host, report = _run(text, source=source)
+        report = _run(text, source=source)
         assert report.frames == 60
         problems = [e for e in report.errors if "synth" in e]
         # no sound card here: at most one line saying what to do, and the show went on
         assert all("\n" not in e for e in problems) and len(problems) <= 1, problems
         assert 'driver = "auto"' in text
-        host, report = _run(text.replace('driver = "auto"', 'driver = "none"'), source=source)
+        report = _run(text.replace('driver = "auto"', 'driver = "none"'), source=source)
         assert report.frames == 60 and not report.errors, report.errors
 
 
@@ -282,7 +311,7 @@ def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
     with Listener(name, virtual=True) as listener:
         # at the replay's own pace (4 s): a fast replay could pack more MIDI into one JACK
         # period than its port buffer holds on a loaded machine
-        _, report = _run(text, frames=60, pace="realtime")
+        report = _run(text, frames=60, pace="realtime")
         # the shutdown ends with All Notes Off on the three voices: wait for it, not for quiet
         got = listener.take(until=all_notes_off(0, 1, 2))
     assert report.frames == 60 and not report.errors, report.errors
@@ -298,20 +327,48 @@ def test_synth_scene_plays_three_voices_and_leaves_no_note_held(jack):
     assert not held
 
 
-def test_draws_each_voice_in_its_colour_at_the_right_wrist(fluid):
+def _draw_two(synth):
     import pygame
 
-    synth, _ = fluid
     canvas = pygame.Surface((640, 480))
     f = frame(0, person(1, 0, right_y=150.0), person(2, 1, x=120.0))
     synth.posestage_frame(f)
     synth.posestage_draw(canvas, f)
+    return canvas, f
+
+
+def test_draws_each_voice_in_its_colour_at_the_right_wrist():
+    synth = Synth()
+    voices = [{"program": 48, "color": "#ff6040"}, {"program": 73, "color": "#40c0ff"}]
+    synth.posestage_configure(stage(), settings(driver="none", voices=voices))
+    try:
+        canvas, f = _draw_two(synth)
+    finally:
+        synth.posestage_unconfigure(stage())
     x, y = (int(c) for c in f.people[0].xy[RIGHT])
     assert tuple(canvas.get_at((x, y)))[:3] == (0xFF, 0x60, 0x40)  # voice 1 plays: filled
     x, y = (int(c) for c in f.people[1].xy[RIGHT])
     assert tuple(canvas.get_at((x, y)))[:3] == (0, 0, 0)  # voice 2 silent: a ring only
     ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
     assert (0x40, 0xC0, 0xFF) in ring
+
+
+@pytest.mark.parametrize("color_by", ["id", "slot"])
+def test_a_voice_without_a_colour_is_drawn_in_its_persons_skeleton_colour(color_by):
+    """One palette: the dot at the wrist has the colour the skeleton draws that person in."""
+    synth = Synth()
+    synth.posestage_configure(stage(), settings(driver="none", color_by=color_by))
+    try:
+        canvas, f = _draw_two(synth)
+    finally:
+        synth.posestage_unconfigure(stage())
+    first, second = f.people
+    key = (lambda p: p.slot) if color_by == "slot" else (lambda p: p.id)
+    x, y = (int(c) for c in first.xy[RIGHT])
+    assert tuple(canvas.get_at((x, y)))[:3] == color_for(key(first))  # plays: filled
+    x, y = (int(c) for c in second.xy[RIGHT])
+    ring = [tuple(canvas.get_at((x + dx, y)))[:3] for dx in range(-20, 21)]
+    assert color_for(key(second)) in ring and color_for(key(first)) not in ring
 
 
 def test_a_real_audio_driver_fluidsynth_plays_into_jack(jack):
