@@ -29,10 +29,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hookspecs",),
     ("sources", "engine", "tracking", "draw", "host"),
     ("stage",),
-    ("testing",),
     ("commands",),
     ("cli",),
     ("__main__",),
+    ("testing",),  # the plugin author's kit: runs the stage, the command line too
 )
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 #: A module longer than this is doing more than one job (the house rule says about 450).
@@ -220,3 +220,40 @@ def test_a_module_importing_its_own_package_face_is_a_cycle():
     edges["posestage.x"] = {"posestage.x.inner"}
     edges["posestage.x.inner"] = {"posestage.x"}
     assert cycles(dict(edges)) == [["posestage.x", "posestage.x.inner"]]
+
+
+def readme_tree() -> dict[str, set[str]]:
+    """``{"engine": {"pose_engine", ...}, "": {"__init__", "hookspecs", ...}, "plugins/": ...}``
+    from the tree in the README's "What is where" (what follows a ``#`` is a comment)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("```\nposestage/\n", 1)[1].split("```", 1)[0]
+    tree: dict[str, set[str]] = defaultdict(set)
+    folder = ""
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        if line.startswith("plugins/"):
+            tree["plugins/"] = set(words[1:])
+            continue
+        if words and words[0].endswith("/"):
+            folder, words = words[0].rstrip("/"), words[1:]
+        elif words and words[0].endswith(".py"):
+            folder = ""
+        for word in words:
+            tree[folder].add(word[: -len(".py")] if word.endswith(".py") else word)
+    return tree
+
+
+def test_the_readme_tree_is_the_tree():
+    real: dict[str, set[str]] = defaultdict(set)
+    for path in PACKAGE.rglob("*"):
+        if path.suffix not in (".py", ".c") or "__pycache__" in path.parts:
+            continue
+        parts = path.relative_to(PACKAGE).parts
+        if len(parts) == 1 and path.stem != "__main__":
+            real[""].add(path.name if path.suffix == ".c" else path.stem)
+        elif len(parts) == 2 and path.stem != "__init__":
+            real[parts[0]].add(path.name if path.suffix == ".c" else path.stem)
+    real["plugins/"] = {
+        p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists()
+    }
+    assert readme_tree() == real, "the README's tree is not posestage's: update one of them"

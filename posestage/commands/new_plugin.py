@@ -99,9 +99,9 @@ def create_plugin(text: str, parent: str | Path = ".", description: str = "") ->
         (target / "tests").mkdir(parents=True, exist_ok=True)
         for rel, content in texts.items():
             (target / rel).write_text(content, encoding="utf-8")
-        from posestage.testing import SAMPLE_POSES
+        from posestage.model.posestream import SAMPLE
 
-        shutil.copyfile(SAMPLE_POSES, target / "tests" / "poses.jsonl")
+        shutil.copyfile(SAMPLE, target / "tests" / "poses.jsonl")
     except OSError as err:
         raise PosestageError(
             f"new-plugin {text}: cannot write {target}: {err.strerror or err}"

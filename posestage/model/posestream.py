@@ -61,6 +61,7 @@ from posestage.model.streamlines import (
 
 __all__ = [
     "FORMAT",
+    "SAMPLE",
     "SUFFIX",
     "VERSION",
     "PoseStreamError",
@@ -74,6 +75,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: A recorded pose stream shipped with posestage: 90 frames (6 s at 15 fps, 640x480) of two
+#: people walking towards each other and crossing (one hides the other for a few frames).
+#: Recorded with the real PoseNet model by ``tools/make_demo_stream.py``; plugin tests replay it
+#: (``posestage.testing.SAMPLE_POSES``) and ``posestage new-plugin`` copies it into a project.
+SAMPLE = Path(__file__).resolve().parent / "data" / "sample-poses.jsonl"
 
 
 class PoseStreamWriter:

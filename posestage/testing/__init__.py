@@ -14,10 +14,10 @@ One module per job:
 
 - :mod:`~posestage.testing.runner` — :func:`run_plugin` / :func:`run_plugins`: the real
   :class:`~posestage.stage.Stage` headless with your plugins, a :class:`PluginRun` of what it did;
-  :func:`run_scene`: whole scenes (text or files), several to switch between, ``during``
-  a :class:`Show` to post control messages to; :func:`load_scene` (a scene's one-line
-  errors), :func:`check_plugin`, :func:`installed_plugin`, :func:`run_cli`;
   :class:`SyntheticPeople`, a source of stick figures; :data:`SAMPLE_POSES`, a recorded stream;
+- :mod:`~posestage.testing.scenes` — :func:`run_scene`: whole scenes (text or files), several
+  to switch between, ``during`` a :class:`Show` to post control messages to; :func:`load_scene`
+  (a scene's one-line errors), :func:`check_plugin`, :func:`installed_plugin`, :func:`run_cli`;
 - :mod:`~posestage.testing.factories` — what hooks are handed, built as the stage builds it:
   :func:`person`, :func:`frame`, :func:`track` (the real tracker), :func:`context` (a real
   stage context keeping what is posted), :func:`write_stream` (a pose stream to replay),
@@ -53,14 +53,16 @@ from posestage.testing.runner import (
     FRAMES_PLUGIN,
     SAMPLE_POSES,
     PluginRun,
-    Show,
     SyntheticPeople,
+    run_plugin,
+    run_plugins,
+)
+from posestage.testing.scenes import (
+    Show,
     check_plugin,
     installed_plugin,
     load_scene,
     run_cli,
-    run_plugin,
-    run_plugins,
     run_scene,
 )
 

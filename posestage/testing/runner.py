@@ -33,7 +33,6 @@ import time
 import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +40,7 @@ import numpy as np
 from posestage.errors import PluginError
 from posestage.hookspecs import hookimpl
 from posestage.host import PluginHost, PluginUse, import_plugin, plugin_name
+from posestage.model.posestream import SAMPLE
 from posestage.sources import ArraySource, Source, SourceFrame, SourceOptions, open_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,10 +53,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-#: A recorded pose stream shipped with posestage: 90 frames (6 s at 15 fps, 640x480) of two
-#: people walking towards each other and crossing (one hides the other for a few frames).
-#: Recorded with the real PoseNet model by ``tools/make_demo_stream.py``.
-SAMPLE_POSES = Path(__file__).resolve().parent / "data" / "sample-poses.jsonl"
+#: A recorded pose stream shipped with posestage (two people walking and crossing, 640x480).
+SAMPLE_POSES = SAMPLE
 
 #: Names of the helper plugins every run adds around the plugins under test.
 FRAMES_PLUGIN = "testing-frames"
@@ -71,15 +69,9 @@ __all__ = [
     "FRAMES_PLUGIN",
     "SAMPLE_POSES",
     "PluginRun",
-    "Show",
     "SyntheticPeople",
-    "check_plugin",
-    "installed_plugin",
-    "load_scene",
-    "run_cli",
     "run_plugin",
     "run_plugins",
-    "run_scene",
 ]
 
 
@@ -198,7 +190,7 @@ class SyntheticPeople(Source):
 # -- the capture plugins -------------------------------------------------------------------
 
 
-class _FrameLog:
+class FrameLog:
     PLUGIN_NAME = FRAMES_PLUGIN
 
     def __init__(self, run: PluginRun):
@@ -218,7 +210,7 @@ class _FrameLog:
         self.run.people.append(len(frame.people))
 
 
-class _CanvasGrab:
+class CanvasGrab:
     PLUGIN_NAME = CANVAS_PLUGIN
 
     def __init__(self, run: PluginRun):
@@ -301,11 +293,11 @@ def run_plugins(
         uses.append(PluginUse(name, dict(settings), f"posestage.testing: plugins.{name}"))
 
     if not budgets:
-        _no_time_budgets(host)
-    log = _hook_log(host)
+        no_time_budgets(host)
+    log = hook_log(host)
     run = PluginRun()
-    grab = _CanvasGrab(run)
-    host.register(_FrameLog(run), FRAMES_PLUGIN)
+    grab = CanvasGrab(run)
+    host.register(FrameLog(run), FRAMES_PLUGIN)
     host.register(grab, CANVAS_PLUGIN)
     uses = [PluginUse(FRAMES_PLUGIN), *uses, PluginUse(CANVAS_PLUGIN)]
 
@@ -323,7 +315,7 @@ def run_plugins(
         uses,
     )
     scene.tracking_settings()
-    src = _open(source, frames, res, host)
+    src = open_run_source(source, frames, res, host)
     if source is None:
         frames = None  # the synthetic source ends after exactly that many frames
     options = StageOptions(headless=True, frames=frames, pace="fast", model=model)
@@ -343,14 +335,14 @@ def run_plugins(
     return run
 
 
-def _no_time_budgets(host: PluginHost) -> None:
+def no_time_budgets(host: PluginHost) -> None:
     """Switch the host's per-hook time budgets off (a host without budgets: nothing to do)."""
     dispatcher = getattr(host, "dispatcher", None)
     if dispatcher is not None and isinstance(getattr(dispatcher, "budgets", None), dict):
         dispatcher.budgets = {}
 
 
-def _hook_log(host: PluginHost) -> Any:
+def hook_log(host: PluginHost) -> Any:
     """An in-memory hook trace on the host's dispatcher (None if the host has none)."""
     dispatcher = getattr(host, "dispatcher", None)
     if dispatcher is None or not hasattr(dispatcher, "trace"):
@@ -377,7 +369,7 @@ def _register(host: PluginHost, spec: Any, name: str | None, installed: bool) ->
                 raise PluginError(f"plugin {spec!r} is installed but not loaded: {info.error}")
             return spec
         spec = import_plugin(spec)  # a -p style module name, module:attribute or .py path
-    name = name or _default_name(spec)
+    name = name or default_name(spec)
     taken = host.plugins.get(name)
     if taken is not None:
         if taken.origin != "entry point":
@@ -389,7 +381,7 @@ def _register(host: PluginHost, spec: Any, name: str | None, installed: bool) ->
     return name
 
 
-def _default_name(plugin: Any) -> str:
+def default_name(plugin: Any) -> str:
     """``PLUGIN_NAME``, a module's name without ``posestage_``, else the class name in lower
     case (``NoseBox()`` → ``nosebox``)."""
     if isinstance(plugin, types.ModuleType) or getattr(plugin, "PLUGIN_NAME", None):
@@ -397,7 +389,7 @@ def _default_name(plugin: Any) -> str:
     return type(plugin).__name__.lower()
 
 
-def _open(
+def open_run_source(
     source: Any,
     frames: int | None,
     res: tuple[int, int] | None,
@@ -416,192 +408,3 @@ def _open(
     loop = frames is not None if loop is None else loop
     options = SourceOptions(res=res, pace=pace or "fast", loop=loop)
     return open_source(str(source), options, extra=host.sources() or None)
-
-
-# -- scenes, installed plugins, the command line ---------------------------------------------
-
-
-def _host_with(plugins: dict[str, Any] | None) -> PluginHost:
-    """The installed plugins, with ``plugins`` (name → plugin object) registered over them."""
-    host = PluginHost.load()
-    for name, plugin in (plugins or {}).items():
-        if name in host.plugins:
-            host.unregister(name)  # the plugin under test wins over the installed one
-        host.register(plugin, name, origin="-p")
-    return host
-
-
-def load_scene(scene: str | Path, plugins: dict[str, Any] | None = None, *, path: Any = None):
-    """A scene validated as the stage validates it: ``scene`` is TOML text (``path`` names it
-    in errors and resolves relative sources) or a scene file's path. ``plugins`` (name →
-    plugin object) are registered over the installed ones. A bad scene raises the stage's
-    one-line :class:`~posestage.SceneError` (``"scenes/x.toml: plugins.osc.target: ..."``)."""
-    from posestage.config.scenes import load_scene as load
-    from posestage.config.scenes import parse_scene
-
-    host = _host_with(plugins)
-    if isinstance(scene, Path):
-        return load(scene, host)
-    return parse_scene(scene, path, host)
-
-
-def check_plugin(plugin: Any, name: str | None = None) -> Any:
-    """Register ``plugin`` with a fresh plugin host, as the stage does at start: every
-    ``posestage_*`` hook must name a real hook with real arguments, its settings must be a
-    valid declaration — else :class:`~posestage.PluginError`. Returns what the host knows
-    (``name``, ``hooks``, ``settings``…)."""
-    return PluginHost().register(plugin, name or _default_name(plugin))
-
-
-def installed_plugin(name: str, *, safe: bool = False) -> Any:
-    """What ``posestage plugins`` knows of the installed plugin ``name`` (``loaded``,
-    ``origin``, ``distribution``, ``builtin``, ``version``, ``hooks``, ``settings``,
-    ``plugin``): loaded through its entry point as the stage loads it (``safe``: as
-    ``--safe`` does). Fails the test with the install hint when it is not installed."""
-    host = PluginHost.load(safe=safe)
-    if name not in host.plugins:
-        import pytest
-
-        pytest.fail(f"plugin {name!r} is not installed: pip install -e <its folder>", pytrace=False)
-    return host.plugins[name]
-
-
-def run_cli(*argv: str) -> int:
-    """``posestage ARGV...`` in this process (a plugin's own commands too); the exit status.
-    What it printed is in pytest's ``capsys``."""
-    from posestage.cli import main
-
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as done:
-        code = done.code
-        return code if isinstance(code, int) else (0 if code is None else 2)
-    return int(status or 0)
-
-
-class Show:
-    """The running stage, handed to ``during`` of :func:`run_scene` (on a thread of its own).
-
-    :meth:`post` a control message (a scene switch, a setting, a plugin's own), read
-    :attr:`context` (the stage's facts: ``scene``, ``plugins``…), :meth:`wait_for` a condition,
-    :meth:`stop` the show (it stops by itself when ``during`` returns).
-    """
-
-    def __init__(self, stage: Any, run: PluginRun):
-        self._stage = stage
-        self.run = run
-
-    @property
-    def context(self) -> Any:
-        return self._stage.context
-
-    def post(self, message: Any) -> Any:
-        """Hand a :class:`~posestage.ControlMessage` to the stage (as
-        :meth:`StageContext.post <posestage.StageContext.post>`): a future of its
-        :class:`~posestage.ControlReply`."""
-        return self._stage.post(message)
-
-    def wait_for(self, check: Callable[[], Any], timeout: float = 10.0) -> bool:
-        """Until ``check()`` is true (polled every 10 ms) or ``timeout``; whether it became true."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return True
-            time.sleep(0.01)
-        return bool(check())
-
-    def stop(self, reason: str = "quit") -> None:
-        self._stage.stop(reason)
-
-
-def run_scene(
-    scenes: str | Path | Sequence[str | Path],
-    plugins: dict[str, Any] | None = None,
-    *,
-    source: Any = None,
-    frames: int | None = None,
-    duration: float | None = None,
-    pace: str | None = "fast",
-    loop: bool | None = None,
-    headless: bool = True,
-    model: str | None = None,
-    during: Callable[[Show], Any] | None = None,
-    budgets: bool = False,
-    path: Any = None,
-) -> PluginRun:
-    """Run the stage on whole scenes, as ``posestage run`` does; a :class:`PluginRun`.
-
-    ``scenes``: TOML text or a scene file's path, or several (the first runs; the others are
-    there to switch to). ``plugins``: name → plugin object, registered over the installed
-    plugins (the scenes use the rest by name). ``source``: as :func:`run_plugins`; None: the
-    scene's own ``[stage] source``. ``frames`` / ``duration`` stop the stage; ``pace``:
-    ``"fast"`` (as fast as the stage takes frames) or ``"realtime"``; ``loop``: a file source
-    starts over at its end; ``headless=False`` runs
-    the window loop (SDL's dummy driver: no window appears). ``path`` names text scenes in
-    errors and resolves their relative sources.
-
-    ``during(show)`` runs on its own thread while the stage runs (a :class:`Show`: post
-    control messages, switch scenes, wait for something) and the stage stops when it returns;
-    an exception in it is raised here after the stage stopped. The helper plugins
-    (``testing-frames``, ``testing-canvas``) join every scene, first and last.
-    """
-    import dataclasses
-    import threading
-
-    from posestage.config.scenes import load_scene as load
-    from posestage.config.scenes import parse_scene
-    from posestage.stage import Stage, StageOptions
-
-    items = [scenes] if isinstance(scenes, (str, Path)) else list(scenes)
-    host = _host_with(plugins)
-    if not budgets:
-        _no_time_budgets(host)
-    log = _hook_log(host)
-    run = PluginRun()
-    grab = _CanvasGrab(run)
-    host.register(_FrameLog(run), FRAMES_PLUGIN)
-    host.register(grab, CANVAS_PLUGIN)
-    loaded = []
-    for item in items:
-        scene = load(item, host) if isinstance(item, Path) else parse_scene(item, path, host)
-        uses = [PluginUse(FRAMES_PLUGIN), *scene.plugins, PluginUse(CANVAS_PLUGIN)]
-        loaded.append(dataclasses.replace(scene, plugins=uses))
-    src = None if source is None else _open(source, frames, None, host, pace, loop)
-    options = StageOptions(
-        headless=headless, frames=frames, duration=duration, pace=pace, loop=loop, model=model
-    )
-    the_stage = Stage(loaded, options, host=host, source=src)
-    failed: list[BaseException] = []
-    driver = None
-    if during is not None:
-
-        def drive() -> None:
-            show = Show(the_stage, run)
-            try:
-                show.wait_for(lambda: the_stage.context.plugins, timeout=30.0)
-                during(show)
-            except BaseException as err:  # noqa: BLE001 - raised in the test's thread
-                failed.append(err)
-            finally:
-                show.stop()
-
-        driver = threading.Thread(target=drive, name="posestage.testing-during", daemon=True)
-        driver.start()
-    try:
-        run.report = the_stage.run()
-    finally:
-        if src is not None:
-            src.close()
-        if driver is not None:
-            driver.join(30.0)
-    run.canvas = grab.array()
-    run.errors = list(run.report.errors)
-    if run.report.error:
-        run.errors.append(run.report.error)
-    run.active = [u.name for u in loaded[0].plugins[1:-1]]
-    if log is not None:
-        helpers = {FRAMES_PLUGIN, CANVAS_PLUGIN}
-        run.calls = sorted((c for c in log.calls if c.plugin not in helpers), key=lambda c: c.at)
-    if failed:
-        raise failed[0]
-    return run
