@@ -30,8 +30,6 @@ NOT_YET = {
     "plugins/anonymizer/tests/test_anonymizer.py": {
         "posestage.config.scenes", "posestage.host", "posestage.sources"},
     "plugins/footfall/tests/test_footfall.py": {"posestage.config.scenes", "posestage.host"},
-    "plugins/midi/tests/test_midi_jack.py": {"posestage.config.scenes", "posestage.host"},
-    "plugins/synth/tests/test_synth.py": {"posestage.config.scenes", "posestage.host"},
 }  # fmt: skip
 
 

@@ -357,3 +357,39 @@ def test_every_hook_call_is_in_the_run_with_its_thread():
     assert threads["posestage_frame"] == threads["posestage_person_enter"] == "posestage-pose"
     assert threads["posestage_draw"] == threading.current_thread().name
     assert {c.plugin for c in run.calls} == {"order"} and not any(c.failed for c in run.calls)
+
+
+def test_hosted_plugins_run_hook_by_hook_through_the_real_host():
+    from posestage.testing import frame, hosted, person
+
+    class Counter:
+        def __init__(self):
+            self.seen, self.scenes, self.fail = [], [], False
+
+        @hookimpl
+        def posestage_settings(self):
+            return [Setting("step", int, 1, "how much each frame counts")]
+
+        @hookimpl
+        def posestage_frame(self, frame):
+            if self.fail:
+                raise RuntimeError("boom")
+            self.seen.append(frame.index)
+
+        @hookimpl
+        def posestage_scene_changed(self, old, new):
+            self.scenes.append((old, new))
+
+    counter = Counter()
+    with hosted({"counter": counter}) as host:
+        assert host.scene("[plugins.counter]\n", "one") == []
+        host.frame(frame(0, [person(1, 0)]))
+        assert host.scene("[plugins.counter]\n", "two") == []  # kept: told of the change
+        host.frame(frame(1, [person(1, 0)]))
+        assert counter.seen == [0, 1] and counter.scenes == [("one", "two")]
+        with pytest.raises(SceneError, match="plugins.counter.step: expected a whole number"):
+            host.scene('[plugins.counter]\nstep = "many"\n')
+        counter.fail = True
+        for i in range(2, 5):
+            host.frame(frame(i, [person(1, 0)]))
+        assert host.active == [] and any("switched off" in e for e in host.errors)

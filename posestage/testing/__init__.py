@@ -18,6 +18,8 @@ One module per job:
 - :mod:`~posestage.testing.scenes` — :func:`run_scene`: whole scenes (text or files), several
   to switch between, ``during`` a :class:`Show` to post control messages to; :func:`load_scene`
   (a scene's one-line errors), :func:`check_plugin`, :func:`installed_plugin`, :func:`run_cli`;
+- :mod:`~posestage.testing.hosted` — :func:`hosted`: plugins in a real plugin host, their
+  hooks called one by one (exact order across scene switches, failures switched off);
 - :mod:`~posestage.testing.factories` — what hooks are handed, built as the stage builds it:
   :func:`person`, :func:`frame`, :func:`track` (the real tracker), :func:`context` (a real
   stage context keeping what is posted), :func:`write_stream` (a pose stream to replay),
@@ -47,6 +49,7 @@ from posestage.testing.factories import (
     track,
     write_stream,
 )
+from posestage.testing.hosted import HostedPlugins, hosted
 from posestage.testing.runner import (
     CANVAS_PLUGIN,
     DEFAULT_SYNTHETIC_FRAMES,
@@ -67,6 +70,9 @@ from posestage.testing.scenes import (
 )
 
 __all__ = [
+    # plugins in a host, hook by hook
+    "HostedPlugins",
+    "hosted",
     # running the stage
     "CANVAS_PLUGIN",
     "DEFAULT_SYNTHETIC_FRAMES",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import posestage_midi
@@ -17,8 +16,6 @@ from posestage import KEYPOINT_INDEX, Person, PluginError, PoseFrame, validate
 from posestage import testing as kit
 
 # the host-level tests at the end drive the plugin host directly (tests/test_public_api.py)
-from posestage.config.scenes import parse_scene
-from posestage.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[3]
 _names = itertools.count(1)
@@ -54,8 +51,7 @@ def settings(**values):
 
 
 def stage(scene="one"):
-    return SimpleNamespace(width=640, height=480, mirror=False, privacy=False, scene=scene,
-                           post=lambda m: None)  # fmt: skip
+    return kit.context(640, 480, scene=scene)
 
 
 @pytest.fixture
@@ -298,16 +294,13 @@ def test_midi_ports_command_lists_the_ports(jack, port_name, capsys):
 
 
 def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, port_name):
-    host = PluginHost()
     plugin = Midi()
-    host.register(plugin, "midi")
     text = (
         f'[plugins.midi]\napi = "jack"\nport = "{port_name}"\n'
         '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
     )
-    scene = parse_scene(text, None, host)
-    with Listener(port_name, virtual=True) as listener:
-        assert host.activate(scene.plugins, stage()) == []
+    with Listener(port_name, virtual=True) as listener, kit.hosted({"midi": plugin}) as host:
+        assert host.scene(text) == []
         host.frame(frame(0, person(1, 0, right_y=60.0)))
         broken = person(1, 0)
         broken.xy = np.zeros((3, 2), np.float32)
@@ -320,30 +313,22 @@ def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, p
 
 
 def test_a_scene_switch_to_new_mappings_keeps_the_port_the_daw_is_connected_to(port_name):
-    host = PluginHost()
     plugin = Midi()
-    host.register(plugin, "midi")
     head = f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}"\n'
-    first = parse_scene(
-        head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n', None, host
-    )
-    second = parse_scene(
-        head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 64\n', None, host
-    )
-    assert host.activate(first.plugins, stage("one")) == []
-    port = plugin.out
-    with Listener(port_name) as listener:
-        host.frame(frame(0, person(1, 0, right_y=60.0)))
-        assert host.activate(second.plugins, stage("two"), scene_change=("one", "two")) == []
-        assert plugin.out is port  # the same virtual port: the DAW's connection holds
-        host.frame(frame(1, person(1, 0, right_y=60.0)))
-        # scene one's note ends (CC 123 from the new settings, again from the scene change),
-        # scene two's mapping plays on the same port
-        assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1, PANIC1, [0x90, 64, 100]]
-        other = parse_scene(
-            f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}-b"\n', None, host
-        )
-        assert host.activate(other.plugins, stage("three"), scene_change=("two", "three")) == []
-        assert plugin.out is not port and plugin.out is not None  # another port: reopened
-        assert listener.take() == [[0x80, 64, 0], PANIC1]  # nothing left held on the old one
-    host.deactivate_all(stage())
+    first = head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
+    second = head + '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 64\n'
+    with kit.hosted({"midi": plugin}) as host:
+        assert host.scene(first, "one") == []
+        port = plugin.out
+        with Listener(port_name) as listener:
+            host.frame(frame(0, person(1, 0, right_y=60.0)))
+            assert host.scene(second, "two") == []
+            assert plugin.out is port  # the same virtual port: the DAW's connection holds
+            host.frame(frame(1, person(1, 0, right_y=60.0)))
+            # scene one's note ends (CC 123 from the new settings, again from the scene
+            # change), scene two's mapping plays on the same port
+            assert listener.take() == [[0x90, 60, 100], OFF60, PANIC1, PANIC1, [0x90, 64, 100]]
+            other = f'[plugins.midi]\napi = "jack"\nvirtual_name = "{port_name}-b"\n'
+            assert host.scene(other, "three") == []
+            assert plugin.out is not port and plugin.out is not None  # another port: reopened
+            assert listener.take() == [[0x80, 64, 0], PANIC1]  # nothing left held on the old one

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import posestage_synth
@@ -32,8 +31,6 @@ from posestage import (
 from posestage import testing as kit
 
 # the scene-switch test at the end drives the plugin host directly (tests/test_public_api.py)
-from posestage.config.scenes import parse_scene
-from posestage.host import PluginHost
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,8 +67,7 @@ def settings(**values):
 
 
 def stage(scene="one"):
-    return SimpleNamespace(width=640, height=480, mirror=False, privacy=False, scene=scene,
-                           post=lambda m: None)  # fmt: skip
+    return kit.context(640, 480, scene=scene)
 
 
 def rms(samples: np.ndarray) -> float:
@@ -400,29 +396,25 @@ def test_scene_changed_hook_releases_every_note(midi_synth):
 
 
 def test_a_scene_switch_to_other_voices_keeps_fluidsynth_and_its_soundfont_loaded():
-    host = PluginHost()
     synth = Synth()
-    host.register(synth, "synth")
-    first = parse_scene('[plugins.synth]\ndriver = "none"\n', None, host)
-    second = parse_scene(
+    first = '[plugins.synth]\ndriver = "none"\n'
+    second = (
         '[plugins.synth]\ndriver = "none"\nscale = "minor"\nroot = "A"\n'
-        "[[plugins.synth.voices]]\nprogram = 48\noctave = 3\n",
-        None,
-        host,
+        "[[plugins.synth.voices]]\nprogram = 48\noctave = 3\n"
     )
-    assert host.activate(first.plugins, stage("one")) == []
-    fluidsynth, render = synth.out.raw, synth.out.raw.render
-    host.frame(frame(0, person(1, 0, right_y=150.0)))
-    note = synth.voices[0].note
-    assert rms(render(0.3)) > AUDIBLE
-    assert host.activate(second.plugins, stage("two"), scene_change=("one", "two")) == []
-    assert synth.out.raw is fluidsynth  # no soundfont reload, no gap in the audio stream
-    assert [v.program for v in synth.voices] == [48] and synth.voices[0].note is None
-    assert rms(render(3.0)[-22050:]) < SILENT  # the old scene's note has died away
-    host.frame(frame(1, person(1, 0, right_y=150.0)))
-    assert synth.voices[0].note not in (None, note)  # the new scale, root and octave
-    assert rms(render(0.3)) > AUDIBLE
-    louder = parse_scene('[plugins.synth]\ndriver = "none"\ngain = 1.0\n', None, host)
-    assert host.activate(louder.plugins, stage("three"), scene_change=("two", "three")) == []
-    assert synth.out.raw is not fluidsynth  # another output setting: FluidSynth anew
-    host.deactivate_all(stage())
+    with kit.hosted({"synth": synth}) as host:
+        assert host.scene(first, "one") == []
+        fluidsynth, render = synth.out.raw, synth.out.raw.render
+        host.frame(frame(0, person(1, 0, right_y=150.0)))
+        note = synth.voices[0].note
+        assert rms(render(0.3)) > AUDIBLE
+        assert host.scene(second, "two") == []
+        assert synth.out.raw is fluidsynth  # no soundfont reload, no gap in the audio stream
+        assert [v.program for v in synth.voices] == [48] and synth.voices[0].note is None
+        assert rms(render(3.0)[-22050:]) < SILENT  # the old scene's note has died away
+        host.frame(frame(1, person(1, 0, right_y=150.0)))
+        assert synth.voices[0].note not in (None, note)  # the new scale, root and octave
+        assert rms(render(0.3)) > AUDIBLE
+        louder = '[plugins.synth]\ndriver = "none"\ngain = 1.0\n'
+        assert host.scene(louder, "three") == []
+        assert synth.out.raw is not fluidsynth  # another output setting: FluidSynth anew
