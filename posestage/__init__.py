@@ -74,6 +74,8 @@ _EXPORTS = {
     "OUTLINE": "posestage.draw.palette",
     "color_for": "posestage.draw.palette",
     "EmptyBackground": "posestage.draw.background",
+    # images a plugin reads (a floor plan, a mask): size and pixels checked before decoding
+    "open_image": "posestage.sources.stills",
     # the engine
     "PoseEngine": "posestage.engine.pose_engine",
     "decode_poses": "posestage.engine.decoding",
