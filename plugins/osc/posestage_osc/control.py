@@ -33,8 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from posestage import ControlMessage, PluginError, Setting, hookimpl
+from posestage import osc_wire as wire
 
-from . import wire
 from .plugin import parse_target
 
 log = logging.getLogger("posestage.control")

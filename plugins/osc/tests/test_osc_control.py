@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from posestage_osc import wire
 from posestage_osc.control import REPLY, ControlServer, to_control
 from posestage_osc.plugin import OscOut
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from posestage import ControlMessage, PluginError, hookimpl
+from posestage import osc_wire as wire
 from posestage.testing import run_scene
 
 ROOT = Path(__file__).resolve().parents[3]
