@@ -87,12 +87,16 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         str,
         "camera",
         "camera, camera:N, a video or image file, a folder or glob of stills, replay:FILE",
+        live=False,
+        max_length=4096,
     ),
     Setting(
         "model",
         str,
         "posenet-481x641",
         "a catalogue name (posestage models list) or a .tflite path",
+        live=False,
+        max_length=4096,
     ),
     Setting(
         "device",

@@ -65,6 +65,7 @@ SETTINGS = [
     Setting(
         "listen", str, DEFAULT_LISTEN,
         'where to receive OSC ("0.0.0.0:9001" for every interface)', parse=_checked_listen,
+        live=False,
     ),
 ]  # fmt: skip
 
