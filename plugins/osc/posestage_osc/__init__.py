@@ -6,7 +6,8 @@
   the stage's control port;
 - :mod:`posestage_osc.encoder`: frames → bundles, fast, bytes identical to python-osc's;
 - :mod:`posestage_osc.plugin`: the ``osc`` plugin (targets, sockets, enter/leave, health);
-- :mod:`posestage_osc.control`: the ``control`` plugin (a UDP server posting ControlMessages).
+- :mod:`posestage_osc.control`: the deprecated ``control`` plugin (control in is the stage's:
+  ``[stage] control``).
 """
 
 __version__ = "0.1.0"
