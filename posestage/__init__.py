@@ -23,6 +23,8 @@ What there is, by what a plugin does with it:
   :class:`SceneError`; :func:`did_you_mean` for the hint at the end of such a line;
 - the pose stream (what the recorder writes and ``replay:`` reads): :class:`PoseStreamWriter`,
   :class:`StreamHeader`, :class:`StreamFrame`, :class:`StreamPerson`, :func:`read_posestream`;
+- OSC on the wire: the module :mod:`osc_wire <posestage.model.osc_wire>` (messages, bundles,
+  time tags, the defensive decoder the stage's control port uses);
 - drawing: :class:`SkeletonStyle`, :data:`STYLE_SETTINGS`, :func:`draw_people`,
   :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`;
   :class:`EmptyBackground` (the room without people);
@@ -65,6 +67,8 @@ _EXPORTS = {
     "StreamFrame": "posestage.model.posestream",
     "StreamPerson": "posestage.model.posestream",
     "read_posestream": "posestage.model.posestream",
+    # OSC on the wire (the control port's and the osc plugin's codec): a module
+    "osc_wire": "posestage.model.osc_wire",
     # drawing
     "SkeletonStyle": "posestage.draw.skeleton",
     "STYLE_SETTINGS": "posestage.draw.skeleton",
@@ -90,7 +94,9 @@ __all__ = list(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        module = importlib.import_module(_EXPORTS[name])
+        # a name that is its module's own (``osc_wire``) exports the module itself
+        value = module if _EXPORTS[name].endswith("." + name) else getattr(module, name)
         globals()[name] = value  # looked up once
         return value
     raise AttributeError(f"module 'posestage' has no attribute {name!r}")

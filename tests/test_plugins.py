@@ -371,6 +371,41 @@ def test_update_settings_live(host, log):
         host.update_settings("nope", {}, stage, "osc")
 
 
+def test_a_refused_live_value_leaves_the_plugin_running_with_its_old_settings(host, log):
+    """A value the plugin's configure refuses (validation could not tell): configured again
+    with its old settings, still in dispatch, the error names what was refused; a setting that
+    names a file is refused before any hook is called."""
+
+    class Picky(LogCollector):
+        @hookimpl
+        def posestage_configure(self, stage, settings):
+            self.log.append((self.PLUGIN_NAME, "configure", dict(settings)))
+            if settings["grid"] == "bad":
+                raise PluginError("picky.grid: 'bad' is not a grid; give COLSxROWS")
+
+    decl = [Setting("grid", str, "4x3"), Setting("folder", str, "out", live=False)]
+    host.register(Picky("picky", log, decl))
+    stage = context()
+    host.activate([PluginUse("picky")], stage)
+    log.clear()
+    with pytest.raises(PluginError, match="refused its settings.*picky keeps its previous"):
+        host.update_settings("picky", {"grid": "bad"}, stage, "osc")
+    assert log == [
+        ("picky", "unconfigure", None),
+        ("picky", "configure", {"grid": "bad", "folder": "out"}),
+        ("picky", "unconfigure", None),  # what it opened half-way is released
+        ("picky", "configure", {"grid": "4x3", "folder": "out"}),
+    ]
+    assert host.active == ["picky"] and host.settings_of("picky") == {
+        "grid": "4x3",
+        "folder": "out",
+    }
+    log.clear()
+    with pytest.raises(SceneError, match="folder cannot be changed live"):
+        host.update_settings("picky", {"folder": "/tmp/elsewhere"}, stage, "osc")
+    assert log == []
+
+
 def test_pose_thread_failures_while_main_thread_draws(host, log):
     """frame() on a worker thread, draw() on this one: a crash-disable mid-way breaks nothing."""
     host.register(LogCollector("a", log))

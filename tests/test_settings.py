@@ -238,3 +238,53 @@ def test_validated_settings_validate_again_unchanged():
         {"thickness": None},
         f"{WHERE}.thickness: expected a whole number from 1 to 20, got None (NoneType)",
     )
+
+
+def test_settings_naming_files_or_hosts_are_not_changed_live():
+    """``live=False`` (a file, folder, host, address): refused by a live change, fine in a
+    scene file; a list of tables holding one is not live either."""
+    schema = (
+        Setting("path", str, "take.jsonl", live=False),
+        Setting("gain", float, 1.0),
+        Setting("targets", list, None, schema=[Setting("target", str, None, live=False)]),
+    )
+    assert validate({"path": "/tmp/x"}, schema, WHERE)["path"] == "/tmp/x"
+    assert validate({"gain": "0.5"}, schema, WHERE, partial=True, coerce=True, live=True) == {
+        "gain": 0.5
+    }
+    for key, value in (("path", "/tmp/x"), ("targets", [{"target": "10.0.0.1:9000"}])):
+        check_error(
+            {key: value},
+            f"{WHERE}.{key} cannot be changed live (it names a file, folder, host or address); "
+            "change it in the scene file",
+            schema,
+            partial=True,
+            live=True,
+        )
+    assert not schema[2].live
+    assert describe(schema[:1])[0].endswith("(scene file only: not changed live)")
+
+
+def test_text_has_a_sane_length():
+    schema = (
+        Setting("prefix", str, None),
+        Setting("path", str, "", max_length=1024),
+        Setting("names", list, [], item=str),
+    )
+    assert validate({"prefix": "/p" * 100}, schema, WHERE)["prefix"] == "/p" * 100  # 200
+    check_error(
+        {"prefix": "/p" * 30_000},
+        f"{WHERE}.prefix: text of 60000 characters; at most 200",
+        schema,
+        partial=True,
+        live=True,
+    )
+    assert len(validate({"path": "x" * 1024}, schema, WHERE)["path"]) == 1024
+    check_error(
+        {"path": "x" * 1025}, f"{WHERE}.path: text of 1025 characters; at most 1024", schema
+    )
+    check_error(
+        {"names": ["a", "b" * 201]},
+        f"{WHERE}.names[1]: text of 201 characters; at most 200",
+        schema,
+    )

@@ -101,7 +101,14 @@ SETTINGS = (
         "minutes of frame time between snapshots (0: only when the plugin stops)",
         min=0.0,
     ),
-    Setting("folder", str, "footfall", "folder the PNG and CSV snapshots are written to"),
+    Setting(
+        "folder",
+        str,
+        "footfall",
+        "folder the PNG and CSV snapshots are written to",
+        live=False,
+        max_length=1024,
+    ),
     Setting(
         "background",
         str,

@@ -53,6 +53,8 @@ SETTINGS = [
         str,
         DEFAULT_PATH,
         help="pose stream file to write; {time} becomes the start time, e.g. 20250101-203000",
+        live=False,
+        max_length=1024,
     ),
     Setting(
         "flush_seconds",

@@ -155,11 +155,11 @@ DEFAULT_VOICES = [
 ]
 SETTINGS = [
     Setting("output", str, "fluidsynth", "fluidsynth (sound here) or midi (notes to a port)", choices=("fluidsynth", "midi")),
-    Setting("soundfont", str, "", "General MIDI .sf2; \"\" = look in the usual places"),
+    Setting("soundfont", str, "", "General MIDI .sf2; \"\" = look in the usual places", live=False, max_length=1024),
     Setting("driver", str, "auto", "FluidSynth audio driver; none = render only (tests)", choices=DRIVERS),
     Setting("gain", float, 0.5, "FluidSynth output gain", min=0.0, max=5.0),
-    Setting("port", str, "", "output = midi: port name; \"\" = a virtual port"),
-    Setting("virtual_name", str, "posestage-synth", "output = midi: virtual port name"),
+    Setting("port", str, "", "output = midi: port name; \"\" = a virtual port", live=False),
+    Setting("virtual_name", str, "posestage-synth", "output = midi: virtual port name", live=False),
     Setting("api", str, "auto", "output = midi: MIDI api", choices=API_CHOICES),
     Setting("scale", str, "major_pentatonic", "scale the right hand plays", choices=tuple(SCALES)),
     Setting("root", str, "C", "root note of the scale", parse=parse_root),

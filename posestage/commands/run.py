@@ -7,6 +7,7 @@ Options given here override the scene's ``[stage]`` settings. Examples::
     posestage run --source clip.mp4 --headless --frames 300 --profile
     posestage run --source replay:show.jsonl --pace fast --headless
     posestage run photo.jpg                # a still stays on screen until Esc/Q
+    posestage run a.toml --control 9001    # OSC control in on 127.0.0.1:9001 (docs/osc.md)
 
 A still (or a folder of stills) stays in the window until the performer quits; headless it is
 processed once and the run ends.
@@ -40,6 +41,7 @@ STAGE_OPTIONS = {
     "loop": ("", None),
     "privacy": ("", None),
     "fullscreen": ("", None),
+    "control": ("", "[HOST:]PORT"),
 }
 
 
@@ -168,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         fullscreen=bool(args.fullscreen),
         trace_hooks=args.trace_file or ("-" if args.trace_hooks else None),
         plugin_dir=args.plugin_dir,
+        control=args.control,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

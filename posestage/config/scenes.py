@@ -87,12 +87,16 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         str,
         "camera",
         "camera, camera:N, a video or image file, a folder or glob of stills, replay:FILE",
+        live=False,
+        max_length=4096,
     ),
     Setting(
         "model",
         str,
         "posenet-481x641",
         "a catalogue name (posestage models list) or a .tflite path",
+        live=False,
+        max_length=4096,
     ),
     Setting(
         "device",
@@ -143,6 +147,32 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         parse=vocabulary.PACE,
     ),
     Setting("loop", bool, False, "video, stills and replay start again at the end"),
+    Setting(
+        "control",
+        str,
+        None,
+        "[HOST:]PORT of the control port (OSC in), open for the whole run; a port alone "
+        "listens on 127.0.0.1 (this computer only); not set: no control port",
+        parse=vocabulary.LISTEN,
+        live=False,
+    ),
+    Setting(
+        "control_allow",
+        list,
+        None,
+        'who may use the control port: addresses or networks, e.g. ["10.0.0.0/24"]',
+        item=str,
+        parse=vocabulary.NETWORKS,
+        live=False,
+    ),
+    Setting(
+        "control_token",
+        bool,
+        None,
+        "require /posestage/auth <token> first (the token is printed at start and shown on "
+        "screen); on by itself when control listens beyond this computer without control_allow",
+        live=False,
+    ),
 )
 
 #: The ``[tracking]`` table, derived from :class:`posestage.tracking.tracker.TrackingSettings` (its

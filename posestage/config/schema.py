@@ -12,9 +12,15 @@ expected and the valid choices::
     scenes/x.toml: plugins.skeleton.thickness: expected a whole number from 1 to 20, got '3' (text)
     scenes/x.toml: plugins.skeleton.color_by: 'colour' is not a valid choice; valid: 'id', 'slot'
 
-Live control (OSC control in, roadmap) uses the same call with ``partial=True`` (validate only
-the keys given, no defaults) and ``coerce=True`` (accept text such as ``"3"`` or ``"true"``, as a
-typed-in or OSC string value would arrive).
+Live control (the stage's control port, ``stage.post()``) uses the same call with
+``partial=True`` (validate only the keys given, no defaults), ``coerce=True`` (accept text such as
+``"3"`` or ``"true"``, as a typed-in or OSC string value would arrive) and ``live=True``: a
+setting declared ``live=False`` — one that names a file, a folder, a host, a port or an address
+to listen on — is then refused (it changes only with the scene file, which is the operator's).
+A list or table whose settings include one that is not live is not live either.
+
+Text has a sane length: every ``str`` setting (and every text item of a list) holds at most
+``max_length`` characters, :data:`MAX_TEXT` unless the declaration says otherwise.
 
 Supported types: ``bool``, ``int``, ``float`` (an int is accepted and becomes a float), ``str``,
 ``list`` (optionally each ``item`` of one type, or each a table checked against ``schema``) and
@@ -37,6 +43,9 @@ from typing import Any
 from posestage.config.vocabulary import SIZE, Vocabulary
 from posestage.errors import SceneError, did_you_mean
 
+#: The longest text a ``str`` setting holds unless its declaration says (``max_length``).
+MAX_TEXT = 200
+
 _TYPE_NAMES = {
     bool: "true or false",
     int: "a whole number",
@@ -56,7 +65,10 @@ class Setting:
     ``help``: one line for ``posestage plugins`` and docs. ``choices``: the only values
     allowed. ``min``/``max``: inclusive numeric bounds. ``item``: element type of a list;
     ``schema``: settings of each table in a list of tables, or of a dict sub-table.
-    ``parse``: optional converter, see the module docstring.
+    ``parse``: optional converter, see the module docstring. ``live``: False for a setting
+    that names a file, a folder, a host, a port or an address — live control cannot change it,
+    only the scene file. ``max_length``: the longest text (``str`` settings and text items),
+    :data:`MAX_TEXT` when not given.
     """
 
     name: str
@@ -69,12 +81,17 @@ class Setting:
     item: type | None = None
     schema: Sequence[Setting] | None = None
     parse: Callable[[Any], Any] | None = None
+    live: bool = True
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.type not in _TYPE_NAMES:
             raise TypeError(
                 f"setting {self.name!r}: type must be one of bool, int, float, str, list, dict"
             )
+        if self.schema is not None:
+            if not all(s.live for s in self.schema):  # a table naming a host is not live
+                object.__setattr__(self, "live", False)
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
         if self.default is not None:
@@ -117,6 +134,8 @@ class Setting:
                 return self.parse(float(got) if self.type is float else got)
             except ValueError as err:
                 raise SceneError(f"{path}: {err}") from None
+        if self.type is str:
+            self._check_length(got, path)
         if self.type is float:
             got = float(got)
             if not math.isfinite(got):
@@ -143,6 +162,15 @@ class Setting:
                 raise SceneError(f"{path}: {err}") from None
         return got
 
+    @property
+    def longest(self) -> int:
+        """The longest text this setting holds."""
+        return MAX_TEXT if self.max_length is None else self.max_length
+
+    def _check_length(self, text: str, path: str) -> None:
+        if len(text) > self.longest:
+            raise SceneError(f"{path}: text of {len(text)} characters; at most {self.longest}")
+
     def _check_item(self, value: Any, path: str, coerce: bool) -> Any:
         if self.schema is not None:
             if not isinstance(value, Mapping):
@@ -153,6 +181,8 @@ class Setting:
         got = _coerce(value, self.item) if coerce else value
         if not _is_type(got, self.item):
             raise SceneError(f"{path}: expected {_TYPE_NAMES[self.item]}, got {_describe(value)}")
+        if self.item is str:
+            self._check_length(got, path)
         return float(got) if self.item is float else got
 
 
@@ -173,13 +203,15 @@ def validate(
     *,
     partial: bool = False,
     coerce: bool = False,
+    live: bool = False,
 ) -> Values:
     """Check ``values`` against ``schema``; return every declared setting (defaults filled in).
 
     ``where`` prefixes every key path in errors, e.g. ``"scenes/x.toml: plugins.skeleton"``
     gives ``scenes/x.toml: plugins.skeleton.thikness: unknown setting; valid: …``.
     ``partial=True`` returns only the keys given (live updates); ``coerce=True`` accepts text
-    for numbers and booleans. Raises :class:`~posestage.errors.SceneError` at the first bad key.
+    for numbers and booleans; ``live=True`` (a change while the show runs) refuses the settings
+    declared ``live=False``. Raises :class:`~posestage.errors.SceneError` at the first bad key.
     """
     values = {} if values is None else values
     if not isinstance(values, Mapping):
@@ -192,6 +224,11 @@ def validate(
             valid = ", ".join(by_name) if by_name else "(this takes no settings)"
             hint = did_you_mean(str(key), list(by_name))
             raise SceneError(f"{where}.{key}: unknown setting{hint}; valid: {valid}")
+        if live and not setting.live:
+            raise SceneError(
+                f"{where}.{key} cannot be changed live (it names a file, folder, host or "
+                "address); change it in the scene file"
+            )
         out[key] = setting.check(value, f"{where}.{key}", coerce=coerce)
     if not partial:
         for setting in schema:
@@ -207,6 +244,8 @@ def describe(schema: Sequence[Setting]) -> list[str]:
     for s in schema:
         default = "(not set)" if s.default is None else _show(s.default)
         help_text = f"  {s.help}" if s.help else ""
+        if not s.live:
+            help_text += " (scene file only: not changed live)"
         lines.append(f"{s.name} = {default}  ({s.expected()}){help_text}")
     return lines
 

@@ -13,12 +13,14 @@ words in both places::
 The vocabularies: :data:`SIZE` (frame size ``WxH``), :data:`INPUT_SIZE` (network input
 ``HxW``), :data:`DEVICE`, :data:`PACE`, :data:`RESIZE`, :data:`SCORE` (thresholds, 0..1),
 :data:`MAX_POSES`, :data:`NUM_THREADS`, :data:`FRAMES`, :data:`SECONDS` (durations),
-:data:`FPS` and :data:`GRACE_SECONDS` (the tracker's dropout grace).
+:data:`FPS`, :data:`GRACE_SECONDS` (the tracker's dropout grace), :data:`LISTEN` (where the
+control port listens, ``[HOST:]PORT``) and :data:`NETWORKS` (who may use it).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import re
 from collections.abc import Callable
@@ -233,6 +235,55 @@ FPS = Vocabulary(
     "fps", "frames per second > 0 and at most 1000", _ranged(float, 0.0, 1000.0, above=True)
 )
 GRACE_SECONDS = Vocabulary("grace", "a number of seconds from 0 to 60", _ranged(float, 0.0, 60.0))
+
+
+#: Where the control port listens when only a port is given: this computer only.
+LOOPBACK = "127.0.0.1"
+
+
+def _listen(value: Any) -> tuple[str, int]:
+    """``"9001"`` / ``9001`` → (127.0.0.1, 9001); ``"HOST:PORT"``, ``"[::1]:9001"``."""
+    if isinstance(value, bool):
+        raise TypeError
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host = LOOPBACK
+    elif host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 address: [::1]:9001
+    elif ":" in host:
+        raise ValueError(text)
+    if not host or len(host) > 253 or any(c.isspace() or c in "[]" for c in host):
+        raise ValueError(text)
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+        raise ValueError(text)
+    return host, int(port)
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    """Addresses and networks (``192.168.1.20``, ``10.0.0.0/24``), each checked; kept as text."""
+    items = [value] if isinstance(value, str) else list(value)
+    if len(items) > 256:
+        raise ValueError(" (at most 256 entries)")
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError
+        ipaddress.ip_network(item.strip(), strict=False)  # ValueError when it is not one
+        out.append(item.strip())
+    return tuple(out)
+
+
+LISTEN = Vocabulary(
+    "listen",
+    "[HOST:]PORT like 9001 (this computer only) or 0.0.0.0:9001, port 0 to 65535",
+    _listen,
+)
+NETWORKS = Vocabulary(
+    "networks",
+    'a list of addresses or networks like ["192.168.1.20", "10.0.0.0/24"]',
+    _networks,
+)
 
 
 def cli_type(vocab: Vocabulary) -> Callable[[str], Any]:

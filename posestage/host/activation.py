@@ -223,11 +223,15 @@ class Activation:
     def update_settings(
         self, name: str, changes: dict, stage: Any, where: str = "control", *, coerce: bool = True
     ) -> Values:
-        """Change some settings of an active plugin live (OSC control in), validated as a scene.
+        """Change some settings of an active plugin live (the control port, ``stage.post()``).
 
-        The plugin's ``posestage_settings_changed`` applies them if it returns True; otherwise
-        the plugin leaves dispatch, is unconfigured and configured again. Returns the plugin's
-        new settings. Privacy asked by it stays on (see the module docstring).
+        Validated as a scene (``live``: settings that name a file, folder, host or address are
+        refused): a refused value raises and changes nothing. The plugin's
+        ``posestage_settings_changed`` applies them if it returns True; otherwise the plugin
+        leaves dispatch, is unconfigured and configured with the new settings — and when that
+        configure refuses them, configured again with its old ones (it keeps running as it
+        was; the :class:`PluginError` names what was refused). Returns the plugin's new
+        settings. Privacy asked by it stays on (see the module docstring).
         """
         with self._state:
             if not isinstance(name, str) or name not in self._configured:
@@ -236,8 +240,9 @@ class Activation:
             info = self.registry.plugins[name]
             current = self._configured[name]
         given = validate(
-            changes, info.settings, f"{where}: plugins.{name}", partial=True, coerce=coerce
-        )
+            changes, info.settings, f"{where}: plugins.{name}", partial=True, coerce=coerce,
+            live=True,
+        )  # fmt: skip
         new = Values({**current, **given})
         if new == current:
             return current
@@ -248,11 +253,18 @@ class Activation:
             self._sync()
         self._unconfigure(name, stage)
         problem = self._configure(info, new, stage, f"{where}: plugins.{name}")
-        if problem:
-            self.dispatcher.error(problem)
-            raise PluginError(problem)
-        self._join(name, new)
-        return new
+        if not problem:
+            self._join(name, new)
+            return new
+        # the new settings refused: the old ones come back (the show goes on as it was)
+        again = self._configure(info, current, stage, f"{where}: plugins.{name}")
+        if again:
+            self.dispatcher.error(again)
+        else:
+            self._join(name, current)
+        raise PluginError(
+            f"{problem}; {name} keeps its previous settings" if not again else problem
+        )
 
     # ------------------------------------------------------------------ what runs
 

@@ -93,6 +93,9 @@ The package follows the data path, one module per job:
 - :mod:`~posestage.stage.control` — :class:`SceneControl`: scenes, reloads, control messages;
 - :mod:`~posestage.stage.messages` — control messages checked (pure functions);
 - :mod:`~posestage.stage.jobs` — the control thread;
+- :mod:`~posestage.stage.control_port` — :class:`ControlPort`, OSC control in, open for the
+  whole run (``--control``, ``[stage] control``), obeying only its operator
+  (:mod:`~posestage.stage.authority`);
 - :mod:`~posestage.stage.rehearsal` — :class:`Rehearsal`, ``--plugin-dir``;
 - :mod:`~posestage.stage.options` — :class:`StageOptions`;
 - :mod:`~posestage.stage.report` — :class:`StageReport`, ``--profile``, rates and percentiles.

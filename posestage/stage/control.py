@@ -24,7 +24,7 @@ from posestage.hookspecs import ControlReply
 from posestage.host import PluginHost, PluginUse
 from posestage.host.dispatch import real_interrupt
 from posestage.stage.jobs import ControlThread
-from posestage.stage.messages import MAX_LINE, check_message, scene_index, shown
+from posestage.stage.messages import MAX_LINE, Refusals, check_message, scene_index, shown
 from posestage.stage.options import StageOptions
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import StageReport
@@ -75,7 +75,7 @@ class SceneControl:
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
-        self.rejected = 0
+        self.refusals = Refusals()
         self._watcher: SceneWatcher | None = None
         self._replies: deque[tuple[Future, ControlReply]] = deque()
 
@@ -134,6 +134,11 @@ class SceneControl:
             self._replies.append((future, ControlReply(False, "the stage has stopped")))
         self.resolve_replies()
 
+    @property
+    def rejected(self) -> int:
+        """Control messages refused so far."""
+        return self.refusals.count
+
     def fill(self, report: StageReport) -> None:
         report.rejected = self.rejected
 
@@ -165,11 +170,12 @@ class SceneControl:
             if action == "scene":
                 self._scene_message(value, origin, future)
             elif action == "set":
-                self._submit(future, lambda: self._set_setting(target, name, value, origin))
+                job = lambda: self._set_setting(target, name, value, origin)  # noqa: E731
+                self._submit(future, job, origin)
             elif action == "disable":
-                self._submit(future, lambda: self._disable_plugin(target, origin))
+                self._submit(future, lambda: self._disable_plugin(target, origin), origin)
             elif action == "enable":
-                self._submit(future, lambda: self._enable_plugin(target, origin))
+                self._submit(future, lambda: self._enable_plugin(target, origin), origin)
             else:
                 self._reply(future, True, f"{action}: passed to the plugins")
         except BaseException as err:  # noqa: BLE001 - no message ends the show
@@ -180,15 +186,23 @@ class SceneControl:
         self.host.event(message)
 
     def _reject(self, future: Future | None, err: BaseException) -> None:
-        self.rejected += 1
+        """Refused: the sender is told; the screen and log get the first refusal, then one
+        line now and then with the count (a flood of bad requests is not a flood of lines)."""
         line = str(err) if isinstance(err, PosestageError) else describe_error(err)
         if len(line) > MAX_LINE:
             line = line[: MAX_LINE - 3] + "..."
-        self.show.report(f"control message refused ({self.rejected} so far): {line}")
+        shown_line = self.refusals.add(line)
+        if shown_line is not None:
+            self.show.report(shown_line)
         self._reply(future, False, line)
 
-    def _submit(self, future: Future | None, job: Callable[[], str]) -> None:
-        """Run ``job`` on the control thread; its returned text (or error) is the reply."""
+    def _done(self, origin: str, text: str) -> None:
+        """What control did, one line per accepted change: who, what."""
+        log.info("control: %s: %s", origin, text)
+
+    def _submit(self, future: Future | None, job: Callable[[], str], origin: str) -> None:
+        """Run ``job`` on the control thread; its returned text (or error) is the reply, and
+        what it did is logged with ``origin``."""
 
         def run() -> None:
             try:
@@ -198,6 +212,7 @@ class SceneControl:
                     raise
                 self._reject(future, err)
                 return
+            self._done(origin, text)
             self._reply(future, True, text)
 
         self.jobs.submit(run)
@@ -212,7 +227,7 @@ class SceneControl:
         if index == self.scene_index:
             self._reply(future, True, f"{text} (already running)")
             return
-        self.switch_scene(index, future=future, reply=text)
+        self.switch_scene(index, future=future, reply=text, origin=origin)
 
     def _set_setting(self, target: str, name: str, value: Any, origin: str) -> str:
         new = self.host.update_settings(target, {name: value}, self.context, origin)
@@ -259,7 +274,9 @@ class SceneControl:
         self.scenes[self.scene_index] = got
         self.jobs.submit(lambda: self._change_scene(got))
 
-    def switch_scene(self, index: int, *, future: Future | None = None, reply: str = "") -> bool:
+    def switch_scene(
+        self, index: int, *, future: Future | None = None, reply: str = "", origin: str = ""
+    ) -> bool:
         """Make scene ``index`` (0-based, in the order given) the running one. The switch
         itself runs on the control thread (plugins unconfigured / configured there)."""
         if not 0 <= index < len(self.scenes) or index == self.scene_index:
@@ -270,7 +287,10 @@ class SceneControl:
 
         def switch() -> None:
             ok = self._change_scene(scene)
-            self._reply(future, ok, reply or f"scene {index + 1}: {scene.name}")
+            text = reply or f"scene {index + 1}: {scene.name}"
+            if ok and origin:
+                self._done(origin, text)
+            self._reply(future, ok, text)
 
         self.jobs.submit(switch)
         return True

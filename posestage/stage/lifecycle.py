@@ -21,6 +21,7 @@ from posestage.sources import ReplaySource, Source
 from posestage.stage.assembly import load_engine, load_scenes, open_scene_source
 from posestage.stage.capture import Capture
 from posestage.stage.control import SceneControl
+from posestage.stage.control_port import ControlPort, open_control_port
 from posestage.stage.jobs import ControlThread
 from posestage.stage.mailbox import Mailbox
 from posestage.stage.options import StageOptions
@@ -84,6 +85,8 @@ class Stage:
         self.control: SceneControl | None = None
         self.display: Display | None = None
         self.rehearsal: Rehearsal | None = None
+        #: the control port (OSC in), open for the whole run; None without ``control``
+        self.control_port: ControlPort | None = None
         self.ticks = 0  #: main-loop rounds (tests watch it to see the loop live)
         self._trace: HookTrace | None = None
         self._signals: dict[int, Any] = {}
@@ -281,11 +284,27 @@ class Stage:
         self.capture = Capture(source, self._mailbox, show)
 
         self._update_facts()
+        self._open_control_port(scenes[0])  # before any plugin: a port in use stops here
         control.start()
         self._update_facts()
         self._started = time.perf_counter()
         self.capture.start()
         pipeline.start()
+
+    def _open_control_port(self, scene: Scene) -> None:
+        """The stage's control port, for the whole run (``--control`` wins over the first
+        scene's ``[stage] control``); its token, if any, stays on screen."""
+        listen = self.options.control or scene.stage_value("control")
+        if listen is None:
+            return
+        self.control_port = port = open_control_port(
+            tuple(listen),
+            scene.stage_value("control_allow"),
+            scene.stage_value("control_token"),
+            self._inbox.put,
+        )
+        if port.authority.token is not None:
+            self.show.pin("control", f"control token: {port.authority.token}")
 
     def _start_trace(self, target: str) -> None:
         """``--trace-hooks``: the dispatcher tells a :class:`~posestage.host.trace.HookTrace` of
@@ -381,11 +400,13 @@ class Stage:
         else:
             for future, _ in self._inbox.close():
                 future.set_result(ControlReply(False, "the stage has stopped"))
+        if self.control_port is not None:  # last: every request it posted has its reply
+            self.control_port.close()
         self._fill_report()
 
     def _fill_report(self) -> None:
         r = self.report
-        for part in (self.capture, self.pipeline, self.display, self.control):
+        for part in (self.capture, self.pipeline, self.display, self.control, self.control_port):
             if part is not None:
                 part.fill(r)
         r.dropped = self._mailbox.dropped

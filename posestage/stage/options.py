@@ -41,6 +41,9 @@ class StageOptions:
     trace_hooks: str | None = None
     #: ``--plugin-dir``: a folder of plugin ``.py`` files, reloaded when saved
     plugin_dir: str | None = None
+    #: ``--control [HOST:]PORT``: (host, port) of the control port; None: the first scene's
+    #: ``[stage] control`` (not set there either: no control port)
+    control: tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):

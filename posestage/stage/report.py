@@ -45,6 +45,9 @@ class StageReport:
     wait_ms: tuple[float, float] = (0.0, 0.0)
     engine_errors: int = 0
     rejected: int = 0
+    #: the control port's counts: datagrams, requests, replies, and ``refused`` per reason
+    #: (not allowed, no token, over the rate, not OSC…); empty without a control port
+    remote: dict = field(default_factory=dict)
     redraws: int = 0
     errors: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)

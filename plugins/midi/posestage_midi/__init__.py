@@ -57,8 +57,8 @@ __all__ = ["Midi", "plugin", "SETTINGS"]
 log = logging.getLogger("posestage.midi")
 
 SETTINGS = [
-    Setting("port", str, "", 'output port name (or part of it); "" creates a virtual port'),
-    Setting("virtual_name", str, VIRTUAL_NAME, "name of the virtual port"),
+    Setting("port", str, "", 'output port name (or part of it); "" creates a virtual port', live=False),
+    Setting("virtual_name", str, VIRTUAL_NAME, "name of the virtual port", live=False),
     Setting("api", str, "auto", "MIDI API", choices=API_CHOICES),
     Setting("threshold", float, 0.3, "keypoints scored under this are unknown", min=0.0, max=1.0),
     Setting("learn", int, 0, "learn mode: send only mapping N (1-based; 0 = off; N key: next)", min=0),

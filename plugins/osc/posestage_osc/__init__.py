@@ -2,10 +2,12 @@
 
 - :mod:`posestage_osc.layouts`: the layouts, described once as pure data;
 - :mod:`posestage_osc.docs`: docs/osc.md's generated parts, from the layouts and the settings;
-- :mod:`posestage_osc.wire`: OSC encoding and a defensive decoder, no dependency;
+- OSC on the wire (encoding, the defensive decoder): posestage's ``osc_wire``, shared with
+  the stage's control port;
 - :mod:`posestage_osc.encoder`: frames → bundles, fast, bytes identical to python-osc's;
 - :mod:`posestage_osc.plugin`: the ``osc`` plugin (targets, sockets, enter/leave, health);
-- :mod:`posestage_osc.control`: the ``control`` plugin (a UDP server posting ControlMessages).
+- :mod:`posestage_osc.control`: the deprecated ``control`` plugin (control in is the stage's:
+  ``[stage] control``).
 """
 
 __version__ = "0.1.0"

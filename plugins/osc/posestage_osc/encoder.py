@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from posestage import KEYPOINT_NAMES
+from posestage import osc_wire as wire
 
-from . import wire
 from .layouts import LAYOUTS, PARTS, Layout, Message
 
 NK = len(KEYPOINT_NAMES)

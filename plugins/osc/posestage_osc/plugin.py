@@ -102,7 +102,7 @@ def _target_settings() -> list[Setting]:
         Setting(
             "target", str, None,
             f'receiver "host:port" (default {DEFAULT_HOST}, port per layout: 9000, PoseOSC 9527)',
-            parse=checked_target,
+            parse=checked_target, live=False,
         ),
         Setting("layout", str, None, "message layout (default values)", choices=layouts),
         Setting("prefix", str, None, "address prefix (default /pose; PoseOSC extras /posestage)"),
@@ -124,9 +124,10 @@ def _target_settings() -> list[Setting]:
         Setting("health", bool, None, "also send inference time, dropped frames, device"),
         Setting("max_datagram", int, None, "split bundles larger than this many bytes "
                 "(default 1472)", min=128, max=65507),
-        Setting("broadcast", bool, None, "allow a broadcast target such as 192.168.1.255"),
+        Setting("broadcast", bool, None, "allow a broadcast target such as 192.168.1.255",
+                live=False),
         Setting("ttl", int, None, "multicast time-to-live / hops (default 1: this network)",
-                min=1, max=255),
+                min=1, max=255, live=False),
     ]  # fmt: skip
 
 

@@ -6,13 +6,14 @@ import itertools
 
 import numpy as np
 import pytest
-from posestage_osc import reference, wire
+from posestage_osc import reference
 from posestage_osc.encoder import FrameEncoder, Options
 from posestage_osc.layouts import LAYOUTS
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_packet import OscPacket
 
 from posestage import KEYPOINT_NAMES
+from posestage import osc_wire as wire
 
 OPTION_SETS = [
     {},
