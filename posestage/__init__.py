@@ -73,7 +73,7 @@ _EXPORTS = {
     "PALETTE": "posestage.draw.palette",
     "OUTLINE": "posestage.draw.palette",
     "color_for": "posestage.draw.palette",
-    "EmptyBackground": "posestage.draw.background",
+    "EmptyBackground": "posestage.stage.room",
     # the engine
     "PoseEngine": "posestage.engine.pose_engine",
     "decode_poses": "posestage.engine.decoding",
