@@ -24,8 +24,8 @@ What there is, by what a plugin does with it:
 - the pose stream (what the recorder writes and ``replay:`` reads): :class:`PoseStreamWriter`,
   :class:`StreamHeader`, :class:`StreamFrame`, :class:`StreamPerson`, :func:`read_posestream`;
 - drawing: :class:`SkeletonStyle`, :data:`STYLE_SETTINGS`, :func:`draw_people`,
-  :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`;
-  :class:`EmptyBackground` (the room without people);
+  :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`
+  (the empty room is the stage's: ``posestage_privacy`` answers ``"room"``);
 - the engine: :class:`PoseEngine`, :func:`decode_poses`, :class:`DetectionResult`;
 - the stage itself: :class:`Stage`, :class:`StageOptions`.
 """
@@ -73,7 +73,6 @@ _EXPORTS = {
     "PALETTE": "posestage.draw.palette",
     "OUTLINE": "posestage.draw.palette",
     "color_for": "posestage.draw.palette",
-    "EmptyBackground": "posestage.stage.room",
     # the engine
     "PoseEngine": "posestage.engine.pose_engine",
     "decode_poses": "posestage.engine.decoding",
