@@ -26,8 +26,8 @@ What there is, by what a plugin does with it:
 - OSC on the wire: the module :mod:`osc_wire <posestage.model.osc_wire>` (messages, bundles,
   time tags, the defensive decoder the stage's control port uses);
 - drawing: :class:`SkeletonStyle`, :data:`STYLE_SETTINGS`, :func:`draw_people`,
-  :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`;
-  :class:`EmptyBackground` (the room without people);
+  :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`
+  (the empty room is the stage's: ``posestage_privacy`` answers ``"room"``);
 - the engine: :class:`PoseEngine`, :func:`decode_poses`, :class:`DetectionResult`;
 - the stage itself: :class:`Stage`, :class:`StageOptions`.
 """
@@ -77,7 +77,6 @@ _EXPORTS = {
     "PALETTE": "posestage.draw.palette",
     "OUTLINE": "posestage.draw.palette",
     "color_for": "posestage.draw.palette",
-    "EmptyBackground": "posestage.draw.background",
     # images a plugin reads (a floor plan, a mask): size and pixels checked before decoding
     "open_image": "posestage.sources.stills",
     # the engine

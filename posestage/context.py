@@ -8,9 +8,10 @@ act: :meth:`StageContext.post`, which hands a :class:`ControlMessage` to the sta
 a :class:`concurrent.futures.Future` of its :class:`ControlReply`. Those two live here, beside
 the inbox that carries them (:mod:`posestage.hookspecs` re-exports them for plugins).
 
-Nothing on it reaches pixels, the source, the engine, the plugin host or the tracker: the
-stage *pushes* plain values into it (:class:`StageFacts`) and reads posted messages out of
-its :class:`ControlInbox`; neither holds a reference back to the stage.
+Nothing on it reaches pixels (but ``room``, when the scene lets plugins have the empty room's),
+the source, the engine, the plugin host or the tracker: the stage *pushes* plain values into it
+(:class:`StageFacts`) and reads posted messages out of its :class:`ControlInbox`; neither holds
+a reference back to the stage.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class StageFacts:
         "fps",
         "mirror",
         "privacy",
+        "room",
         "scene",
         "scenes",
         "source",
@@ -98,6 +100,7 @@ class StageFacts:
         self.fps = 0.0
         self.mirror = False
         self.privacy = False
+        self.room: Any = None
         self.scene = ""
         self.scenes: tuple[str, ...] = ()
         self.source = ""
@@ -152,6 +155,9 @@ class StageContext:
     - ``width``, ``height``: source image size in pixels (0 until known);
     - ``fps``: frames dispatched per second (live, smoothed);
     - ``mirror``, ``privacy``: the stage's modes (live: a scene switch may change them);
+    - ``room``: the empty room's plate, (H, W, 3) uint8 RGB read-only — camera pixels of the
+      room without people — only when the scene that started the stage says ``[stage]
+      room_pixels = "plugins"`` and once the stage has taken it; else None;
     - ``scene``: the running scene's name; ``scenes``: every scene's name, in key order;
     - ``source``: a description of the source (``"camera:0"``, ``"replay:show.jsonl"``);
     - ``model``: the model's name ("" when poses come from a replay);
@@ -175,6 +181,7 @@ class StageContext:
     fps = property(lambda self: self._facts.fps)
     mirror = property(lambda self: self._facts.mirror)
     privacy = property(lambda self: self._facts.privacy)
+    room = property(lambda self: self._facts.room)
     scene = property(lambda self: self._facts.scene)
     scenes = property(lambda self: self._facts.scenes)
     source = property(lambda self: self._facts.source)

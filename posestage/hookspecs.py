@@ -74,14 +74,26 @@ Failures
     ``posestage_configure`` to refuse settings.
 
 Privacy
-    ``[stage] privacy = true`` (or ``--privacy``) is strict: no plugin gets ``frame.image``,
-    not even one that asked. A plugin's ``posestage_privacy()`` returning True puts the stage
-    in privacy mode with only that plugin getting ``frame.image``, while it is healthy. It
-    fails closed: when that plugin fails, is disabled or reconfigured, privacy stays on for
-    everyone until the performer switches to a scene that does not ask for it. The window
-    never shows a live camera frame in privacy mode. Where a plugin gets ``frame.image`` it is
-    a read-only array. The ``stage`` context (:class:`~posestage.context.StageContext`) holds
-    no route to pixels.
+    A scene is private when it says ``[stage] privacy = true`` (or ``--privacy``) or a plugin's
+    ``posestage_privacy()`` asks (True, or ``"room"``). In privacy mode no plugin receives a
+    camera pixel — the one that asked neither: ``frame.image`` is None for everyone — and the
+    window never shows a live frame. It fails closed: when the plugin that asked fails, is
+    disabled or reconfigured, privacy stays on until a scene without it runs. A switch to a
+    scene without privacy is refused from outside — every control message: the control port,
+    a plugin's ``stage.post``, ``Stage.post`` — unless the private scene says ``[stage]
+    privacy_ends = "anyone"``; keys at the window (local) always may. The ``stage`` context
+    (:class:`~posestage.context.StageContext`) holds no route to pixels.
+
+    **The empty room is the stage's.** A plugin answering ``"room"`` (the anonymizer) asks the
+    stage to show the room without people under the drawings. The stage decides that the room
+    is empty from its own detections before any plugin runs (nobody tracked, people in a
+    dropout grace included, for ``[stage] empty_seconds`` of frame time), keeps that frame in
+    memory only, and shows it in the window; until then a waiting message over black. R at
+    the window and the ``recapture`` control message take it again. The canvas plugins draw
+    on never holds it. Its camera pixels reach plugins (``stage.room``) only when the scene
+    that started the stage says ``[stage] room_pixels = "plugins"``, which nothing live can
+    change. Strict privacy (``[stage] privacy = true``) keeps no room at all. Without privacy,
+    every plugin gets ``frame.image``, a read-only array.
 
 Redrawing
     The window is redrawn when there is something new: a frame, an event, an overlay change.
@@ -212,19 +224,20 @@ def posestage_configure(stage: StageContext, settings: Values) -> None:
 
 
 @hookspec
-def posestage_privacy() -> bool | None:
-    """Return True to switch the stage into privacy mode while this plugin is active.
+def posestage_privacy() -> bool | str | None:
+    """Return True to make the scene private while this plugin is active; ``"room"`` to make
+    it private with the empty room shown under the drawings.
 
     Asked right after ``posestage_configure`` returned and after an applied
     ``posestage_settings_changed``, on the same thread (so the answer may depend on settings).
-    None or False: this plugin does not ask (privacy it asked for earlier stays on). In
-    privacy mode no camera pixels reach any *other* plugin (their ``frame.image`` is None),
-    disk or network, and the window never shows a live frame; the plugins that asked still get
-    ``frame.image`` while they are healthy (the anonymizer builds its background plate from
-    it) and are trusted to show only what is safe. It fails closed: once asked, privacy stays
-    on for everyone — even when the plugin fails, is disabled or reconfigured, or its
-    configure or this hook raises — until a scene that does not ask for it runs.
-    ``[stage] privacy = true`` withholds pixels from every plugin, the one asking included.
+    None or False: this plugin does not ask (privacy it asked for earlier stays on). Privacy
+    grants nothing: no plugin gets ``frame.image`` — this one neither — no camera pixel goes to
+    disk or network, and the window never shows a live frame. ``"room"``: the stage takes the
+    empty room from its own detections and shows it under the plugins' drawings (the window
+    only, unless the scene says ``[stage] room_pixels = "plugins"``: then ``stage.room``). It
+    fails closed: once asked, privacy stays on for everyone — even when the plugin fails, is
+    disabled or reconfigured, or its configure or this hook raises or answers anything else —
+    until a scene that does not ask for it runs.
     """
 
 

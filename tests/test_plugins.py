@@ -9,7 +9,6 @@ import textwrap
 import threading
 import time
 
-import numpy as np
 import pytest
 from fakes import Anonymizer, LogCollector, LogCrasher, context, make_frame, make_person
 
@@ -610,46 +609,34 @@ def test_installed_plugins_add_cli_commands(tmp_path, monkeypatch):
         sys.modules.pop("hello_plugin", None)
 
 
-def test_privacy_plugin_alone_sees_the_pixels(host, log):
-    seen = {}
+def test_privacy_answers_latch_privacy_and_only_room_wants_the_room(host, log):
+    """The host no longer hands pixels to anyone (the pose thread builds private frames
+    without an image); it latches privacy on True, "room" or any odd answer, and wants the
+    room only while a healthy plugin answered "room"."""
+    answers = {"answer": True}
 
-    class Asking:  # a spy: keeps the very array it was given
+    class Asking:
         PLUGIN_NAME = "anonymizer"
 
         @hookimpl
         def posestage_privacy(self):
-            return True
-
-        @hookimpl
-        def posestage_frame(self, frame):
-            seen["anonymizer"] = frame.image
-
-    class Other:
-        PLUGIN_NAME = "other"
-
-        @hookimpl
-        def posestage_frame(self, frame):
-            seen["other"] = frame.image
-
-        @hookimpl
-        def posestage_draw(self, frame):
-            seen["other-draw"] = frame.image
+            return answers["answer"]
 
     host.register(Asking())
-    host.register(Other())
-    image = np.zeros((480, 640, 3), np.uint8)
-    frame = make_frame(1)
-    frame.image = image
-    host.activate([PluginUse("other")], context())
-    host.frame(frame)
-    assert seen["other"] is image  # no privacy plugin active: the image is passed as is
-    host.activate([PluginUse("anonymizer"), PluginUse("other")], context())
-    assert host.privacy_requested
-    host.frame(frame)
-    host.draw(None, frame)
-    assert seen["anonymizer"] is image
-    assert seen["other"] is None and seen["other-draw"] is None
-    assert frame.image is image  # the stage's frame is not modified
+    for answer, asks, room in (
+        (True, True, False),
+        ("room", True, True),
+        ("yes please", True, False),  # an odd answer (or a failure) asks: fails closed
+        (None, False, False),
+    ):
+        answers["answer"] = answer
+        host.activate([], context())  # a scene without it: privacy off
+        assert not host.privacy
+        host.activate([PluginUse("anonymizer")], context())
+        assert host.privacy_requested is asks and host.room_wanted is room, answer
+        assert host.privacy is (answer is not None), answer
+        assert host.privacy_asking == ({"anonymizer"} if asks else set())
+    assert not hasattr(host, "pixels_for") and not hasattr(host.dispatcher, "pixels_for")
 
 
 WRONG_TYPES = {

@@ -14,13 +14,13 @@ files as the live day did), and when the plugin stops, a snapshot is written by 
 own into ``folder``: ``footfall-YYYYmmdd-HHMMSS.csv`` (one row per cell, :data:`CSV_COLUMNS`)
 and ``footfall-YYYYmmdd-HHMMSS.png`` (the heat over the background).
 
-The PNG background is never a live frame. With ``background = "empty"`` the plugin asks for
-privacy mode (so no other plugin gets pixels) and keeps, in memory, a frame taken once nobody
-has been in view for ``empty_seconds`` — the same :class:`posestage.draw.background.EmptyBackground`
-the anonymizer uses; until it has one, and always in strict privacy (``[stage] privacy = true``,
-no plugin gets pixels) or on a pose replay, the PNG is drawn over a plain grid. ``background =
-"grid"`` never touches pixels and does not ask for privacy. R (any plugin's recapture key) or
-``ControlMessage("recapture", target="footfall")`` takes the empty background again.
+The PNG background is never a live frame, and this plugin never gets one. With ``background =
+"empty"`` it asks the stage for privacy with the empty room (``posestage_privacy`` answers
+``"room"``, as the anonymizer does): the stage takes the room once nobody has been in view and
+shows it in the window. The room's camera pixels reach this plugin (``stage.room``), and so its
+PNG, only when the scene lets them leave the window: ``[stage] room_pixels = "plugins"``.
+Otherwise — and before the room was taken, in strict privacy, on a pose replay, or with
+``background = "grid"`` (no privacy asked) — the PNG is drawn over a plain dark grid.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from posestage import KEYPOINT_INDEX, EmptyBackground, PluginError, Setting, hookimpl, parse_size  # noqa: E402
+from posestage import KEYPOINT_INDEX, PluginError, Setting, hookimpl, parse_size  # noqa: E402
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "footfall"
@@ -56,8 +56,6 @@ CLOSE_SECONDS = 10.0
 PNG_OPACITY = 0.85
 #: The heat overlay in the window is redrawn at most this often (s of frame time).
 REDRAW_SECONDS = 0.5
-#: The recapture key (R), shared with the anonymizer.
-RECAPTURE_KEY = ord("r")
 
 #: The CSV snapshot: one header line, then one row per grid cell (row-major), numbers only.
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -113,16 +111,9 @@ SETTINGS = (
         "background",
         str,
         "empty",
-        "PNG background: the empty room (asks for privacy mode) or a plain grid (no pixels)",
+        "PNG background: the empty room (asks for privacy with the room; its pixels only with "
+        '[stage] room_pixels = "plugins") or a plain grid (no pixels)',
         choices=("empty", "grid"),
-    ),
-    Setting(
-        "empty_seconds",
-        float,
-        2.0,
-        "seconds nobody may be in view before the frame becomes the empty background",
-        min=0.0,
-        max=3600.0,
     ),
     Setting(
         "opacity", float, 0.6, "heat overlay opacity in the window (0: hidden)", min=0.0, max=1.0
@@ -189,7 +180,7 @@ class Snapshot:
     count: np.ndarray
     total: np.ndarray
     heat: np.ndarray
-    background: np.ndarray | None  # the locked empty frame (never changed once locked)
+    background: np.ndarray | None  # the stage's empty room, when the scene lets it out
     opacity: float
 
 
@@ -238,7 +229,8 @@ class Footfall:
         self.every = 15.0 * 60
         self.opacity = 0.6
         self.folder = Path("footfall")
-        self.plate: EmptyBackground | None = None
+        self.wants_room = False
+        self.stage = None
         self._reset_maps()
         self._queue: queue.Queue | None = None
         self._writer: threading.Thread | None = None
@@ -268,7 +260,7 @@ class Footfall:
         return list(SETTINGS)
 
     @hookimpl
-    def posestage_configure(self, settings):
+    def posestage_configure(self, stage, settings):
         try:  # (parsed here, not by Setting(parse=...): the host validates settings twice)
             self.cols, self.rows = parse_size(settings["grid"])
         except ValueError as err:
@@ -291,8 +283,8 @@ class Footfall:
                 "choose a folder you may write to"
             ) from None
         self.folder = folder
-        wants_room = settings["background"] == "empty"
-        self.plate = EmptyBackground(wait=float(settings["empty_seconds"])) if wants_room else None
+        self.stage = stage
+        self.wants_room = settings["background"] == "empty"
         self._reset_maps()
         self._overlay = None
         self._queue = queue.Queue(maxsize=QUEUE_SNAPSHOTS)
@@ -315,13 +307,11 @@ class Footfall:
             self.next_snapshot = self.clock + every
         self.opacity = float(settings["opacity"])
         self._overlay = None
-        if self.plate is not None:
-            self.plate.wait = float(settings["empty_seconds"])
         return True
 
     @hookimpl
     def posestage_privacy(self):
-        return self.plate is not None  # only the empty-room background needs pixels
+        return "room" if self.wants_room else None  # the grid needs neither pixels nor privacy
 
     @hookimpl
     def posestage_frame(self, frame):
@@ -335,8 +325,6 @@ class Footfall:
                     self.heat *= 0.5 ** (dt / self.half_life)
         self.last_timestamp = stamp
         self.frames += 1
-        if self.plate is not None:
-            self.plate.update(frame)
         width, height = max(frame.width, 1), max(frame.height, 1)
         for person in frame.people:
             if person.missing:
@@ -355,24 +343,6 @@ class Footfall:
             while self.next_snapshot <= self.clock:
                 self.next_snapshot += self.every
             self._snapshot(stamp)
-
-    @hookimpl
-    def posestage_event(self, event):
-        action = getattr(event, "action", None)
-        if action is not None:
-            target = getattr(event, "target", "")
-            if action == "recapture" and target in ("", PLUGIN_NAME):
-                if self.plate is not None:
-                    self.plate.reset()
-                return True if target == PLUGIN_NAME else None
-            return None
-        if (
-            getattr(event, "type", None) == pygame.KEYDOWN
-            and getattr(event, "key", 0) == RECAPTURE_KEY
-        ):
-            if self.plate is not None:
-                self.plate.reset()
-        return None
 
     @hookimpl
     def posestage_draw(self, canvas, frame):
@@ -416,8 +386,7 @@ class Footfall:
             log.warning("footfall: the writer is stuck; the last snapshots may be lost")
         if writer is not None:
             writer.join(CLOSE_SECONDS)
-        if self.plate is not None:
-            self.plate.reset()  # the empty room lives in memory only, while configured
+        self.stage = None
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -437,7 +406,7 @@ class Footfall:
             count=self.count.copy(),
             total=self.total.copy(),
             heat=self.heat.copy(),
-            background=self.plate.image if self.plate is not None else None,
+            background=self._room(),
             opacity=PNG_OPACITY,
         )
         try:
@@ -448,6 +417,13 @@ class Footfall:
             return
         self.snapshots += 1
         self.count[:] = 0
+
+    def _room(self) -> np.ndarray | None:
+        """The stage's empty room, when this plugin asked for it and the scene lets its pixels
+        reach plugins (``[stage] room_pixels = "plugins"``); else None (the plain grid)."""
+        if not self.wants_room or self.stage is None:
+            return None
+        return getattr(self.stage, "room", None)
 
     def _write_loop(self, box: queue.Queue) -> None:
         while True:

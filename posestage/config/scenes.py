@@ -132,6 +132,31 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("privacy", bool, False, "no camera pixels reach plugins, disk, network or the window"),
     Setting(
+        "privacy_ends",
+        str,
+        "local",
+        "who may switch this private scene to one without privacy: local (keys at the window) "
+        "or anyone (control messages too)",
+        choices=("local", "anyone"),
+    ),
+    Setting(
+        "empty_seconds",
+        float,
+        2.0,
+        "seconds (frame time) nobody may be in view before that frame becomes the empty room "
+        "a plugin asked for",
+        min=0.0,
+        max=3600.0,
+    ),
+    Setting(
+        "room_pixels",
+        str,
+        "window",
+        "where the empty room's camera pixels may go: the window only, or plugins too (which "
+        "may write them to files); read at start, never changed live",
+        choices=("window", "plugins"),
+    ),
+    Setting(
         "res",
         str,
         None,

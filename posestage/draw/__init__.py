@@ -1,1 +1,1 @@
-"""Drawing: one palette, the pygame skeleton kit, the PIL still drawing, the empty background."""
+"""Drawing: one palette, the pygame skeleton kit, the PIL still drawing."""

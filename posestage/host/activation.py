@@ -14,16 +14,19 @@ Every lifecycle hook (``posestage_configure``, ``posestage_privacy``,
 called here, through :meth:`Dispatcher.lifecycle <posestage.host.dispatch.Dispatcher.lifecycle>`
 (the dispatcher owns the plugin's lock, or whatever serialises its calls). What activation
 tells the dispatcher is only *who* is in dispatch (:meth:`~posestage.host.dispatch.Dispatcher
-.set_plugins`, scene order) and who gets pixels (``pixels_for``): a plugin joins dispatch when
-its configure returned, and leaves it before its unconfigure is called. Activation's own state
+.set_plugins`, scene order): a plugin joins dispatch when its configure returned, and leaves it
+before its unconfigure is called. Activation's own state
 (who is configured, in which order) has a lock of its own that is never held while plugin code
 runs.
 
-Privacy asked by a plugin (``posestage_privacy()`` True) fails closed: :attr:`Activation.privacy`
-goes on when a plugin asks, and stays on — whatever happens to that plugin (fails, is disabled,
-is reconfigured live) — until :meth:`Activation.activate` makes a scene running in which no
-plugin asks; a plugin implementing ``posestage_privacy`` whose configure fails counts as asking.
-While it is on, only healthy plugins that asked get ``frame.image``.
+Privacy asked by a plugin (``posestage_privacy()`` True, or ``"room"``) fails closed:
+:attr:`Activation.privacy` goes on when a plugin asks, and stays on — whatever happens to that
+plugin (fails, is disabled, is reconfigured live) — until :meth:`Activation.activate` makes a
+scene running in which no plugin asks; a plugin implementing ``posestage_privacy`` whose
+configure fails, or whose answer is neither None, False, True nor ``"room"``, counts as
+asking. Privacy grants nothing: while it is on *no* plugin gets ``frame.image``, the one that
+asked included. A healthy plugin that answered ``"room"`` asks the stage to show the empty
+room under the drawings (:attr:`Activation.room_wanted`; the stage keeps the plate).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ log = logging.getLogger("posestage.host")
 
 class Activation:
     """Configures the plugins of the running scene (from ``registry``) and keeps the
-    ``dispatcher``'s idea of who is in dispatch, in which order, and who gets pixels."""
+    ``dispatcher``'s idea of who is in dispatch, in which order; latches privacy."""
 
     def __init__(self, registry: Registry, dispatcher: Dispatcher):
         self.registry = registry
@@ -59,6 +62,7 @@ class Activation:
         self._configured: dict[str, Values] = {}
         self._order: list[str] = []
         self._privacy: set[str] = set()
+        self._room: set[str] = set()
         self._privacy_latched = False
         self._stage: Any = None
         self._state = threading.RLock()  # _configured / _order / dispatch tables; no plugin code
@@ -163,7 +167,6 @@ class Activation:
         with self._state:
             # the scene now running decides: privacy stays on only if one of its plugins asks
             self._privacy_latched = bool(self._privacy) or privacy_failed
-            self._sync_privacy()
         for line in problems:
             if "disabled (--disable)" in line:
                 log.info("%s", line)
@@ -193,7 +196,6 @@ class Activation:
             if "posestage_privacy" in info.impls:
                 with self._state:
                     self._privacy_latched = True
-                    self._sync_privacy()
             self.dispatcher.error(problem)
             return problem
         self._join(use.name, use.settings)
@@ -290,9 +292,14 @@ class Activation:
         return self._privacy_latched
 
     @property
-    def pixels_for(self) -> frozenset[str] | None:
-        """Who gets ``frame.image`` (None: every plugin; else only these)."""
-        return self.dispatcher.pixels_for
+    def privacy_asking(self) -> frozenset[str]:
+        """The active, healthy plugins whose ``posestage_privacy()`` asked."""
+        return frozenset(self._privacy)
+
+    @property
+    def room_wanted(self) -> bool:
+        """True while an active, healthy plugin's ``posestage_privacy()`` answered ``"room"``."""
+        return bool(self._room)
 
     # ------------------------------------------------------------------ lifecycle calls
 
@@ -334,19 +341,21 @@ class Activation:
         if impl is None:
             return
         got = self._lifecycle(info.name, "posestage_privacy", impl, {})
+        room = isinstance(got, str) and got == "room"
+        asks = not (got is None or got is False)  # fails closed: True, "room", anything odd
         with self._state:
-            if got is True:
-                self._privacy.add(info.name)
-            else:
-                self._privacy.discard(info.name)
-            if got is True or got is FAILED:  # fails closed: a broken answer counts as asking
+            for names, member in ((self._privacy, asks), (self._room, room)):
+                if member:
+                    names.add(info.name)
+                else:
+                    names.discard(info.name)
+            if asks:
                 self._privacy_latched = True
-            self._sync_privacy()
 
     def _unconfigure(self, name: str, stage: Any, timeout: float | None = None) -> None:
         with self._state:
             self._privacy.discard(name)
-            self._sync_privacy()
+            self._room.discard(name)
         info = self.registry.plugins.get(name)
         impl = info.impls.get("posestage_unconfigure") if info else None
         if impl is not None:
@@ -393,7 +402,7 @@ class Activation:
                 return
             del self._configured[name]
             self._privacy.discard(name)
-            self._sync_privacy()
+            self._room.discard(name)
             self._sync()
         stage = self._stage
 
@@ -413,6 +422,3 @@ class Activation:
                 impls = self.registry.plugins[name].impls
                 rows.append((name, {h: i for h, i in impls.items() if h in PER_FRAME}))
         self.dispatcher.set_plugins(rows)
-
-    def _sync_privacy(self) -> None:
-        self.dispatcher.pixels_for = frozenset(self._privacy) if self._privacy_latched else None

@@ -23,9 +23,8 @@ plugin authors in :mod:`posestage.hookspecs`):
   budget is named by :meth:`Dispatcher.running_late` (the overlay shows it while it lasts);
   a plugin stalling the show (far over budget in most of its last calls of one hook) is
   switched off.
-- **Privacy**: hooks that take a ``frame`` get ``frame.image`` only if :attr:`pixels_for`
-  allows it (decided per call, so a privacy plugin failing mid-frame withholds the image from
-  the plugins after it in the same frame).
+- **Privacy** is not the dispatcher's: in privacy mode the pose thread builds frames without
+  an image, for every plugin alike (:mod:`posestage.stage.room`).
 
 The host decides *who* is in dispatch (:meth:`Dispatcher.set_plugins`); the dispatcher only
 calls them. Switching a plugin off removes it from dispatch at once and hands its name to
@@ -39,7 +38,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from posestage.errors import describe_error
@@ -51,11 +49,6 @@ log = logging.getLogger("posestage.host")
 DEFAULT_MAX_FAILURES = 3
 #: Events waiting for busy plugins, at most (older ones are dropped, counted).
 EVENT_BACKLOG = 100
-#: Hooks whose ``frame`` argument is filtered for privacy.
-FRAME_HOOKS = frozenset(
-    {"posestage_frame", "posestage_draw", "posestage_person_enter", "posestage_person_leave"}
-)
-
 FAILED = object()  #: returned by :meth:`Dispatcher.call` when the hook raised
 BUSY = object()  #: returned by :meth:`Dispatcher.call` with ``wait=False`` when busy
 GONE = object()  #: returned by :meth:`Dispatcher.call` for a plugin no longer in dispatch
@@ -98,8 +91,6 @@ class Dispatcher:
         self.budgets = dict(HOOK_BUDGET_MS if budgets is None else budgets)
         self.clock = clock
         self.on_switch_off = on_switch_off
-        #: who gets ``frame.image``: None = every plugin; a set = only these plugins
-        self.pixels_for: frozenset[str] | None = None
         self.skipped: dict[str, int] = {}  #: draws skipped because the plugin was busy
         self._locks: dict[str, threading.RLock] = {}
         self._locks_lock = threading.Lock()
@@ -255,19 +246,10 @@ class Dispatcher:
         asked = False
         if not rows:
             return asked
-        frame = kwargs.get("frame") if hook in FRAME_HOOKS else None
-        withheld = None
         for name, fn, argnames in rows:
             if skip_lifecycle and name in self._in_lifecycle:
                 continue  # busy in settings_changed / scene_changed: this frame goes without
-            args = kwargs
-            if frame is not None and getattr(frame, "image", None) is not None:
-                allowed = self.pixels_for
-                if allowed is not None and name not in allowed:
-                    if withheld is None:
-                        withheld = dict(kwargs, frame=replace(frame, image=None))
-                    args = withheld
-            got = self.call(name, hook, fn, argnames, args, wait=wait)
+            got = self.call(name, hook, fn, argnames, kwargs, wait=wait)
             if got is BUSY:
                 self.skipped[name] = self.skipped.get(name, 0) + 1
             elif got is True:

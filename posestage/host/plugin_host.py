@@ -163,8 +163,12 @@ class PluginHost:
         return self.activation.privacy_requested
 
     @property
-    def pixels_for(self) -> frozenset[str] | None:
-        return self.activation.pixels_for
+    def privacy_asking(self) -> frozenset[str]:
+        return self.activation.privacy_asking
+
+    @property
+    def room_wanted(self) -> bool:
+        return self.activation.room_wanted
 
     @property
     def run_later(self) -> Callable[[Callable[[], None]], Any] | None:

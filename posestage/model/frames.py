@@ -27,9 +27,8 @@ class PoseFrame:
     - ``fps``: frames dispatched per second (smoothed); ``inference_ms`` engine time for this
       frame; ``latency_ms``: capture → dispatch to ``posestage_frame``.
     - ``image``: the camera image (H, W, 3) uint8 RGB, read-only. In privacy mode it is ``None``
-      for every plugin except the one that asked for privacy (``posestage_privacy``, e.g. the
-      anonymizer, which needs it to build the empty background), and the window never shows a
-      live frame.
+      for every plugin, the one that asked for privacy included (the empty room is the
+      stage's), and the window never shows a live frame.
     - ``source``: a short description of where frames come from.
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).

@@ -49,11 +49,14 @@ parts, each handed its neighbours in its constructor and nothing else:
   after detection, before tracking: the tracker, every plugin, the recorder and the window all
   see the mirrored world. Detection runs on the camera's own image, so keypoint names stay
   anatomical (the performer's left wrist is ``left_wrist``, now drawn on the screen's left).
-- Privacy: ``privacy = true`` in the scene (or ``--privacy``) gives no plugin any pixel; a
-  plugin asking (``posestage_privacy()``) gets them alone, while healthy, and privacy then
-  stays on (fails closed) until a scene without it runs. The pipeline builds the image plugins
-  may get (an immutable copy, or None), the dispatcher withholds it per plugin, the window
-  never shows a live frame in privacy mode.
+- Privacy: ``privacy = true`` in the scene (or ``--privacy``) or a plugin asking
+  (``posestage_privacy()``) makes the pipeline build frames without an image, for every plugin
+  alike; privacy asked by a plugin stays on (fails closed) until a scene without it runs, and
+  a control message may end it only when the private scene says ``[stage] privacy_ends =
+  "anyone"`` (keys at the window always may). The empty room is the stage's
+  (:mod:`~posestage.stage.room`): the pose thread decides it from the tracker's people before
+  dispatch and keeps the plate in memory; the window shows it under a transparent canvas the
+  plugins draw on, and it reaches plugins only with ``[stage] room_pixels = "plugins"``.
 - Plugins never see the :class:`Stage` nor its parts: they get :attr:`Stage.context`, a
   read-only :class:`~posestage.context.StageContext` the main thread keeps up to date.
 - Nothing stops the show but the performer: a plugin that raises is isolated by the host and
@@ -70,7 +73,8 @@ parts, each handed its neighbours in its constructor and nothing else:
   re-announced). Control messages of any shape are checked on the main thread
   (:mod:`.messages`); a bad one is refused with one line and counted. SIGTERM, SIGHUP and
   Ctrl-C stop the show cleanly. What applies live: plugins, ``[tracking]``, ``mirror``,
-  ``privacy``; ``source``, ``model``, ``device``, ``res`` need a restart.
+  ``privacy``, ``empty_seconds``; ``source``, ``model``, ``device``, ``res``, ``room_pixels`` need
+  a restart.
 - Latency (``PoseFrame.latency_ms``) is capture → ``posestage_frame``: for a live source it is
   the age of the newest frame when the pose thread is free + detect + tracking. When the
   camera is faster than detection, that age would average half a camera period; the pose
@@ -90,6 +94,7 @@ The package follows the data path, one module per job:
 - :mod:`~posestage.stage.pipeline` — :class:`PosePipeline`, the pose thread;
 - :mod:`~posestage.stage.window` — :class:`Window` and :class:`Headless` (main thread);
 - :mod:`~posestage.stage.overlay` — the on-screen status, help, errors and timings;
+- :mod:`~posestage.stage.room` — the empty room and the display's backdrop;
 - :mod:`~posestage.stage.control` — :class:`SceneControl`: scenes, reloads, control messages;
 - :mod:`~posestage.stage.messages` — control messages checked (pure functions);
 - :mod:`~posestage.stage.jobs` — the control thread;

@@ -103,7 +103,12 @@ class SceneControl:
         mirror = opts.mirror if opts.mirror is not None else scene.stage_value("mirror")
         if mirror is None:  # not set: cameras are mirrored, files are not
             mirror = self.mirror_default
-        self.pipeline.apply(mirror=bool(mirror), privacy=self._privacy(scene), tracking=tracking)
+        self.pipeline.apply(
+            mirror=bool(mirror),
+            privacy=self._privacy(scene),
+            tracking=tracking,
+            empty_seconds=scene.stage_value("empty_seconds", 2.0),
+        )
 
     def _privacy(self, scene: Scene) -> bool:
         opts = self.options
@@ -176,6 +181,9 @@ class SceneControl:
                 self._submit(future, lambda: self._disable_plugin(target, origin), origin)
             elif action == "enable":
                 self._submit(future, lambda: self._enable_plugin(target, origin), origin)
+            elif action == "recapture":  # the empty room is the stage's (any target: the room)
+                self.pipeline.room.recapture()
+                self._reply(future, True, "recapture: waiting for an empty room")
             else:
                 self._reply(future, True, f"{action}: passed to the plugins")
         except BaseException as err:  # noqa: BLE001 - no message ends the show
@@ -227,7 +235,27 @@ class SceneControl:
         if index == self.scene_index:
             self._reply(future, True, f"{text} (already running)")
             return
+        self._check_privacy_ends(scene, origin)
         self.switch_scene(index, future=future, reply=text, origin=origin)
+
+    def _check_privacy_ends(self, scene: Scene, origin: str) -> None:
+        """The privacy rule for switches from outside (every control message: the control
+        port, a plugin's ``stage.post``, ``Stage.post``; keys at the window are local): a switch
+        out of privacy is refused unless the private scene says ``[stage] privacy_ends =
+        "anyone"``. A scene keeps privacy when it is strict (``[stage] privacy`` or
+        ``--privacy``) or runs, with the same settings, a plugin asking for privacy now."""
+        if not self.pipeline.privacy or self._privacy(scene):
+            return
+        if self.current_scene.stage_value("privacy_ends", "local") == "anyone":
+            return
+        asking = self.host.privacy_asking
+        for use in self.host.check(scene.plugins):
+            if use.name in asking and self.host.settings_of(use.name) == use.settings:
+                return
+        raise PosestageError(
+            f"{origin}: scene {scene.name!r} would end privacy; only a key at the window may "
+            f'(or [stage] privacy_ends = "anyone" in scene {self.scene!r})'
+        )
 
     def _set_setting(self, target: str, name: str, value: Any, origin: str) -> str:
         new = self.host.update_settings(target, {name: value}, self.context, origin)

@@ -29,6 +29,7 @@ from posestage.stage.overlay import Overlay
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.rehearsal import Rehearsal
 from posestage.stage.report import StageReport
+from posestage.stage.room import Backdrop
 from posestage.stage.show import Show
 from posestage.stage.window import JOIN_SECONDS, Display, Headless, Window
 from posestage.tracking.tracker import Tracker, TrackingSettings
@@ -91,6 +92,7 @@ class Stage:
         self._trace: HookTrace | None = None
         self._signals: dict[int, Any] = {}
         self._started = 0.0
+        self._room_pixels = "window"  # [stage] room_pixels of the first scene: never live
 
     # -- public --------------------------------------------------------------------------
 
@@ -272,6 +274,7 @@ class Stage:
             mirror_default=source.mirror_by_default,
         )
         control.apply_settings(scenes[0])  # after the source: mirror defaults to the source's
+        self._room_pixels = scenes[0].stage_value("room_pixels", "window")
         if loaded is not None:
             folder, problems = loaded
             self.rehearsal = Rehearsal(folder, host, control, show, problems)
@@ -279,7 +282,9 @@ class Stage:
         if opts.headless:
             self.display = Headless(*parts)
         else:
-            self.display = Window(*parts, size=(int(source.width), int(source.height)))
+            backdrop = Backdrop(pipeline.room, lambda: pipeline.privacy)
+            size = (int(source.width), int(source.height))
+            self.display = Window(*parts, size=size, backdrop=backdrop)
         self.display.open()
         self.capture = Capture(source, self._mailbox, show)
 
@@ -350,6 +355,8 @@ class Stage:
         f.fps = pipeline.fps
         f.mirror = pipeline.mirror
         f.privacy = pipeline.privacy
+        # the empty room's camera pixels reach plugins only when the first scene said so
+        f.room = pipeline.room.plate if self._room_pixels == "plugins" else None
         f.scene = control.scene
         f.scenes = tuple(s.name for s in control.scenes)
         f.source = source.name

@@ -18,6 +18,7 @@ from posestage.model.poses import Pose
 from posestage.sources import Source, SourceFrame
 from posestage.stage.mailbox import Mailbox
 from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
+from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
 from posestage.tracking.tracker import Tracker, TrackingSettings
 
@@ -85,7 +86,9 @@ class PosePipeline:
         self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._mirror = False
-        self._strict = False  # [stage] privacy / --privacy: no plugin gets pixels
+        self._strict = False  # [stage] privacy / --privacy: no camera pixel anywhere
+        #: the empty room, decided here from the tracker's people before any plugin runs
+        self.room = EmptyRoom()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
         self.fps = 0.0
         self.dispatched = 0
@@ -103,13 +106,14 @@ class PosePipeline:
 
     @property
     def strict_privacy(self) -> bool:
-        """``[stage] privacy`` (or ``--privacy``): no plugin gets any pixel."""
+        """``[stage] privacy`` (or ``--privacy``): no camera pixel anywhere, not even the
+        empty room in the window."""
         return self._strict
 
     @property
     def privacy(self) -> bool:
-        """True when no camera pixels may reach the window, files or sockets: the scene (or
-        ``--privacy``) says so, or a plugin asked (see :attr:`PluginHost.privacy`)."""
+        """True when no plugin gets a camera pixel and the window shows no live frame: the
+        scene (or ``--privacy``) says so, or a plugin asked (see :attr:`PluginHost.privacy`)."""
         return self._strict or self.host.privacy
 
     def apply(
@@ -118,9 +122,12 @@ class PosePipeline:
         mirror: bool | None = None,
         privacy: bool | None = None,
         tracking: TrackingSettings | None = None,
+        empty_seconds: float | None = None,
     ) -> None:
         """Change what is given (between two frames, never inside one)."""
         with self._lock:
+            if empty_seconds is not None:
+                self.room.wait = float(empty_seconds)
             if mirror is not None:
                 self._mirror = bool(mirror)
             if privacy is not None:
@@ -215,6 +222,8 @@ class PosePipeline:
             if mirror:
                 mirror_in_place(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
+        private = strict or self.host.privacy
+        self._see_room(sf, mirror, strict, len(update.people))
         frame = PoseFrame(
             index=int(sf.index),
             timestamp=float(sf.timestamp),
@@ -223,7 +232,7 @@ class PosePipeline:
             height=height,
             people=update.people,
             inference_ms=inference_ms,
-            image=self._pixels(sf.image, mirror, strict),
+            image=self._pixels(sf.image, mirror, private),
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
@@ -244,15 +253,22 @@ class PosePipeline:
         if inference_ms:
             self._inference.append(inference_ms)
 
-    def _pixels(self, image: np.ndarray | None, mirror: bool, strict: bool) -> np.ndarray | None:
-        """The image plugins may get: None under strict privacy (``[stage] privacy = true``:
-        nobody, not even a plugin that asked) and when privacy asked by plugins has nobody
-        healthy left to give it to; else a read-only view (mirrored when the stage mirrors).
-        Privacy asked by a plugin is then enforced per plugin by the dispatcher."""
-        if image is None or strict:
-            return None
-        host = self.host
-        if host.privacy and not host.pixels_for:
+    def _see_room(self, sf: SourceFrame, mirror: bool, strict: bool, people: int) -> None:
+        """The empty room decided from the stage's own detections (the tracker's people, those
+        in a dropout grace included), before any plugin runs: nothing a plugin does reaches it."""
+        wanted = self.host.room_wanted
+        image = sf.image
+        if wanted and not strict and image is not None and mirror:
+            image = image[:, ::-1]
+        self.room.see(
+            image, people, sf.timestamp, mirrored=mirror, wanted=wanted, allowed=not strict
+        )
+
+    def _pixels(self, image: np.ndarray | None, mirror: bool, private: bool) -> np.ndarray | None:
+        """The image plugins get: None in privacy mode (for every plugin, the one that asked
+        included: the empty room is the stage's, see :mod:`posestage.stage.room`); else a
+        read-only copy (mirrored when the stage mirrors)."""
+        if image is None or private:
             return None
         if mirror:
             image = image[:, ::-1]

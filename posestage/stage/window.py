@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -43,7 +41,11 @@ class Display:
     """What the main thread shows: the ``pipeline``'s latest frame, with every plugin's
     drawing (``host``), at most at ``options.display_fps``. ``chores`` runs once a round
     (control messages, scene reloads, the context's facts: the stage's). Nothing here waits
-    for a plugin: a plugin busy on another thread is skipped this round."""
+    for a plugin: a plugin busy on another thread is skipped this round.
+
+    ``backdrop(frame) -> pygame.Surface | None`` is what is shown *under* the plugins'
+    drawings (the live image, the empty room, or None: black; see
+    :class:`posestage.stage.room.Backdrop`): it is never on the canvas plugins draw on."""
 
     overlay: Overlay | None = None
 
@@ -55,8 +57,10 @@ class Display:
         control: SceneControl,
         show: Show,
         chores: Callable[[], None],
+        backdrop: Callable[[PoseFrame], Any] | None = None,
     ) -> None:
         self.options = options
+        self.backdrop = backdrop or (lambda frame: None)
         self.host = host
         self.pipeline = pipeline
         self.control = control
@@ -76,13 +80,10 @@ class Display:
     def fill(self, report: StageReport) -> None:
         report.redraws = self.redraws
 
-    def paint(self, canvas, frame: PoseFrame, image_surface) -> bool:
-        """The camera image (if any and allowed), then every plugin's drawing in scene order
-        (a plugin busy elsewhere is skipped). True when a plugin asked to animate."""
-        if image_surface is not None and not self.pipeline.privacy:
-            canvas.blit(image_surface, (0, 0))
-        else:
-            canvas.fill((0, 0, 0))
+    def paint(self, canvas, frame: PoseFrame) -> bool:
+        """Every plugin's drawing in scene order on ``canvas`` over black (a plugin busy
+        elsewhere is skipped). True when a plugin asked to animate."""
+        canvas.fill((0, 0, 0))
         return bool(self.host.draw(canvas, frame))
 
 
@@ -119,7 +120,7 @@ class Headless(Display):
                 next_draw = now + period
                 if canvas is None or canvas.get_size() != (frame.width, frame.height):
                     canvas = pygame.Surface((frame.width, frame.height))
-                animate = self.paint(canvas, frame, None)
+                animate = self.paint(canvas, frame)
                 self.redraws += 1
             if stopping:
                 return
@@ -197,8 +198,7 @@ class Window(Display):
         overlay = self.overlay
         clock = pygame.time.Clock()
         display_rate = Rate()
-        canvas = None
-        image_surface = None
+        canvas = shown = None
         image_frame = None
         animate = False
         overlay_seen: Any = None
@@ -224,15 +224,11 @@ class Window(Display):
                     if frame is not None:
                         size = (frame.width, frame.height)
                         if canvas is None or canvas.get_size() != size:
-                            canvas = pygame.Surface(size)
-                        if frame is not image_frame:
-                            image_frame = frame
-                            image_surface = None
-                            if frame.image is not None and not self.pipeline.privacy:
-                                pixels = np.ascontiguousarray(frame.image)
-                                image_surface = pygame.image.frombuffer(pixels, size, "RGB")
-                        animate = self.paint(canvas, frame, image_surface)
-                        self._present(window, canvas)
+                            canvas = pygame.Surface(size, pygame.SRCALPHA)
+                            shown = pygame.Surface(size)
+                        image_frame = frame
+                        animate = self._compose(shown, canvas, frame)
+                        self._present(window, shown)
                     else:
                         window.fill((0, 0, 0))
                     timings = self.host.timing_summary() if overlay.show_timings else None
@@ -248,6 +244,19 @@ class Window(Display):
         finally:
             self._surface = None
             pygame.display.quit()
+
+    def _compose(self, shown, canvas, frame: PoseFrame) -> bool:
+        """The plugins draw on ``canvas``, transparent (no camera pixel on it, ever); ``shown``
+        gets the backdrop, then the canvas over it. True when a plugin asked to animate."""
+        canvas.fill((0, 0, 0, 0))
+        animate = bool(self.host.draw(canvas, frame))
+        backdrop = self.backdrop(frame)
+        if backdrop is None:
+            shown.fill((0, 0, 0))
+        else:
+            shown.blit(backdrop, (0, 0))
+        shown.blit(canvas, (0, 0))
+        return animate
 
     def _show_errors(self) -> None:
         """The show's new and pinned lines onto the overlay, and the plugins in a hook past its
@@ -278,12 +287,16 @@ class Window(Display):
         return pygame.display.set_mode(self._window_size)
 
     def _on_event(self, event):
-        """Stage keys (Esc/Q, F, H, T, 1-9) are the stage's; every other event goes to plugins."""
+        """Stage keys (Esc/Q, F, H, T, 1-9) are the stage's; every other event goes to plugins
+        (R also recaptures the empty room while a plugin wants it)."""
         import pygame
 
         new_window = None
         mine = True
         overlay = self.overlay
+        room = self.pipeline.room
+        if event.type == pygame.KEYDOWN and event.key == pygame.K_r and room.wanted:
+            room.recapture()  # the empty room is the stage's; the key still reaches plugins
         if event.type == pygame.QUIT:
             self.show.stop("quit")
         elif event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):

@@ -18,6 +18,8 @@ One module per job:
 - :mod:`~posestage.testing.scenes` — :func:`run_scene`: whole scenes (text or files), several
   to switch between, ``during`` a :class:`Show` to post control messages to; :func:`load_scene`
   (a scene's one-line errors), :func:`check_plugin`, :func:`installed_plugin`, :func:`run_cli`;
+- :mod:`~posestage.testing.posed` — :class:`PosedImages`: camera-like frames whose people you
+  give (real pixels, no model), e.g. a room people leave; :func:`standing_poses`;
 - :mod:`~posestage.testing.hosted` — :func:`hosted`: plugins in a real plugin host, their
   hooks called one by one (exact order across scene switches, failures switched off);
 - :mod:`~posestage.testing.factories` — what hooks are handed, built as the stage builds it:
@@ -50,6 +52,7 @@ from posestage.testing.factories import (
     write_stream,
 )
 from posestage.testing.hosted import HostedPlugins, hosted
+from posestage.testing.posed import PosedImages, standing_poses
 from posestage.testing.runner import (
     CANVAS_PLUGIN,
     DEFAULT_SYNTHETIC_FRAMES,
@@ -79,7 +82,9 @@ __all__ = [
     "FRAMES_PLUGIN",
     "SAMPLE_POSES",
     "PluginRun",
+    "PosedImages",
     "SyntheticPeople",
+    "standing_poses",
     "run_plugin",
     "run_plugins",
     "run_scene",

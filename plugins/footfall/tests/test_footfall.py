@@ -1,13 +1,13 @@
 """The footfall map: where people stand, counted per cell, fading, written as CSV and PNG.
 
-Real pose-stream replays through the real stage, real pygame surfaces, real files; time is
-frame time throughout, so nothing here waits on the clock.
+Through the plugin author's kit only (``posestage`` and ``posestage.testing``): real pose-stream
+replays through the real stage, the plugin in a real host hook by hook, real pygame surfaces,
+real files; time is frame time throughout, so nothing here waits on the clock.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import time
 import tracemalloc
 from pathlib import Path
@@ -16,34 +16,25 @@ import numpy as np
 import pygame
 import pytest
 from PIL import Image
-from posestage_footfall import PNG_OPACITY, compose, grid_image
+from posestage_footfall import PNG_OPACITY, Footfall, compose, grid_image
 
 from posestage import (
     KEYPOINT_INDEX,
-    ControlMessage,
     Person,
     PoseFrame,
     PoseStreamWriter,
-    Stage,
-    StageOptions,
     StreamFrame,
     StreamHeader,
     StreamPerson,
     hookimpl,
 )
-from posestage.config.scenes import load_scene, parse_scene
-from posestage.host import PluginHost, PluginUse
+from posestage.testing import PosedImages, hosted, installed_plugin, run_scene
 
 ROOT = Path(__file__).resolve().parents[3]
 W, H = 640, 480
 T0 = 1_700_000_000.0
 ANKLES = [KEYPOINT_INDEX["left_ankle"], KEYPOINT_INDEX["right_ankle"]]
 HIPS = [KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]]
-
-
-def problems(report) -> list[str]:
-    """The run's errors (hook-time budget notes are apart, in ``report.slow``)."""
-    return list(report.errors)
 
 
 def figure(x: float, foot_y: float = 450.0) -> np.ndarray:
@@ -67,13 +58,6 @@ def person(x=210.0, pid=1, slot=0, feet=True, missing=0, foot_y=450.0) -> Person
 
 def frame(i: int, people=(), image=None, fps=30.0, size=(W, H)) -> PoseFrame:
     return PoseFrame(i, T0 + i / fps, time.perf_counter(), *size, list(people), image=image)
-
-
-class Context:
-    width, height, mirror, privacy, scene = W, H, False, False, "test"
-
-    def post(self, message):
-        pass
 
 
 class Counter:
@@ -101,20 +85,29 @@ def _pygame():
 
 @pytest.fixture()
 def host():
-    h = PluginHost.load()
-    assert "footfall" in h.plugins, (
-        "the built-in plugin is not installed: pip install -e plugins/footfall"
-    )
-    yield h
-    h.deactivate_all(Context())
+    """The footfall plugin (a fresh object) in a real plugin host, driven hook by hook."""
+    plugin = Footfall()
+    with hosted({"footfall": plugin}) as h:
+        h.plugin = plugin
+        yield h
 
 
-def activate(host, folder, **settings):
+def table(settings: dict) -> str:
+    """``[plugins.footfall]`` with ``settings``, as a scene file has it."""
+    lines = ["[plugins.footfall]"]
+    for key, value in settings.items():
+        shown = f'"{value}"' if isinstance(value, str) else str(value).lower()
+        lines.append(f"{key} = {shown}")
+    return "\n".join(lines) + "\n"
+
+
+def activate(host, folder, room=None, **settings):
+    """Make footfall with ``settings`` the running scene (``room``: the stage's empty room,
+    as the context hands it when the scene lets plugins have it)."""
     settings.setdefault("background", "grid")
     settings["folder"] = str(folder)
-    problems = host.activate([PluginUse("footfall", settings)], Context())
-    assert problems == []
-    return host.plugins["footfall"].plugin
+    assert host.scene(table(settings), room=room) == []
+    return host.plugin
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -141,24 +134,18 @@ def write_stream(path: Path, people_per_frame, jitter=0.0, seed=0):
             w.write(StreamFrame(i, T0 + i / 30, W, H, ps))
 
 
-def run_scene(scene, source: str, host):
-    options = StageOptions(headless=True, source=source, pace="fast", loop=False)
-    st = Stage([scene], options, host=host)
-    return st, st.run()
-
-
 # -- counting ----------------------------------------------------------------------------------
 
 
 def test_discovered_as_a_builtin(host, tmp_path):
-    info = host.plugins["footfall"]
+    info = installed_plugin("footfall")
     assert info.loaded and info.origin == "entry point" and info.builtin
     assert info.distribution == "posestage-footfall"
-    assert PluginHost.load(safe=True).plugins["footfall"].loaded
-    activate(host, tmp_path, background="grid")
-    assert not host.privacy_requested  # the plain grid needs no pixels
+    assert installed_plugin("footfall", safe=True).loaded
+    plugin = activate(host, tmp_path, background="grid")
+    assert plugin.posestage_privacy() is None  # the plain grid needs no pixels, no privacy
     activate(host, tmp_path, background="empty")
-    assert host.privacy_requested  # the empty room does
+    assert plugin.posestage_privacy() == "room"  # privacy, with the stage's empty room
 
 
 def test_a_person_standing_still_concentrates_the_map(tmp_path):
@@ -166,17 +153,13 @@ def test_a_person_standing_still_concentrates_the_map(tmp_path):
     ankles at y=450 → the cell (row 22, col 10) holds nearly everything."""
     stream = tmp_path / "still.jsonl"
     write_stream(stream, [1] * 300, jitter=2.0)
-    host = PluginHost.load()
     counter = Counter()
-    host.register(counter, "count")
-    scene = parse_scene(
+    scene = (
         f'[plugins.footfall]\nfolder = "{tmp_path / "out"}"\nbackground = "grid"\nevery = 0.0\n'
-        "[plugins.count]\n",
-        None,
-        host,
+        "[plugins.count]\n"
     )
-    st, report = run_scene(scene, f"replay:{stream}", host)
-    assert report.frames == 300 and not problems(report)
+    run = run_scene(scene, {"count": counter}, source=f"replay:{stream}")
+    assert len(run.frames) == 300 and run.errors == []
     (csv_path,) = sorted((tmp_path / "out").glob("footfall-*.csv"))
     grid = totals(read_csv(csv_path))
     assert grid.sum() == counter.seen == 300  # every person-frame counted exactly once
@@ -220,17 +203,13 @@ def test_csv_sums_equal_the_frames_observed(tmp_path):
     stream = tmp_path / "two.jsonl"
     pattern = [1] * 100 + [2] * 300 + [1] * 150 + [0] * 50
     write_stream(stream, pattern)
-    host = PluginHost.load()
     counter = Counter()
-    host.register(counter, "count")
-    scene = parse_scene(
+    scene = (
         f'[plugins.footfall]\nfolder = "{tmp_path / "out"}"\nbackground = "grid"\n'
-        "every = 0.1\n[plugins.count]\n",
-        None,
-        host,
+        "every = 0.1\n[plugins.count]\n"
     )
-    st, report = run_scene(scene, f"replay:{stream}", host)
-    assert report.frames == 600 and not problems(report)
+    run = run_scene(scene, {"count": counter}, source=f"replay:{stream}")
+    assert len(run.frames) == 600 and run.errors == []
     files = sorted((tmp_path / "out").glob("footfall-*.csv"))
     # at frame time 6 s, 12 s and 18 s, and the rest when the plugin stopped
     assert len(files) == 4
@@ -260,7 +239,7 @@ def test_the_heat_fades_with_the_half_life_in_frame_time(host, tmp_path):
     activate(host, tmp_path, every=0.0, half_life=0.0)
     assert plugin.heat[22, 10] == pytest.approx(before / 2, rel=1e-6)
     assert plugin.total[22, 10] == 30
-    host.deactivate_all(Context())
+    host.close()
     plugin = activate(host, tmp_path, every=0.0, half_life=0.0)  # afresh: never fades
     for i in range(3000):
         host.frame(frame(i, [person()] if i < 10 else []))
@@ -271,7 +250,7 @@ def test_snapshots_follow_frame_time_not_the_clock(host, tmp_path):
     activate(host, tmp_path, every=0.05)  # every 3 s of frame time
     for i in range(900):  # 30 s of frame time (frames stamped from T0, long past), fed at once
         host.frame(frame(i, [person()]))
-    host.deactivate_all(Context())
+    host.close()
     files = sorted(tmp_path.glob("footfall-*.csv"))
     assert len(files) == 10  # 3 s … 27 s and the last stretch at the end
     stamps = [time.strftime("%Y%m%d-%H%M%S", time.localtime(T0 + s)) for s in range(3, 30, 3)]
@@ -297,69 +276,55 @@ def png_of(folder: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def test_png_over_the_empty_room_never_a_person(host, tmp_path):
-    plugin = activate(host, tmp_path, background="empty", empty_seconds=0.5, every=0.0)
+def test_png_over_the_room_only_when_the_stage_hands_it(host, tmp_path):
+    """The PNG is drawn over the empty room only when footfall asked for it and the stage
+    hands it (``stage.room``: the scene said ``room_pixels = "plugins"``); otherwise over the
+    plain grid. Frames never carry pixels footfall could use."""
     empty = room()
-    for i in range(10):  # people first: nothing to lock
-        host.frame(frame(i, [person()], with_person(empty)))
-    for i in range(10, 26):  # nobody for 0.5 s
-        host.frame(frame(i, [], empty))
-    assert plugin.plate.locked
-    for i in range(26, 60):
-        host.frame(frame(i, [person()], with_person(empty)))
-    heat = plugin.heat.copy()
-    host.deactivate_all(Context())
-    png = png_of(tmp_path)
-    assert not np.all(png == (255, 0, 255), axis=-1).any()
-    assert np.array_equal(
-        png, compose(empty, heat, PNG_OPACITY)
-    )  # the room, the heat, nothing else
-    cold = compose(empty, np.zeros_like(heat), PNG_OPACITY)
-    assert np.array_equal(cold, empty)
-    assert plugin.plate.image is None  # forgotten when the plugin stopped
-
-
-def test_png_over_a_plain_grid_without_pixels(host, tmp_path):
-    """Strict privacy (no plugin gets pixels), before the room is empty, or background =
-    "grid" with pixels offered: the PNG is the heat over a plain grid."""
-    for name, settings, image in (
-        ("strict", {"background": "empty"}, None),
-        ("busy", {"background": "empty"}, "person"),
-        ("grid", {"background": "grid"}, "person"),
+    for name, settings, given in (
+        ("room", {"background": "empty"}, empty),
+        ("not handed", {"background": "empty"}, None),
+        ("grid", {"background": "grid"}, empty),
     ):
         out = tmp_path / name
-        plugin = activate(host, out, every=0.0, empty_seconds=0.0, **settings)
+        plugin = activate(host, out, room=given, every=0.0, **settings)
         for i in range(30):
-            pixels = with_person(room()) if image else None
-            host.frame(frame(i, [person()], pixels))
+            host.frame(frame(i, [person()]))
         heat = plugin.heat.copy()
-        host.deactivate_all(Context())
-        png = png_of(out)
-        assert np.array_equal(png, compose(grid_image(W, H, 32, 24), heat, PNG_OPACITY)), name
+        host.close()
+        base = empty if name == "room" else grid_image(W, H, 32, 24)
+        assert np.array_equal(png_of(out), compose(base, heat, PNG_OPACITY)), name
 
 
-def test_strict_privacy_later_means_the_plain_grid(host, tmp_path):
-    """The room was taken, then the show switched to strict privacy (frames without pixels)
-    with footfall still configured: the snapshot is drawn over the plain grid."""
-    plugin = activate(host, tmp_path, background="empty", empty_seconds=0.0, every=0.0)
-    host.frame(frame(0, [], room()))
-    assert plugin.plate.locked
-    for i in range(1, 20):
-        host.frame(frame(i, [person()], None))
-    heat = plugin.heat.copy()
-    host.deactivate_all(Context())
-    assert np.array_equal(png_of(tmp_path), compose(grid_image(W, H, 32, 24), heat, PNG_OPACITY))
+def stage_run(tmp_path, stage: str):
+    """Footfall on the stage, on camera-like frames: people (a magenta "person" in the image)
+    for 10 frames, nobody for 40 (the stage takes the room), people again for 30."""
+    empty = room()
+    counts = [1] * 10 + [0] * 40 + [1] * 30
+    source = PosedImages([with_person(empty) if n else empty for n in counts], counts)
+    counter = Counter()
+    scene = (
+        f"[stage]\nempty_seconds = 0.5\n{stage}\n[tracking]\nmax_missing_seconds = 0.1\n"
+        f'[plugins.footfall]\nfolder = "{tmp_path}"\nevery = 0.0\n[plugins.count]\n'
+    )
+    run = run_scene(scene, {"count": counter}, source=source)
+    assert run.errors == [] and len(run.frames) == 80
+    assert counter.images and all(image is None for image in counter.images)
+    return empty, png_of(tmp_path)
 
 
-def test_recapture_resets_the_empty_room(host, tmp_path):
-    plugin = activate(host, tmp_path, background="empty", empty_seconds=0.0)
-    host.frame(frame(0, [], room(1)))
-    assert plugin.plate.locked
-    assert host.event(ControlMessage("recapture", target="footfall")) is True
-    assert not plugin.plate.locked
-    host.frame(frame(1, [], room(2)))
-    host.event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_r, mod=0, unicode="r"))
-    assert not plugin.plate.locked
+def test_on_the_stage_the_png_never_holds_the_room_unless_the_scene_says(tmp_path):
+    empty, png = stage_run(tmp_path / "default", "")
+    assert not np.all(png == (255, 0, 255), axis=-1).any()
+    assert not np.all(png == empty, axis=-1).any()  # not a pixel of the room
+    cold = png[: 10 * 20]  # the upper rows: nobody stood there
+    assert np.array_equal(cold, grid_image(W, H, 32, 24)[: 10 * 20])
+
+
+def test_on_the_stage_room_pixels_plugins_puts_the_room_under_the_heat(tmp_path):
+    empty, png = stage_run(tmp_path / "plugins", 'room_pixels = "plugins"')
+    assert not np.all(png == (255, 0, 255), axis=-1).any()  # never a person
+    assert np.array_equal(png[: 10 * 20], empty[: 10 * 20])  # the room, where nobody stood
 
 
 def test_the_overlay_draws_heat_where_people_stand(host, tmp_path):
@@ -383,10 +348,10 @@ def test_live_settings_keep_the_counts(host, tmp_path):
     plugin = activate(host, tmp_path, every=0.0)
     for i in range(20):
         host.frame(frame(i, [person()]))
-    host.update_settings("footfall", {"opacity": 0.3, "half_life": 5.0}, Context())
+    # a scene switch offers the new settings live (settings_changed)
+    activate(host, tmp_path, every=0.0, opacity=0.3, half_life=5.0)
     assert plugin.total.sum() == 20 and plugin.opacity == 0.3 and plugin.half_life == 300
-    host.update_settings("footfall", {"grid": "16x12"}, Context())  # a new grid starts over
-    plugin = host.plugins["footfall"].plugin
+    activate(host, tmp_path, every=0.0, grid="16x12")  # a new grid starts over
     assert plugin.total.shape == (12, 16) and plugin.total.sum() == 0
     (written,) = sorted(tmp_path.glob("footfall-*.csv"))  # … after writing out the old one
     assert totals(read_csv(written)).sum() == 20
@@ -406,7 +371,7 @@ def test_faded_cells_vanish_from_the_overlay(host, tmp_path):
 def test_bad_folder_is_one_clear_line(host, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    problems = host.activate([PluginUse("footfall", {"folder": str(blocker / "sub")})], Context())
+    problems = host.scene(table({"folder": str(blocker / "sub")}))
     assert len(problems) == 1 and "footfall.folder" in problems[0] and "\n" not in problems[0]
 
 
@@ -452,14 +417,11 @@ def test_scene_on_the_demo_replay(tmp_path, monkeypatch):
     """scenes/footfall.toml on the recorded demo stream, headless: the anonymizer draws the
     skeletons, footfall counts them; no pixels anywhere, a snapshot over the grid at the end."""
     monkeypatch.chdir(tmp_path)
-    host = PluginHost.load()
-    scene = load_scene(ROOT / "scenes" / "footfall.toml", host)
-    assert [u.name for u in scene.plugins] == ["anonymizer", "footfall"]
     counter = Counter()
-    host.register(counter, "count")
-    scene = dataclasses.replace(scene, plugins=[*scene.plugins, PluginUse("count", {})])
-    st, report = run_scene(scene, f"replay:{ROOT / 'scenes' / 'demo.jsonl'}", host)
-    assert report.frames == 150 and not problems(report)
+    scene = (ROOT / "scenes" / "footfall.toml").read_text(encoding="utf-8") + "[plugins.count]\n"
+    run = run_scene(scene, {"count": counter}, source=f"replay:{ROOT / 'scenes' / 'demo.jsonl'}")
+    assert run.active == ["anonymizer", "footfall", "count"]
+    assert len(run.frames) == 150 and run.errors == []
     assert all(image is None for image in counter.images)
     (csv_path,) = sorted((tmp_path / "footfall").glob("footfall-*.csv"))
     rows = read_csv(csv_path)
