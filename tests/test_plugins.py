@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import textwrap
@@ -602,9 +603,8 @@ def test_privacy_plugin_alone_sees_the_pixels(host, log):
 
     host.register(Asking())
     host.register(Other())
-    image = np.zeros((480, 640, 3), np.uint8)
-    frame = make_frame(1)
-    frame.image = image
+    frame = dataclasses.replace(make_frame(1), image=np.zeros((480, 640, 3), np.uint8))
+    image = frame.image  # the frame's own read-only copy
     host.activate([PluginUse("other")], context())
     host.frame(frame)
     assert seen["other"] is image  # no privacy plugin active: the image is passed as is

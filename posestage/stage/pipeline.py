@@ -215,6 +215,9 @@ class PosePipeline:
             if mirror:
                 mirror_in_place(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
+        pixels = self._pixels(sf.image, mirror, strict)
+        now = time.perf_counter()  # the frame is frozen: its rate and latency known first
+        self.fps = self._rate.tick(now)
         frame = PoseFrame(
             index=int(sf.index),
             timestamp=float(sf.timestamp),
@@ -222,15 +225,14 @@ class PosePipeline:
             width=width,
             height=height,
             people=update.people,
+            fps=self.fps,
             inference_ms=inference_ms,
-            image=self._pixels(sf.image, mirror, strict),
+            latency_ms=(now - float(sf.captured)) * 1000.0,
+            image=pixels,
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
         )
-        now = time.perf_counter()
-        self.fps = frame.fps = self._rate.tick(now)
-        frame.latency_ms = (now - frame.captured) * 1000.0
         host = self.host
         for person in update.left:
             host.person_leave(person, frame)

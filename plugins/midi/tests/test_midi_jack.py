@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -200,8 +201,8 @@ def test_disable_releases_every_note_and_closes_the_port(midi):
 def test_a_crash_in_the_plugin_releases_every_note_before_the_error(midi):
     plugin, listener = midi
     expected = raise_hand(plugin)
-    broken = person(1, 0)
-    broken.xy = np.zeros((3, 2), np.float32)  # a malformed person: the mapping code fails
+    # a malformed person: the mapping code fails
+    broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
     with pytest.raises(IndexError):
         plugin.posestage_frame(frame(2, broken))
     assert listener.take() == [*expected, OFF60, PANIC1]
@@ -302,8 +303,7 @@ def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, p
     with Listener(port_name, virtual=True) as listener, kit.hosted({"midi": plugin}) as host:
         assert host.scene(text) == []
         host.frame(frame(0, person(1, 0, right_y=60.0)))
-        broken = person(1, 0)
-        broken.xy = np.zeros((3, 2), np.float32)
+        broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
         for i in range(1, 4):  # three failures in a row: switched off
             host.frame(frame(i, broken))
         assert host.active == [] and plugin.out is None
