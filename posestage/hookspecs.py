@@ -100,6 +100,14 @@ Redrawing
     A plugin that animates on its own (a fade, a particle system) returns True from
     ``posestage_draw`` to be drawn again on the next display tick.
 
+Frames nobody can change
+    What a hook is handed is immutable: a ``PoseFrame`` and each ``Person`` are frozen
+    (assigning a field raises), ``frame.people`` is a tuple, and ``xy``, ``raw_xy``,
+    ``scores`` and ``frame.image`` are read-only arrays of their own (``flags.writeable``
+    cannot be set True again; no array the stage keeps writing shares their memory). Every
+    plugin gets exactly what the stage made, whatever a plugin before it tried. To work on
+    changed values make a copy (``np.array(person.xy)``, ``dataclasses.replace(frame, ...)``).
+
 Coordinates: every ``Person`` position is in source-image pixels, (x, y), x right, y down.
 When the stage mirrors (``[stage] mirror = true``), coordinates are *already* mirrored
 (``frame.mirrored`` is True): draw and send them as they are. ``Person.xy_norm`` gives 0..1.

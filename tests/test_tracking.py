@@ -45,7 +45,7 @@ def run(tracker: Tracker, frames: list[dict], t0: float = 0.0, seed: int = 0):
         update = tracker.update([frame[n] for n in names], W, H, t0 + i * DT)
         by_truth = {}
         for name in names:
-            matches = [p for p in update.people if p.raw_xy is frame[name].xy]
+            matches = [p for p in update.people if np.array_equal(p.raw_xy, frame[name].xy)]
             assert len(matches) == 1, f"frame {i}: {name} not reported exactly once"
             by_truth[name] = matches[0]
         yield update, by_truth
@@ -280,7 +280,7 @@ def test_smoothing_reduces_jitter_and_keeps_raw():
     for i in range(90):
         pose = person_pose(300, 300, rng, jitter=2.0)
         person = tracker.update([pose], W, H, i * DT).people[0]
-        assert person.raw_xy is pose.xy
+        assert np.array_equal(person.raw_xy, pose.xy)  # the detection as it came (a copy)
         if i >= 15:
             errors_raw.append(person.raw_xy - truth)
             errors_smooth.append(person.xy - truth)
@@ -450,7 +450,7 @@ def feed(tracker: Tracker, frames: list[dict], stamps: list[float]):
         update = tracker.update(list(frame.values()), W, H, 1_700_000_000.0 + t)
         by_truth = {}
         for name, pose in frame.items():
-            (person,) = [p for p in update.people if p.raw_xy is pose.xy]
+            (person,) = [p for p in update.people if np.array_equal(p.raw_xy, pose.xy)]
             by_truth[name] = person
         out.append((update, by_truth))
     return out

@@ -16,7 +16,13 @@ then per frame its index, timestamp, size and people — id, slot, score, the *r
 The frame hook only copies the people (a few microseconds); a writer thread of the plugin's own
 encodes and writes them, buffered, flushed every ``flush_seconds``. If the disk stalls, frames
 queue up to :data:`QUEUE_FRAMES`, then are dropped (counted, logged) rather than slowing the
-show. An existing file is never overwritten: ``-2``, ``-3``… is added to the name. The plugin
+show. If the disk refuses a write (full), the next frame hook raises that one line (the stage
+shows it; after a few the recorder is switched off) and the file keeps what it has.
+
+The count is honest: :attr:`Recorder.frames` is the frames that reached the file — whose
+every byte the operating system took — never the frames handed on. The line at the end says
+``N frames written to PATH``, and how many were dropped (the disk was too slow) and how many
+were not written (the disk refused them, with why). An existing file is never overwritten: ``-2``, ``-3``… is added to the name. The plugin
 uses only what the stage context offers (:class:`posestage.context.StageContext`).
 """
 
@@ -97,7 +103,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.path: Path | None = None
-        self.frames = 0  # frames handed to the writer thread
+        self.frames = 0  # frames that reached the file (the operating system took them whole)
+        self.queued = 0  # frames handed to the writer thread
         self.dropped = 0  # frames dropped because the writer fell behind
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
@@ -125,7 +132,8 @@ class Recorder:
             writer = PoseStreamWriter(path, header, flush_seconds=float(settings["flush_seconds"]))
         except PosestageError as err:
             raise PluginError(f"recorder.path: {err}") from None
-        self.path, self.frames, self.dropped, self._error = path, 0, 0, None
+        self.path, self.frames, self.queued, self.dropped = path, 0, 0, 0
+        self._error = None
         self._writer = writer
         self._queue = queue.Queue(maxsize=QUEUE_FRAMES)
         self._done = threading.Event()
@@ -147,7 +155,7 @@ class Recorder:
             raise PluginError(f"recorder: {self._error}")
         try:
             q.put_nowait(StreamFrame.from_pose_frame(frame))
-            self.frames += 1
+            self.queued += 1
         except queue.Full:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
@@ -187,9 +195,12 @@ class Recorder:
                 if self._writer is writer:  # still this recording: the frame hook reports it
                     self._error = str(err)
                 log.error("recorder: %s", err)
+            if self._writer is writer:
+                self.frames = writer.frames_on_disk
         try:
             writer.close()
         except Exception as err:
+            self._error = self._error or str(err)
             if not failed:
                 log.error("recorder: %s", err)
 
@@ -212,10 +223,30 @@ class Recorder:
                 )
                 return
         if writer is not None and not writer.closed:
-            writer.close()
+            try:
+                writer.close()
+            except Exception as err:  # noqa: BLE001 - said in the line below
+                self._error = self._error or str(err)
+        if writer is not None:
+            self.frames = writer.frames_on_disk  # only what reached the file
         if self.path is not None and q is not None:
-            extra = f", {self.dropped} dropped" if self.dropped else ""
-            log.info("recorder: %d frames written to %s%s", self.frames, self.path, extra)
+            level, line = self.summary()
+            log.log(level, "%s", line)
+
+    def summary(self) -> tuple[int, str]:
+        """The recording's last line (and its log level): frames written — only those that
+        reached the file — then how many were dropped and how many the disk refused."""
+        line = f"recorder: {self.frames} frames written to {self.path}"
+        level = logging.INFO
+        if self.dropped:
+            line += f", {self.dropped} dropped (the disk was too slow)"
+            level = logging.WARNING
+        lost = self.queued - self.frames
+        if lost > 0:
+            why = f": {self._error}" if self._error else ""
+            line += f"; {lost} not written (the disk refused them{why})"
+            level = logging.WARNING
+        return level, line
 
 
 #: The object the ``posestage`` entry point names: one recorder per process.

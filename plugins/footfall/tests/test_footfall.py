@@ -8,6 +8,7 @@ real files; time is frame time throughout, so nothing here waits on the clock.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import time
 import tracemalloc
 from pathlib import Path
@@ -54,6 +55,13 @@ def person(x=210.0, pid=1, slot=0, feet=True, missing=0, foot_y=450.0) -> Person
     if not feet:
         scores[ANKLES] = 0.05
     return Person(pid, slot, 0.9, xy, scores, xy.copy(), missing=missing, width=W, height=H)
+
+
+def unseen(p: Person, keypoints) -> Person:
+    """``p`` with ``keypoints`` scored 0.05 (a changed copy: people are frozen)."""
+    scores = p.scores.copy()
+    scores[keypoints] = 0.05
+    return dataclasses.replace(p, scores=scores)
 
 
 def frame(i: int, people=(), image=None, fps=30.0, size=(W, H)) -> PoseFrame:
@@ -181,11 +189,9 @@ def test_hips_when_the_feet_are_hidden(host, tmp_path):
         host.frame(frame(i, [person(feet=False)]))
     # the hips are at y = 275 → row 13; x = 210 → col 10
     assert plugin.total[13, 10] == 10 and plugin.total.sum() == 10
-    low = person(feet=False)
-    low.scores[HIPS] = 0.05  # nothing to stand on: not counted
+    low = unseen(person(feet=False), HIPS)  # nothing to stand on: not counted
     host.frame(frame(10, [low]))
-    one_ankle = person()
-    one_ankle.scores[ANKLES[0]] = 0.05  # one ankle seen: that one (x = 198, col 9)
+    one_ankle = unseen(person(), ANKLES[0])  # one ankle seen: that one (x = 198, col 9)
     host.frame(frame(11, [one_ankle]))
     assert plugin.total.sum() == 11 and plugin.total[22, 9] == 1
 

@@ -20,6 +20,10 @@ The mapping vocabulary is :mod:`posestage_midi.mappings`; the port code, shared 
 No stuck note, ever: a person leaving releases their notes; a scene change, disable, shutdown
 and any exception in this plugin's own hooks release every note (note offs, then CC 123 on each
 channel used) before anything else happens. Only changed values are sent.
+
+A port that disappears (the JACK server stopped, the USB interface unplugged) is said on screen
+in one line and reopened when it comes back, its notes released on both sides
+(:mod:`posestage_midi.release`, :mod:`posestage_midi.watch`).
 """
 
 from __future__ import annotations
@@ -98,8 +102,12 @@ class Midi(NotePlayer):
         engine = MappingEngine(
             controls, notes, float(settings["threshold"]), int(settings["learn"])
         )
-        self.out = open_output(
-            settings["port"], settings["api"], virtual_name=settings["virtual_name"]
+        port, api, virtual_name = settings["port"], settings["api"], settings["virtual_name"]
+        self.out = open_output(port, api, virtual_name=virtual_name)
+        self.watch_port(
+            lambda: open_output(port, api, virtual_name=virtual_name),
+            port=port,
+            virtual_name=virtual_name,
         )
         self.engine = engine
         self.sent = 0
@@ -113,7 +121,7 @@ class Midi(NotePlayer):
     @hookimpl
     @releasing
     def posestage_frame(self, frame: Any) -> None:
-        if self.out is None:
+        if not self.port_ready():  # a port gone is said here once, and taken back here
             return
         self._send(self.engine.frame(frame))
 
@@ -210,6 +218,9 @@ class Midi(NotePlayer):
 
     def pending_offs(self) -> list[list[int]]:
         return self.engine.release()  # the mappings' notes: person by person
+
+    def port_reopened(self) -> None:
+        self.engine.reset()  # every value sent afresh on the new port
 
     def emit(self, out: MidiOut, message: list[int]) -> None:
         out.send(message)

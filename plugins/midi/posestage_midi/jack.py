@@ -77,7 +77,8 @@ class JackServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self._previous = os.environ.get("JACK_DEFAULT_SERVER")
+        if os.environ.get("JACK_DEFAULT_SERVER") != self.name:  # not a restart after kill()
+            self._previous = os.environ.get("JACK_DEFAULT_SERVER")
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -95,6 +96,19 @@ class JackServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"jackd did not answer within {timeout:g} s")
+
+    def kill(self) -> None:
+        """The server dies without a word (SIGKILL, as a crash would end it); this process
+        stays pointed at its name, so :meth:`start` brings the same server back. Do start it
+        again (then :meth:`stop`): a server that did not stop cleanly keeps its entry in JACK's
+        machine-wide registry (eight servers at most) until one of its name stops cleanly."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(5)
+        if self._output is not None:
+            self._output.close()
+            self._output = None
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -195,6 +209,13 @@ class Listener:
     def close(self) -> None:
         self._in.close_port()
         self._in.delete()
+
+    def abandon(self) -> None:
+        """Its JACK server died: never touch its client again (see ``MidiOut.abandon``)."""
+        from posestage_midi.ports import keep_forever
+
+        keep_forever(self._in)
+        keep_forever(self)
 
     def __enter__(self) -> Listener:
         return self

@@ -19,6 +19,7 @@ held and releases them all in :meth:`MidiOut.all_notes_off` — every exit path 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from collections.abc import Iterable
@@ -237,6 +238,14 @@ class MidiOut:
                 except Exception:  # noqa: BLE001
                     pass
 
+    def abandon(self) -> None:
+        """Give up a port whose JACK server died, without touching it again: libjack frees a
+        dead server's clients when this process next meets a server, and closing one after
+        that crashes the process. So it is never closed, and kept from being collected (whose
+        destructor would close it): one small client leaked per outage, on purpose."""
+        self.held.clear()
+        keep_forever(self.raw)
+
     def close(self) -> None:
         """All notes off, then close the port. Never raises."""
         try:
@@ -246,3 +255,9 @@ class MidiOut:
                 self.raw.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def keep_forever(thing: object) -> None:
+    """Never let ``thing`` be collected, not even when the interpreter exits (a JACK client
+    whose server died must not be closed: :meth:`MidiOut.abandon`)."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(thing))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import posestage_midi
 import pytest
 from posestage_midi import Midi
-from posestage_midi.jack import Listener, all_notes_off
+from posestage_midi.jack import JackServer, Listener, all_notes_off
 from posestage_midi.ports import MidiUnavailable, open_output
 
 from posestage import KEYPOINT_INDEX, Person, PluginError, PoseFrame, validate
@@ -200,8 +203,8 @@ def test_disable_releases_every_note_and_closes_the_port(midi):
 def test_a_crash_in_the_plugin_releases_every_note_before_the_error(midi):
     plugin, listener = midi
     expected = raise_hand(plugin)
-    broken = person(1, 0)
-    broken.xy = np.zeros((3, 2), np.float32)  # a malformed person: the mapping code fails
+    # a malformed person: the mapping code fails
+    broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
     with pytest.raises(IndexError):
         plugin.posestage_frame(frame(2, broken))
     assert listener.take() == [*expected, OFF60, PANIC1]
@@ -302,8 +305,7 @@ def test_a_crashing_plugin_is_switched_off_by_the_host_with_no_note_left(jack, p
     with Listener(port_name, virtual=True) as listener, kit.hosted({"midi": plugin}) as host:
         assert host.scene(text) == []
         host.frame(frame(0, person(1, 0, right_y=60.0)))
-        broken = person(1, 0)
-        broken.xy = np.zeros((3, 2), np.float32)
+        broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
         for i in range(1, 4):  # three failures in a row: switched off
             host.frame(frame(i, broken))
         assert host.active == [] and plugin.out is None
@@ -332,3 +334,100 @@ def test_a_scene_switch_to_new_mappings_keeps_the_port_the_daw_is_connected_to(p
             assert host.scene(other, "three") == []
             assert plugin.out is not port and plugin.out is not None  # another port: reopened
             assert listener.take() == [[0x80, 64, 0], PANIC1]  # nothing left held on the old one
+
+
+# -- JACK dies mid-show and comes back ----------------------------------------------------------
+
+
+def play_until(host, listener, wanted, *, start, right_y, timeout=20.0):
+    """Frames (a hand at ``right_y``) every 20 ms until the listener got ``wanted`` (a test of
+    the messages so far); returns them. The plugin's watch looks once a second."""
+    got: list[list[int]] = []
+    deadline = time.monotonic() + timeout
+    i = start
+    while time.monotonic() < deadline:
+        host.frame(frame(i, person(1, 0, right_y=right_y)))
+        i += 1
+        got += listener.take(quiet=0.0, timeout=0.02)
+        if wanted(got):
+            return got
+    raise AssertionError(f"not received in {timeout:g} s: {got}")
+
+
+@pytest.fixture
+def own_jack():
+    """A JACK server of this test's own (killing it disturbs no other test)."""
+    if JackServer.available() is None:
+        pytest.skip("jackd is not installed (apt install jackd2)")
+    server = JackServer(f"posestage-dies-{os.getpid()}-{next(_names)}")
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is None or server.process.poll() is not None:
+            # killed and not back: a server that did not stop cleanly keeps its entry in
+            # JACK's registry (eight at most, machine-wide) until one of its name starts
+            # and stops again — so that is done here
+            try:
+                server.start()
+            except RuntimeError:
+                pass
+        server.stop()
+
+
+@pytest.mark.parametrize("virtual", [False, True], ids=["named port", "virtual port"])
+def test_jack_dies_the_port_is_said_and_reopened_when_it_comes_back(own_jack, virtual):
+    name = f"ps-dies-{next(_names)}"
+    where = f'virtual_name = "{name}"' if virtual else f'port = "{name}"'
+    text = (
+        f'[plugins.midi]\napi = "jack"\n{where}\n'
+        '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
+    )
+    plugin = Midi()
+
+    def listen():  # what a synth hears: its own input port, or connected to ours
+        return Listener(name, virtual=not virtual)
+
+    listener = listen() if not virtual else None
+    with kit.hosted({"midi": plugin}) as host:
+        assert host.scene(text) == []
+        listener = listener or listen()
+        host.frame(frame(0, person(1, 0, right_y=60.0)))  # a hand up: the note sounds
+        assert listener.take(until=lambda got: [0x90, 60, 100] in got) == [[0x90, 60, 100]]
+        own_jack.kill()  # JACK dies mid-show, the note still held
+        listener.abandon()  # its client died with the server: never touched again
+        deadline = time.monotonic() + 20
+        i = 1
+        while not host.errors and time.monotonic() < deadline:
+            host.frame(frame(i, person(1, 0, right_y=60.0)))
+            i += 1
+            time.sleep(0.02)
+        # said once, in one line, through the stage; the plugin stays on
+        (line,) = host.errors
+        assert "midi: MIDI port" in line and "is gone" in line and "\n" not in line
+        assert host.active == ["midi"] and plugin.out is None
+        for k in range(5):  # frames while it is gone: nothing raised, nothing said again
+            host.frame(frame(i + k, person(1, 0, right_y=60.0)))
+        assert len(host.errors) == 1
+        own_jack.start()  # JACK is back (the same server)
+        listener = listen() if not virtual else None
+        if virtual:  # our port must be back before anyone can connect to it
+            deadline = time.monotonic() + 20
+            while plugin.out is None and time.monotonic() < deadline:
+                host.frame(frame(i, person(1, 0, right_y=60.0)))
+                i += 1
+                time.sleep(0.05)
+            listener = listen()
+            # the release went out before anyone listened: a hand going down then up again
+            got = play_until(host, listener, lambda g: OFF60 in g, start=i, right_y=264.0)
+            got += play_until(host, listener, lambda g: [0x90, 60, 100] in g, start=i, right_y=60.0)
+            assert got == [OFF60, [0x90, 60, 100]]
+        else:
+            got = play_until(host, listener, lambda g: [0x90, 60, 100] in g, start=i, right_y=60.0)
+            # first on the new port: the note that sounded when it went ends (and CC 123);
+            # then the hand, still up, plays it afresh
+            assert got == [OFF60, PANIC1, [0x90, 60, 100]]
+        assert len(host.errors) == 1
+        host.close()  # unconfigure: nothing left held
+        assert listener.take(until=all_notes_off(0)) == [OFF60, PANIC1]
+        listener.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -151,8 +152,12 @@ def test_poseosc_addr_numbers_people_like_poseosc(frames):
 
 def test_nan_and_out_of_image_coordinates_are_clamped(frames):
     frame, _, _ = frames[0]
-    frame.people[0].xy[3] = [np.nan, np.inf]
-    frame.people[0].xy[4] = [-50, 9999]
+    first = frame.people[0]
+    xy = first.xy.copy()
+    xy[3] = [np.nan, np.inf]
+    xy[4] = [-50, 9999]
+    people = (dataclasses.replace(first, xy=xy), *frame.people[1:])
+    frame = dataclasses.replace(frame, people=people)  # frames are frozen: a changed copy
     got = decoded(FrameEncoder(Options(layout="keypoints", min_score=0)).encode(frame))
     slot = frame.people[0].slot
     assert got[f"/pose/{slot}/left_ear"][:2] == [0.0, 1.0]

@@ -3,7 +3,11 @@ registration, files on disk, a blocked pipe, a full disk."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -232,7 +236,7 @@ def test_a_stalled_disk_never_blocks_the_frame_loop(tmp_path, monkeypatch):
         # here for good; instead the queue fills and frames are dropped, counted
         for frame in tracked_frames(400, people=10):
             rec.posestage_frame(frame)
-        assert rec.dropped > 0 and rec.frames >= 20
+        assert rec.dropped > 0 and rec.queued >= 20
         rec.posestage_unconfigure(stage())  # returns: gives up on the stalled pipe
         assert rec._thread is None
 
@@ -256,17 +260,86 @@ def test_a_stalled_disk_never_blocks_the_frame_loop(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_a_full_disk_is_reported_as_a_plugin_error():
+def test_a_full_disk_is_reported_as_a_plugin_error(caplog):
     rec = Recorder()
-    rec.posestage_configure(stage(), settings(path="/dev/full", flush_seconds=0.0))
-    frames = tracked_frames(50)
-    rec.posestage_frame(next(frames))
-    deadline = time.monotonic() + 2
+    # flushed only when the buffer is full: frames are queued before the disk refuses them
+    rec.posestage_configure(stage(), settings(path="/dev/full", flush_seconds=60.0))
+    frames = list(tracked_frames(400))
+    deadline = time.monotonic() + 10
     with pytest.raises(PluginError, match="recorder: cannot write pose stream /dev/full.*disk"):
-        while time.monotonic() < deadline:
-            rec.posestage_frame(next(frames))
-            time.sleep(0.01)
-    rec.posestage_unconfigure(stage())
+        for frame in frames:
+            rec.posestage_frame(frame)
+            time.sleep(0.002)
+            assert time.monotonic() < deadline
+    with caplog.at_level("INFO", logger="posestage.recorder"):
+        rec.posestage_unconfigure(stage())
+    # nothing reached the device: nothing is counted, and the last line says so
+    assert rec.frames == 0 and rec.queued > 0
+    (line,) = [r.getMessage() for r in caplog.records if "frames written" in r.getMessage()]
+    assert line.startswith(f"recorder: 0 frames written to /dev/full; {rec.queued} not written ")
+    assert "(the disk refused them: cannot write pose stream /dev/full: No space left" in line
+
+
+FULL_DISK_RUN = r"""
+import json, logging, sys
+import posestage_recorder
+from posestage.testing import SAMPLE_POSES, run_plugin
+
+said = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        said.append(record.getMessage())
+logger = logging.getLogger("posestage.recorder")
+logger.addHandler(Keep())
+logger.setLevel(logging.INFO)
+path = sys.argv[1]
+rec = posestage_recorder.Recorder()
+run = run_plugin(rec, {"path": path}, name="recorder", source=SAMPLE_POSES, frames=400)
+data = open(path, "rb").read()
+print(json.dumps({
+    "frames": rec.frames, "queued": rec.queued, "dispatched": run.report.frames,
+    "whole_lines": data.count(b"\n"), "said": said, "errors": run.errors,
+}))
+"""
+
+
+def test_a_disk_that_fills_keeps_an_honest_count(tmp_path):
+    """A real file system that fills up: a 64 KiB tmpfs, mounted in a mount namespace of the
+    test's own (``unshare -m``: nothing outside sees it, it goes with the process). The stage
+    records 400 frames onto it; the recorder's count is the frames the file holds whole."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = 'mount -t tmpfs -o size=64k posestage-test "$1"'
+    unshare = shutil.which("unshare")
+    probe = subprocess.run(
+        [unshare or "unshare", "-m", "sh", "-c", mount, "sh", str(disk)],
+        capture_output=True,
+        text=True,
+    ) if unshare else None  # fmt: skip
+    if probe is None or probe.returncode != 0:
+        why = "no unshare" if probe is None else " ".join(probe.stderr.split())
+        pytest.skip(f"cannot mount a small tmpfs in a mount namespace here ({why})")
+    path = disk / "show.jsonl"
+    got = subprocess.run(
+        [unshare, "-m", "sh", "-c", f'{mount} && exec "$2" -c "$3" "$1/show.jsonl"', "sh",
+         str(disk), sys.executable, FULL_DISK_RUN],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr[-2000:]
+    out = json.loads(got.stdout.strip().splitlines()[-1])
+    on_disk = out["whole_lines"] - 1  # the header's line, then one line per frame
+    # some frames fit, most did not, and the count is exactly those that fit
+    assert 0 < on_disk < out["dispatched"]
+    assert out["frames"] == on_disk
+    refused = out["queued"] - on_disk
+    assert refused > 0
+    (last,) = [line for line in out["said"] if "frames written" in line]
+    assert last.startswith(
+        f"recorder: {on_disk} frames written to {path}; {refused} not written "
+        f"(the disk refused them: cannot write pose stream {path}: No space left on device"
+    )
+    # and the show was told while it ran, in one line through the stage
+    assert any("recorder" in e and "No space left on device" in e for e in out["errors"])
 
 
 def test_the_plugin_host_accepts_it(tmp_path):

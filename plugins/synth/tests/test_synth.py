@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -203,8 +204,7 @@ def test_scene_change_silences_fluidsynth(fluid):
 def test_a_crash_silences_fluidsynth(fluid):
     synth, render = fluid
     synth.posestage_frame(frame(0, person(1, 0, right_y=150.0)))
-    broken = person(1, 0)
-    broken.xy = np.zeros((3, 2), np.float32)
+    broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
     with pytest.raises(IndexError):
         synth.posestage_frame(frame(1, broken))
     assert rms(render(3.0)[-22050:]) < SILENT
@@ -262,8 +262,7 @@ def test_scene_change_and_a_crash_release_every_note(midi_synth):
     synth.posestage_frame(frame(0, person(1, 0, right_y=150.0)))
     synth.posestage_scene_changed(synth._stage, "one", "two")
     synth.posestage_frame(frame(1, person(1, 0, right_y=150.0)))  # new scene: plays again
-    broken = person(1, 0)
-    broken.xy = np.zeros((3, 2), np.float32)
+    broken = dataclasses.replace(person(1, 0), xy=np.zeros((3, 2), np.float32))
     with pytest.raises(IndexError):
         synth.posestage_frame(frame(2, broken))
     v = volume(DOWN)
