@@ -24,7 +24,18 @@ Run: ``python bench/stage.py [--model posenet-481x641] [--frames 120] [--rounds 
    Bytecode cached (a first, untimed round writes it; ``PYTHONDONTWRITEBYTECODE`` is
    dropped for these runs), as on a performer's machine;
 5. **memory**: RSS before/after ``--replay`` frames of a replayed pose stream (3 people)
-   through the stage, headless — target: flat.
+   through the stage, headless — target: flat;
+6. **headless** (``--only headless``): throughput as in 1 with no window and no plugin but
+   the frame counter, vs detect alone;
+7. **osc** (``--only osc``): the same, with the installed ``osc`` plugin configured through a
+   scene and sending every frame to a UDP receiver on 127.0.0.1, one run per
+   ``--osc-layouts`` (``values,person``), interleaved with no-plugin runs and detect runs:
+   D N D O1 D O2 D … Each stage run vs the detect runs either side, and each osc run vs the
+   no-plugin run of its round (osc / none), plus the hook's own time (the dispatcher's
+   moving average) and datagrams received / sent. The receiver is a plain socket drained
+   by a child process (``--osc-receiver process``): it never decodes and never takes this
+   process's GIL; ``thread`` drains it on a thread of this process instead (to measure what
+   an in-process receiver costs — the bench's own cost, not the stage's).
 
 The header names the machine (CPU, cores, load, Python, runtime, decoder kernel). Prints,
 never asserts: a shared machine is noisy, run it more than once and quote the range.
@@ -241,6 +252,132 @@ def throughput(engine, images, frames: int, rounds: int, animate: bool) -> dict:
     }
 
 
+# -- 6 + 7: headless throughput, no plugin and the osc plugin -------------------------------------
+
+RECEIVER = """\
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+buf = bytearray(65536)
+count = size = 0
+sock.settimeout(0.2)
+while True:  # drained, never decoded; ends when the bench closes our stdin
+    try:
+        size += sock.recv_into(buf)
+        count += 1
+    except socket.timeout:
+        import select
+        if select.select([sys.stdin], [], [], 0)[0] and not sys.stdin.read(1):
+            break
+print(count, size, flush=True)
+"""
+
+
+class UdpReceiver:
+    """A UDP socket on 127.0.0.1 drained without decoding: by a child process (``process``:
+    no share of this process's GIL) or by a thread of this process (``thread``)."""
+
+    def __init__(self, how: str = "process"):
+        self.how = how
+        self.count = self.size = 0
+        if how == "process":
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", RECEIVER],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            self.port = int(self.proc.stdout.readline())
+        else:
+            import socket
+            import threading
+
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.settimeout(0.2)
+            self.port = self.sock.getsockname()[1]
+            self._done = threading.Event()
+            self._thread = threading.Thread(target=self._drain, daemon=True)
+            self._thread.start()
+
+    def _drain(self) -> None:
+        buf = bytearray(65536)
+        while not self._done.is_set():
+            try:
+                self.size += self.sock.recv_into(buf)
+                self.count += 1
+            except OSError:
+                continue
+
+    def close(self) -> tuple[int, int]:
+        """(datagrams, bytes) received."""
+        if self.how == "process":
+            self.proc.stdin.close()
+            count, size = self.proc.stdout.readline().split()
+            self.proc.wait(5)
+            self.count, self.size = int(count), int(size)
+        else:
+            time.sleep(0.3)
+            self._done.set()
+            self._thread.join(2)
+            self.sock.close()
+        return self.count, self.size
+
+
+def make_headless_stage(source, engine, osc: dict | None = None, host=None):
+    """A headless stage with the frame counter, and the installed ``osc`` plugin (configured
+    through the scene: ``osc`` is its ``[plugins.osc]`` table) when given."""
+    if host is None:
+        host = PluginHost.load() if osc is not None else PluginHost()
+    counter = Counter()
+    host.register(counter, "counter")
+    text = ""
+    if osc is not None:
+        text += "[plugins.osc]\n" + "".join(f"{k} = {v!r}\n" for k, v in osc.items())
+    text = (text + "[plugins.counter]\n").replace("'", '"')
+    scene = parse_scene(text, None, host)
+    options = StageOptions(headless=True, display_fps=60.0)
+    stage = Stage([scene], options, host=host, source=source, engine=engine)
+    return stage, counter, host
+
+
+def headless_throughput(
+    engine, images, frames: int, rounds: int, layouts: list[str], receiver: str
+) -> dict:
+    """Interleaved D N D O1 D O2 D … per round: N = headless, no plugin; O = the osc plugin
+    with each layout. Each stage run vs the mean of the detect runs either side; each osc run
+    also vs its round's no-plugin run."""
+    variants = ["none", *layouts]
+    detect = [bench_detect(engine, images, frames)]
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for variant in variants:
+            source = ArraySource(images, count=frames, name="bench, as fast as taken")
+            got: dict = {}
+            if variant == "none":
+                stage, counter, host = make_headless_stage(source, engine)
+                report = stage.run()
+            else:
+                rx = UdpReceiver(receiver)
+                settings = {"target": f"127.0.0.1:{rx.port}", "layout": variant}
+                stage, counter, host = make_headless_stage(source, engine, settings)
+                report = stage.run()
+                got["received"] = rx.close()
+                got["osc_ms"] = host.timing_summary().get("osc", {}).get("mean_ms", 0.0)
+            got["fps"] = steady_rate(counter.times)
+            got["errors"] = list(report.errors)
+            detect.append(bench_detect(engine, images, frames))
+            got["ratio"] = got["fps"] / ((detect[-2][0] + detect[-1][0]) / 2)
+            runs[variant].append(got)
+    out = {"detect_fps": [d[0] for d in detect], "detect_ms": [d[1] for d in detect]}
+    for variant in variants:
+        out[variant] = runs[variant]
+    for variant in layouts:
+        out[variant + "/none"] = [o["fps"] / n["fps"] for o, n in zip(runs[variant], runs["none"])]
+    return out
+
+
 # -- 2: latency with a live source ----------------------------------------------------------------
 
 
@@ -410,7 +547,16 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="throughput,latency,animate,startup,memory",
-        help="comma-separated parts to run (default: all)",
+        help="comma-separated parts to run (default: all but headless and osc)",
+    )
+    parser.add_argument(
+        "--osc-layouts", default="values,person", help="osc layouts of the osc part"
+    )
+    parser.add_argument(
+        "--osc-receiver",
+        choices=("process", "thread"),
+        default="process",
+        help="who drains the osc receiver socket (default: a child process)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -444,6 +590,35 @@ def main() -> int:
         )
         for line in sorted(set(t["errors"])):
             print(f"  stage error: {line}")
+
+    for part in ("headless", "osc"):
+        if part not in parts:
+            continue
+        layouts = args.osc_layouts.split(",") if part == "osc" else []
+        h = headless_throughput(
+            engine, images, args.frames, args.rounds, layouts, args.osc_receiver
+        )
+        print(
+            f"detect alone          {span(h['detect_fps'], '{:.1f}')} fps "
+            f"(median {span(h['detect_ms'], '{:.1f}')} ms a frame)"
+        )
+        for variant in ["none", *layouts]:
+            runs = h[variant]
+            ratios = [r["ratio"] for r in runs]
+            ok = statistics.median(ratios) >= 0.97
+            label = "headless, none" if variant == "none" else f"headless, osc {variant}"
+            line = (
+                f"{label:<22}{span([r['fps'] for r in runs], '{:.1f}')} fps = "
+                f"{span(ratios)} x detect (target >= 0.97) {verdict(ok)}"
+            )
+            if variant != "none":
+                line += f"; osc/none {span(h[variant + '/none'])}"
+                hook = statistics.median(r["osc_ms"] for r in runs)
+                rx = [r["received"][0] for r in runs]
+                line += f"; hook {hook:.3f} ms; received {min(rx)}–{max(rx)} datagrams"
+            print(line)
+            for err in sorted({e for r in runs for e in r["errors"]}):
+                print(f"  stage error: {err}")
 
     if "latency" in parts:
         for camera_fps in args.camera_fps:
