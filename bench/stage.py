@@ -34,8 +34,10 @@ Run: ``python bench/stage.py [--model posenet-481x641] [--frames 120] [--rounds 
    no-plugin run of its round (osc / none), plus the hook's own time (the dispatcher's
    moving average) and datagrams received / sent. The receiver is a plain socket drained
    by a child process (``--osc-receiver process``): it never decodes and never takes this
-   process's GIL; ``thread`` drains it on a thread of this process instead (to measure what
-   an in-process receiver costs — the bench's own cost, not the stage's).
+   process's GIL; ``thread`` drains it on a thread of this process, ``decode`` is
+   ``posestage.testing``'s ``OscReceiver`` (a thread of this process decoding every message
+   with python-osc): both measure what an in-process receiver costs on the stage's cores —
+   the bench's own cost, not the stage's.
 
 The header names the machine (CPU, cores, load, Python, runtime, decoder kernel). Prints,
 never asserts: a shared machine is noisy, run it more than once and quote the range.
@@ -142,6 +144,26 @@ def shared_images(size=(640, 480)) -> list[np.ndarray]:
         canvas.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
         out.append(np.asarray(canvas).copy())
     return out
+
+
+def cpu_seconds() -> tuple[float, float, float]:
+    """(wall, CPU seconds used by the whole machine, by this process and its children)."""
+    busy = 0.0
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        pass
+    t = os.times()
+    return time.perf_counter(), busy, t[0] + t[1] + t[2] + t[3]
+
+
+def others_cores(start: tuple[float, float, float]) -> float:
+    """Cores used by other processes since ``start`` (:func:`cpu_seconds`), on average."""
+    end = cpu_seconds()
+    wall = end[0] - start[0]
+    return max(0.0, (end[1] - start[1]) - (end[2] - start[2])) / wall if wall > 0 else 0.0
 
 
 def steady_rate(times: list[float]) -> float:
@@ -282,7 +304,12 @@ class UdpReceiver:
     def __init__(self, how: str = "process"):
         self.how = how
         self.count = self.size = 0
-        if how == "process":
+        if how == "decode":  # posestage.testing's receiver: decodes on a thread of ours
+            from posestage.testing.osc import OscReceiver
+
+            self.rx = OscReceiver()
+            self.port = self.rx.port
+        elif how == "process":
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", RECEIVER],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -312,7 +339,11 @@ class UdpReceiver:
 
     def close(self) -> tuple[int, int]:
         """(datagrams, bytes) received."""
-        if self.how == "process":
+        if self.how == "decode":
+            time.sleep(0.3)
+            self.count = self.rx.datagrams
+            self.rx.close()
+        elif self.how == "process":
             self.proc.stdin.close()
             count, size = self.proc.stdout.readline().split()
             self.proc.wait(5)
@@ -349,6 +380,7 @@ def headless_throughput(
     with each layout. Each stage run vs the mean of the detect runs either side; each osc run
     also vs its round's no-plugin run."""
     variants = ["none", *layouts]
+    start = cpu_seconds()
     detect = [bench_detect(engine, images, frames)]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     for _ in range(rounds):
@@ -371,6 +403,7 @@ def headless_throughput(
             got["ratio"] = got["fps"] / ((detect[-2][0] + detect[-1][0]) / 2)
             runs[variant].append(got)
     out = {"detect_fps": [d[0] for d in detect], "detect_ms": [d[1] for d in detect]}
+    out["others"] = others_cores(start)
     for variant in variants:
         out[variant] = runs[variant]
     for variant in layouts:
@@ -554,9 +587,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--osc-receiver",
-        choices=("process", "thread"),
+        choices=("process", "thread", "decode"),
         default="process",
-        help="who drains the osc receiver socket (default: a child process)",
+        help="who drains the osc receiver socket: a child process (default), a thread of the "
+        "bench, or posestage.testing's OscReceiver (a thread decoding with python-osc)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -600,7 +634,8 @@ def main() -> int:
         )
         print(
             f"detect alone          {span(h['detect_fps'], '{:.1f}')} fps "
-            f"(median {span(h['detect_ms'], '{:.1f}')} ms a frame)"
+            f"(median {span(h['detect_ms'], '{:.1f}')} ms a frame); other processes used "
+            f"{h['others']:.2f} cores meanwhile"
         )
         for variant in ["none", *layouts]:
             runs = h[variant]
