@@ -43,6 +43,7 @@ from dataclasses import replace
 from typing import Any
 
 from posestage.errors import describe_error
+from posestage.host.lines import Lines
 from posestage.host.timings import HOOK_BUDGET_MS, Overruns, Timings
 
 log = logging.getLogger("posestage.host")
@@ -112,8 +113,8 @@ class Dispatcher:
         self._overruns = Overruns()
         #: time spent per plugin and hook (:class:`~posestage.host.timings.Timings`)
         self.timings = Timings()
-        self._errors = _Lines()
-        self._slow = _Lines()  # hooks over their time budget: warnings, not errors
+        self._errors = Lines()
+        self._slow = Lines()  # hooks over their time budget: warnings, not errors
         self._events: deque[list] = deque()
         self.events_dropped = 0
         #: ``--trace-hooks``: a :class:`posestage.host.trace.HookTrace` told of every call, or None
@@ -410,29 +411,3 @@ class Dispatcher:
 
     def take_slow(self) -> list[str]:
         return self._slow.take()
-
-
-class _Lines:
-    """The recent lines of one kind (at most 50) for the overlay and the report, from any
-    thread: :meth:`take` returns the ones added since it was last called."""
-
-    def __init__(self, size: int = 50) -> None:
-        self._lines: deque[tuple[int, str]] = deque(maxlen=size)
-        self._lock = threading.Lock()
-        self._seq = 0
-        self._taken = 0
-
-    def add(self, line: str) -> None:
-        with self._lock:
-            self._seq += 1
-            self._lines.append((self._seq, line))
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            return [line for _, line in self._lines]
-
-    def take(self) -> list[str]:
-        with self._lock:
-            new = [line for seq, line in self._lines if seq > self._taken]
-            self._taken = self._seq
-            return new
