@@ -3,9 +3,10 @@ plugin that blocks in it for ever, and one that sleeps 190 ms in it (under the 4
 line), on a real stage playing a realtime replay (a live source: the pose thread must not
 wait for anyone), next to a witness plugin.
 
-What must hold whatever the fault: the show goes on — most of the source's frames are
-dispatched and reach the witness, in order, and the witness keeps being drawn; the stage ends
-(no hang, shutdown included). A plugin blocking for ever is switched off and named.
+What must hold whatever the fault: the show goes on — three quarters of the source's frames
+at least are dispatched and reach the witness, in order, and the witness is drawn for half of
+them at least; the stage ends (no hang, shutdown included). A plugin blocking for ever is
+switched off and named.
 
 A new hook gets covered by adding it to :data:`HOOKS` (and how to make it fire to
 :func:`trigger` if frames, draws, events, a scene switch and a settings change do not).
@@ -181,13 +182,13 @@ def test_a_plugin_faulty_in_a_hook_holds_up_nobody_else(tmp_path, hook, mode):
     assert "error" not in outcome, outcome
     report = outcome["report"]
     # the show went on: most of the source's frames were dispatched and reached the witness
-    assert report.frames >= FRAMES // 2, report.summary()
+    assert report.frames >= FRAMES * 3 // 4, report.summary()
     got = [f.index for f in witness.frames]
     assert got == sorted(set(got))  # in order, none twice
-    assert len(got) >= FRAMES // 2, (len(got), report.missed)
+    assert len(got) >= FRAMES * 3 // 4, (len(got), report.missed)
     assert len(got) + report.missed.get("witness", 0) == report.frames
     # the witness kept being drawn: the window waited for nobody
-    assert witness.draws >= FRAMES // 4, witness.draws
+    assert witness.draws >= FRAMES // 2, witness.draws
     assert witness.unconfigured >= 1  # and was unconfigured at the end, whatever faulty did
     named = [e for e in report.errors if e.startswith("faulty: switched off after being stuck")]
     if mode == "block":

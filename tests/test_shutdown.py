@@ -169,10 +169,9 @@ def port_name():
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("jack")
 def test_sigterm_ends_the_process_with_a_stuck_plugin_and_a_thread_and_no_note_held(
-    tmp_path,
-    jack,
-    port_name,  # noqa: F811 - the fixture imported above
+    tmp_path, port_name
 ):
     from posestage_midi.jack import Listener, all_notes_off
 

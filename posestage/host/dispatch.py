@@ -102,6 +102,7 @@ class Dispatcher(Failures):
         self._composited = 0
         self._tables: dict[str, tuple[Row, ...]] = {}
         self._members: frozenset[str] = frozenset()
+        self._off: set[str] = set()  # switched off: no call of theirs runs but lifecycle
         self._overruns = Overruns()
         #: time spent per plugin and hook (:class:`~posestage.host.timings.Timings`)
         self.timings = Timings()
@@ -119,6 +120,7 @@ class Dispatcher(Failures):
                 tables.setdefault(hook, []).append((name, impl.function, tuple(impl.argnames)))
         self._tables = {hook: tuple(r) for hook, r in tables.items()}
         self._members = frozenset(name for name, _ in rows)
+        self._off -= self._members  # configured again: its calls run again
 
     def remove(self, name: str) -> None:
         """Take one plugin out of dispatch now (switched off): what waited on its lane is
@@ -339,6 +341,8 @@ class Dispatcher(Failures):
         """Run one job on its lane (the lane's thread): the call, timed and traced; then what
         its kind asks (a layer swapped, an event handed on, a waiter told)."""
         name, hook = lane.name, job.hook
+        if job.kind != LIFE and name in self._off:
+            return  # switched off after this call was handed over
         kwargs = job.kwargs
         layer = None
         if job.kind == DRAW:
@@ -442,6 +446,7 @@ class Dispatcher(Failures):
     def _switch_off(self, name: str, why: str) -> None:
         if not self.in_dispatch(name):
             return  # already off (another thread got there first)
+        self._off.add(name)  # a call posted from a table read just before: not run either
         self.remove(name)
         line = f"{name}: switched off after {why}"
         log.error("%s", line)

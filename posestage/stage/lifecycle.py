@@ -389,6 +389,7 @@ class Stage:
                 host.deactivate_all(self.context, timeout=UNCONFIGURE_SECONDS)
             except Exception as err:
                 show.report(f"unconfiguring plugins: {describe_error(err)}", on_screen=False)
+            host.drain(UNCONFIGURE_SECONDS)  # the lanes of plugins with no unconfigure too
             host.dispatcher.close()
             self._collect_host_errors()
         self._stop_trace()
