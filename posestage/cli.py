@@ -17,9 +17,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import threading
+import time
 
-from posestage import logs
+from posestage import logs, signals
 from posestage.errors import PosestageError
 
 log = logging.getLogger("posestage")
@@ -117,8 +120,60 @@ def global_plugins(argv: list[str]) -> list[str]:
     return found
 
 
+#: After the command returned, how long threads a plugin left running (not daemons) may take
+#: to end before the process ends anyway (seconds): ``posestage run`` always ends.
+EXIT_SECONDS = 2.0
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``posestage`` command. Called with no ``argv`` it is the process itself (the console
+    script, ``python -m posestage``): the stop signals are caught from its first line (a
+    ``run`` keeps them for its stage) and the process ends once the command returned, even
+    when a plugin left a thread running (:func:`end_process`)."""
+    process = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
+    signals.install(defer=_command(argv) == "run")  # before anything can be interrupted
+    try:
+        code = _main(argv)
+    finally:
+        if not process:
+            signals.uninstall()  # called in-process (tests, a program): leave it as it was
+    if process:
+        end_process(code)
+    return code
+
+
+def end_process(code: int, grace: float = EXIT_SECONDS) -> None:
+    """Give the threads that would keep the process alive (not daemons) ``grace`` seconds in
+    all; if some still run, say which, flush the logs and end the process with ``code``."""
+    end = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, end - time.monotonic()))
+    left = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and not t.daemon and t.is_alive()
+    ]
+    if not left:
+        return
+    log.warning(
+        "threads still running %g s after the end (%s): a plugin started them and did not stop "
+        "them in posestage_unconfigure; ending the process",
+        grace,
+        ", ".join(left),
+    )
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _main(argv: list[str]) -> int:
     logs.setup(debug="--debug" in argv)
     try:
         parser = build_parser(argv, global_plugins(argv))

@@ -187,7 +187,7 @@ class LogCollector:
 
     @hookimpl
     def posestage_draw(self, canvas, frame):
-        canvas.append(self.PLUGIN_NAME)
+        canvas.fill((ord(self.PLUGIN_NAME[0]), 0, 0))  # its own layer, all of it
         self.log.append((self.PLUGIN_NAME, "draw", frame.index))
 
     @hookimpl

@@ -22,7 +22,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 #: The public face (``""``, posestage/__init__) imports nothing itself: its names are looked up
 #: lazily, and an import of one of them counts as an import of the module that defines it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "logs"),
+    ("", "errors", "logs", "signals"),
     ("model",),
     ("config",),
     ("context",),

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from fakes import write_stream
+from posestage_midi.fixtures import jack  # noqa: F401 - a private jackd -d dummy, the fixture
 
 from posestage.model.posestream import read_posestream
 
@@ -133,3 +135,117 @@ def test_plugin_log_lines_reach_stderr_in_one_format(tmp_path):
     assert "posestage: plugin chatty: posestage_frame failed" in lines
     assert lines[-1].startswith("posestage: 5 frames in")
     assert err.count("Traceback (most recent call last)") == 1
+
+
+# -- a stuck plugin, a plugin's thread and a sounding note at SIGTERM ---------------------------
+
+STUCK_PLUGIN = """\
+import threading
+import time
+from posestage import hookimpl
+
+@hookimpl
+def posestage_frame(frame):
+    if frame.index == 10:
+        print("stuck: blocking for ever", flush=True)
+        threading.Event().wait()  # never returns
+"""
+
+THREAD_PLUGIN = """\
+import threading
+import time
+from posestage import hookimpl
+
+@hookimpl
+def posestage_configure():
+    # not a daemon, never stopped: it would keep the process alive after the show
+    threading.Thread(target=threading.Event().wait, name="forgotten", daemon=False).start()
+"""
+
+
+@pytest.fixture
+def port_name():
+    return f"posestage-shutdown-{os.getpid()}"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("jack")
+def test_sigterm_ends_the_process_with_a_stuck_plugin_and_a_thread_and_no_note_held(
+    tmp_path, port_name
+):
+    from posestage_midi.jack import Listener, all_notes_off
+
+    from posestage import KEYPOINT_INDEX
+    from posestage import testing as kit
+
+    right = KEYPOINT_INDEX["right_wrist"]
+    figures = []
+    for _ in range(300):  # the right hand above the head all along: note 60 sounds
+        xy = kit.standing_xy(320.0, 460.0, 400.0)
+        xy[right, 1] = 40.0
+        figures.append([xy])
+    kit.write_stream(tmp_path / "s.jsonl", figures, size=(640, 480))
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "stuck.py").write_text(STUCK_PLUGIN)
+    (plugins / "forgets.py").write_text(THREAD_PLUGIN)
+    scene = tmp_path / "show.toml"
+    scene.write_text(
+        f'[stage]\nsource = "replay:{tmp_path / "s.jsonl"}"\npace = "realtime"\nloop = true\n'
+        "[plugins.stuck]\n[plugins.forgets]\n"  # before the midi plugin in scene order
+        f'[plugins.midi]\napi = "jack"\nport = "{port_name}"\n'
+        '[[plugins.midi.notes]]\nvalue = "above_head(right_wrist)"\nnote = 60\n'
+    )
+    with Listener(port_name, virtual=True) as listener:
+        args = ["run", str(scene), "--headless", "--plugin-dir", str(plugins)]
+        proc = start(args, tmp_path)
+        err = Lines(proc.stderr)
+        try:
+            assert err.wait_for("midi:"), err.text()  # configured: its port is open
+            out = proc.stdout.readline()  # the stuck plugin got stuck (note 60 sounds)
+            assert "stuck: blocking for ever" in out, err.text()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(WAIT)  # a hang guard: it ends within seconds
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        got = listener.take(until=all_notes_off(0))
+    text = err.text()
+    assert proc.returncode == 0, text
+    assert [0x90, 60, 100] in got and got[-2:] == [[0x80, 60, 0], [0xB0, 123, 0]], got
+    assert "stopped by signal SIGTERM" in text
+    assert "threads still running" in text and "forgotten" in text  # named, then ended
+
+
+SLOW_IMPORT = """\
+import pathlib, time
+pathlib.Path(__file__).with_suffix(".imported").touch()
+time.sleep(1.0)  # a heavy import: the command line is still starting
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_during_start_up_stops_the_show_cleanly_instead_of_killing_it(tmp_path):
+    """SIGTERM while the command line is still loading plugins (before any stage exists): the
+    handlers are in from the first line of main, the stage takes the signal over and stops
+    at once — exit 0 and the usual last line, not death by the signal's default action."""
+    write_stream(tmp_path / "s.jsonl", 30)
+    plugin = tmp_path / "posestage_heavy.py"
+    plugin.write_text(SLOW_IMPORT)
+    marker = plugin.with_suffix(".imported")
+    args = ["-p", str(plugin), "run", "--source", f"replay:{tmp_path / 's.jsonl'}"]
+    proc = start([*args, "--loop", "--headless"], tmp_path)
+    err = Lines(proc.stderr)
+    try:
+        deadline = time.monotonic() + WAIT
+        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        assert marker.exists(), err.text()
+        proc.send_signal(signal.SIGTERM)  # the plugin's import is still sleeping
+        proc.wait(WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = err.text()
+    assert proc.returncode == 0, (proc.returncode, text)
+    assert "stopped by signal SIGTERM" in text

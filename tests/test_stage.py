@@ -164,8 +164,8 @@ def test_stills_through_the_real_model(images_dir, engine):
     xs = sorted(float(np.median(p.xy[:, 0])) for p in frames[0].people)
     assert 550 < xs[0] < 1000 < xs[1] < 1400
     # hooks on the documented threads; the canvas maps source pixels
-    assert plugin.threads["frame"] == {"posestage-pose"} == plugin.threads["enter"]
-    assert plugin.threads["draw"] == {threading.main_thread().name}
+    assert plugin.threads["frame"] == {"posestage-lane-collect"} == plugin.threads["enter"]
+    assert plugin.threads["draw"] == {"posestage-lane-collect"}
     assert plugin.canvas_sizes <= {(1920, 1278), (500, 610), (640, 480)}
     assert plugin.configured == 1 and plugin.unconfigured == 1
 
@@ -220,14 +220,13 @@ def test_two_plugins_draw_in_scene_order(tmp_path):
     canvases = []
     original = host.draw
 
-    def draw(canvas, frame):  # keep what the plugins drew on the stage's canvas
-        original(canvas, frame)
+    def draw(canvas, frame, **kw):  # keep what the stage composited
+        original(canvas, frame, **kw)
         canvases.append(canvas.copy())
 
     host.draw = draw
     st.run()
-    assert log and len(log) % 2 == 0
-    assert all(log[i : i + 2] == ["red", "blue"] for i in range(0, len(log), 2))
+    assert log.count("red") >= 1 and log.count("blue") >= 1  # each on its own layer and lane
     canvas = canvases[-1]
     assert canvas.get_size() == (640, 480)
     assert tuple(canvas.get_at((20, 20)))[:3] == (255, 0, 0)
@@ -265,8 +264,8 @@ def test_privacy_mode_withholds_the_image_from_every_plugin(couple, engine):
     st = Stage([scene], StageOptions(headless=True), host=host, source=source, engine=engine)
     original = host.draw
 
-    def draw(canvas, frame):
-        original(canvas, frame)
+    def draw(canvas, frame, **kw):
+        original(canvas, frame, **kw)
         pixels.append(pygame.surfarray.array3d(canvas).max())
 
     host.draw = draw
@@ -778,10 +777,10 @@ def test_bad_options_are_one_line_errors():
 
 
 def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path, monkeypatch):
-    """A plugin blocks in ``frame`` (the pose thread waits for it): the window loop goes on
-    ticking; with nothing new to show nobody is redrawn; once a plugin animates (its draw
-    returns True, started here by an event) the canvas is redrawn on every tick; the stuck
-    plugin's draw is skipped, never waited for; the overlay names it with its duration."""
+    """A plugin blocks in ``frame`` (on its lane): the window loop goes on ticking; with
+    nothing new to show nobody is redrawn; once a plugin animates (its draw returns True,
+    started here by an event) it is redrawn on every tick; the blocked plugin's draw waits
+    on its own lane, never for anyone else; the overlay names it with its duration."""
     import posestage.stage.window as window_module
     from posestage.host import PluginHost
 
@@ -808,6 +807,7 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
 
     stuck, animated = Stuck("stuck"), Animated("animated")
     host = PluginHost(clock=lambda: now[0])
+    host.dispatcher.stuck_after = 600.0  # slow, not stuck (tests/test_faults.py: stuck)
     for p in (stuck, animated):
         host.register(p, p.name)
     write_stream(tmp_path / "s.jsonl", 300)
@@ -827,6 +827,7 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
     def watch():
         try:
             assert inside.wait(30)
+            seen["stuck_at"] = stuck.draws
             ticks(5)  # the overlay shows the late plugin: one redraw for that
             seen["idle"] = ticks(30)
             animated.animate = True
@@ -834,7 +835,7 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
             ticks(2)
             seen["animating"] = ticks(30)
             seen["overlay"] = list(st.overlay.errors())
-            seen["skipped"] = host.dispatcher.skipped.get("stuck", 0)
+            seen["stuck_draws"] = stuck.draws
         finally:
             release.set()
             while len(animated.frames) < 10 and time.monotonic() < deadline:
@@ -849,7 +850,7 @@ def test_the_window_keeps_drawing_while_a_plugin_is_stuck_and_names_it(tmp_path,
     assert idle_ticks >= 30 and idle_draws == 0  # nothing new: no redraw
     busy_ticks, busy_draws = seen["animating"]
     assert busy_ticks >= 30 and busy_draws >= busy_ticks - 1  # one redraw per tick
-    assert seen["skipped"] >= busy_ticks - 1  # the stuck plugin's draw: skipped, not waited
+    assert seen["stuck_draws"] == seen["stuck_at"]  # its draw waits on its lane, nobody else
     assert "stuck: posestage_frame running for 2.0 s (budget 50 ms)" in seen["overlay"]
     assert "stuck: posestage_frame took 2000 ms (budget 50 ms)" in report.slow
     assert report.error is None and report.stopped_by == "quit"

@@ -63,7 +63,7 @@ def test_run_trace_hooks_names_every_call_on_its_thread(tmp_path, monkeypatch, c
     assert {("skeleton", "posestage_configure"), ("skeleton", "posestage_draw")} <= calls
     assert ("recorder", "posestage_unconfigure") in calls
     frames = [r for r in rows if r["hook"] == "posestage_frame"]
-    assert len(frames) == 6 and {r["thread"] for r in frames} == {"posestage-pose"}
+    assert len(frames) == 6 and {r["thread"] for r in frames} == {"posestage-lane-recorder"}
     assert all(r["ms"] >= 0 and not r["failed"] for r in rows)
 
     assert main([*args, "--trace-hooks"]) == 0

@@ -213,14 +213,31 @@ class Activation:
         return True
 
     def deactivate_all(self, stage: Any, *, timeout: float | None = None) -> None:
-        """Unconfigure every configured plugin, last first (shutdown, before a new stage).
-        With ``timeout``, a plugin stuck in another hook that long is left (reported)."""
+        """Unconfigure every configured plugin (shutdown, before a new stage), each on its own
+        lane at the same time, waited for together: ``timeout`` seconds (default: the
+        unconfigure deadline); a plugin stuck that long is left behind (reported)."""
         with self._state:
             names = list(self._configured)
             self._configured = {}
+            self._privacy.clear()
+            self._room.clear()
             self._sync()
+        # each on its own lane, all at once: a stuck plugin holds up nobody's unconfigure
+        calls = []
         for name in reversed(names):
-            self._unconfigure(name, stage, timeout=timeout)
+            info = self.registry.plugins.get(name)
+            impl = info.impls.get("posestage_unconfigure") if info else None
+            if impl is not None:
+                hook = "posestage_unconfigure"
+                calls.append((name, hook, impl.function, impl.argnames, {"stage": stage}))
+        if not calls:
+            return
+        results = self.dispatcher.lifecycles(calls, timeout)
+        for (name, hook, *_), got in zip(calls, results):
+            if isinstance(got, BaseException):
+                if isinstance(got, KeyboardInterrupt) and real_interrupt():
+                    raise got
+                self.dispatcher.report(name, hook, got)
 
     def update_settings(
         self, name: str, changes: dict, stage: Any, where: str = "control", *, coerce: bool = True
@@ -405,6 +422,8 @@ class Activation:
             self._room.discard(name)
             self._sync()
         stage = self._stage
+        if self.dispatcher.left_behind(name):
+            return  # stuck in a hook: never called again while that call runs
 
         def unconfigure() -> None:
             self._unconfigure(name, stage)

@@ -5,14 +5,14 @@ The stage (and tests) hold one :class:`PluginHost`::
     host = PluginHost.load(enable=["my_dev_plugin"], disable=["recorder"], safe=False)
     problems = host.activate(scene.plugins, stage)   # activation: configure in scene order
     host.person_enter(person, frame); host.person_leave(person, frame); host.frame(frame)
-    host.draw(canvas, frame); consumed = host.event(event)   # dispatch
+    host.draw(canvas, frame); host.event(event)      # dispatch: posted to each plugin's lane
     host.deactivate_all(stage)                       # every configured plugin unconfigured
     host.sources()                                   # registry: {scheme: opener}
 
 Each job lives in its own module — :mod:`~posestage.host.registry` (which plugins, what they
 implement and declare), :mod:`~posestage.host.activation` (scenes, lifecycle hooks, the
-privacy latch) and :mod:`~posestage.host.dispatch` (every per-frame and display hook call,
-per-plugin locks, failures and budgets). The host builds the three and wires them: the
+privacy latch) and :mod:`~posestage.host.dispatch` (every hook call, on each plugin's own lane;
+layers, failures and budgets). The host builds the three and wires them: the
 registry reports to the dispatcher's error lines, activation tells the dispatcher who is in
 dispatch, the dispatcher tells activation whom it switched off. Its methods hand each call to
 the part that does it, under a banner naming that part; reach a part directly
@@ -189,14 +189,20 @@ class PluginHost:
     def frame(self, frame: Any) -> None:
         self.dispatcher.frame(frame)
 
-    def draw(self, canvas: Any, frame: Any, *, wait: bool = False) -> bool:
-        return self.dispatcher.draw(canvas, frame, wait=wait)
+    def draw(self, canvas: Any, frame: Any, *, within: float = 0.0) -> bool:
+        return self.dispatcher.draw(canvas, frame, within=within)
 
     def event(self, event: Any) -> bool:
         return self.dispatcher.event(event)
 
-    def pump_events(self) -> None:
-        self.dispatcher.pump_events()
+    def watch(self) -> None:
+        self.dispatcher.watch()
+
+    def drain(self, timeout: float) -> bool:
+        return self.dispatcher.drain(timeout)
+
+    def missed(self) -> dict[str, int]:
+        return self.dispatcher.missed()
 
     @property
     def errors(self) -> list[str]:
@@ -220,7 +226,11 @@ class PluginHost:
         return self.dispatcher.timings.means()
 
     def timing_summary(self) -> dict[str, dict[str, float]]:
-        return self.dispatcher.timings.summary()
+        summary = self.dispatcher.timings.summary()
+        for name, missed in self.dispatcher.missed().items():
+            if name in summary:
+                summary[name]["missed"] = missed
+        return summary
 
     def profile_lines(self) -> list[str]:
         return self.dispatcher.timings.profile_lines()

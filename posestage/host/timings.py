@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "HOOK_BUDGET_MS",
+    "LIFECYCLE_SECONDS",
+    "STUCK_SECONDS",
     "OVERRUN_FACTOR",
     "OVERRUN_LIMIT",
     "OVERRUN_WINDOW",
@@ -38,6 +40,19 @@ HOOK_BUDGET_MS = {
     "posestage_person_leave": 50.0,
     "posestage_draw": 20.0,
     "posestage_event": 20.0,
+}
+#: A per-frame or display hook (the ones with a budget) still running after this many seconds
+#: is stuck: its plugin is switched off and its lane left behind (see
+#: :mod:`posestage.host.lanes`). Far above any budget: only a plugin that hangs gets here.
+STUCK_SECONDS = 2.0
+#: How long the one who asked waits for a lifecycle hook (seconds) before the plugin counts as
+#: stuck (switched off, left behind). Configure may load a soundfont or open a device.
+LIFECYCLE_SECONDS = {
+    "posestage_configure": 20.0,
+    "posestage_privacy": 5.0,
+    "posestage_settings_changed": 10.0,
+    "posestage_scene_changed": 10.0,
+    "posestage_unconfigure": 5.0,
 }
 #: A call over its budget is named on screen; a plugin whose calls of one hook take more than
 #: :data:`OVERRUN_FACTOR` times the budget in :data:`OVERRUN_LIMIT` of the last

@@ -1,19 +1,24 @@
 """The stage: the runtime loop from frames to plugins to the window.
 
-Four threads, each doing one thing at its own pace, each run by one part::
+Four threads of the stage, each doing one thing at its own pace, each run by one part, and
+one lane per plugin::
 
     capture thread   Capture        source.read() ──► Mailbox (one slot)
     pose thread      PosePipeline   Mailbox ──► engine.detect ──► mirror ──► tracker
-                                        ──► PoseFrame ──► posestage_person_leave / _enter /
-                                        posestage_frame
-    main thread      Window or      the display loop at display rate: events, posestage_draw
-                     Headless       (when there is something new), posestage_event, overlay,
-                                    keys; once a round the stage's chores: control messages
-                                    and scene reloads (SceneControl), plugin files
-                                    (Rehearsal), the context's facts
+                                        ──► PoseFrame ──► hands person_leave / _enter /
+                                        frame to every plugin's lane (never waits for one)
+    main thread      Window or      the display loop at display rate: events (stage keys,
+                     Headless       then handed to the plugins' lanes), asks the lanes for
+                                    their layers, composites the backdrop and the finished
+                                    layers, overlay; once a round the stage's chores: control
+                                    messages and scene reloads (SceneControl), plugin files
+                                    (Rehearsal), stuck plugins (host.watch), the context
     control thread   SceneControl   scene switches and reloads, set / enable / disable,
-                     (ControlThread) --plugin-dir swaps: the plugins' configure, unconfigure,
-                                    settings_changed, scene_changed
+                     (ControlThread) --plugin-dir swaps: asks the lanes for configure,
+                                    unconfigure, settings_changed, scene_changed and waits,
+                                    with a deadline
+    a lane per       host.lanes     every hook of that plugin, one at a time, in order
+    plugin           (posestage-lane-NAME)
 
 **The parts.** :class:`Stage` only assembles, starts, runs and shuts down. At :meth:`Stage.run`
 it builds what it was not given (host, scenes, source, engine: :mod:`.assembly`), then the
@@ -38,13 +43,17 @@ parts, each handed its neighbours in its constructor and nothing else:
   newest frame replaces an unprocessed one (counted in :attr:`StageReport.dropped`): no queue
   grows and no stale frame is processed. For other sources the capture thread waits for the
   pose thread to take the frame, so every frame is processed.
-- **Which thread calls which hook, and the locks** are the plugin contract, documented in
-  :mod:`posestage.hookspecs` and kept by :mod:`posestage.host.dispatch`: one lock per
-  plugin (its hooks never overlap; different plugins run at the same time), the main thread
-  never waits for a plugin (a busy plugin's draw is skipped for a tick), a plugin joins
-  dispatch once configured. For each frame the order is: leave (people gone), enter (people
-  new), then frame. The pipeline's own lock is held only from mirroring to tracking and while
-  a scene switch changes mirror / privacy / tracking — never around plugin code.
+- **Which thread calls which hook** is the plugin contract, documented in
+  :mod:`posestage.hookspecs` and kept by :mod:`posestage.host.dispatch`: every hook of a
+  plugin runs on its lane (its hooks never overlap; different plugins run at the same time);
+  the pose thread and the window never wait for a plugin (a slow one gets the newest frame,
+  its missed frames counted; for a source that is not live every plugin gets every frame and
+  the pose thread waits for room on the lanes); each plugin draws its own layer and the
+  window shows the last finished ones over the backdrop (:mod:`.backdrop`: the live image
+  or black); a plugin stuck past its deadline is switched off and left behind. For each
+  frame the order is: leave (people gone), enter (people new), then frame. The pipeline's
+  own lock is held only from mirroring to tracking and while a scene switch changes mirror /
+  privacy / tracking — never around plugin code.
 - ``--mirror`` flips the camera image *and* the pose coordinates (``x → width - 1 - x``) right
   after detection, before tracking: the tracker, every plugin, the recorder and the window all
   see the mirrored world. Detection runs on the camera's own image, so keypoint names stay
@@ -64,8 +73,10 @@ parts, each handed its neighbours in its constructor and nothing else:
   source (camera) whose read fails is reported, reopened every
   :data:`~posestage.stage.capture.SOURCE_RETRY_SECONDS` and read again while the window and
   plugins keep running; a file source that ends (or fails) stops the stage cleanly. On every
-  exit path people get ``person_leave``, every plugin is unconfigured, threads are joined and
-  the source closed.
+  exit path people get ``person_leave``, every plugin is unconfigured (each on its lane, all
+  at once, with a deadline: a stuck one is left behind), threads are joined and the source
+  closed. The stop signals are caught from the command line's first line
+  (:mod:`posestage.signals`) and handed to the stage.
 - Scenes: number keys (or a ``scene`` control message, see :meth:`Stage.post`) switch to
   another scene; an edit of the running scene's file reloads it. The host keeps plugins whose
   settings did not change (they get ``posestage_scene_changed``), unconfigures dropped/changed

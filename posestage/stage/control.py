@@ -135,7 +135,7 @@ class SceneControl:
 
     def close(self) -> None:
         """At shutdown (the control thread stopped): messages still waiting are refused."""
-        for future, _ in self.inbox.close():
+        for _, future in self.inbox.close():  # (message, future) pairs
             self._replies.append((future, ControlReply(False, "the stage has stopped")))
         self.resolve_replies()
 

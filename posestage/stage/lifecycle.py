@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from posestage import signals
 from posestage.config.scenes import Scene
 from posestage.context import ControlInbox, StageContext, StageFacts
 from posestage.errors import PosestageError, describe_error, one_line
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 __all__ = ["Stage"]
 
 log = logging.getLogger("posestage.stage")
+
+#: At shutdown, how long every plugin's unconfigure (each on its lane, all at once, after the
+#: leaves of the people still on stage) is waited for; a plugin stuck longer is left behind.
+UNCONFIGURE_SECONDS = 5.0
 
 
 class Stage:
@@ -91,6 +96,7 @@ class Stage:
         self.ticks = 0  #: main-loop rounds (tests watch it to see the loop live)
         self._trace: HookTrace | None = None
         self._signals: dict[int, Any] = {}
+        self._taken = False  # the signals were handed over by posestage.signals
         self._started = 0.0
         self._room_pixels = "window"  # [stage] room_pixels of the first scene: never live
 
@@ -199,7 +205,12 @@ class Stage:
         while stopping raises KeyboardInterrupt (a real one: plugins do not swallow it)."""
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers live on the main thread; an embedding app keeps its own
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if signals.installed():  # the command line caught them from its first line
+            self._taken = True
+            for signum in signals.take(self._on_signal):  # one came during start-up
+                self._on_signal(signum, None)
+            return
+        for name in signals.NAMES:
             signum = getattr(signal, name, None)
             if signum is None:
                 continue
@@ -209,6 +220,9 @@ class Stage:
                 pass
 
     def _restore_signals(self) -> None:
+        if self._taken:
+            self._taken = False
+            signals.release(self._on_signal)
         for signum, previous in self._signals.items():
             try:
                 signal.signal(signum, previous)
@@ -235,6 +249,7 @@ class Stage:
         if self.host is None:
             self.host = PluginHost.load(enable=opts.enable, disable=opts.disable, safe=opts.safe)
         host = self.host
+        host.dispatcher.synchronous = False  # post to the plugins' lanes and go on
         if opts.trace_hooks:
             self._start_trace(opts.trace_hooks)
         loaded = None
@@ -279,10 +294,10 @@ class Stage:
             folder, problems = loaded
             self.rehearsal = Rehearsal(folder, host, control, show, problems)
         parts = (opts, host, pipeline, control, show, self._chores)
+        backdrop = Backdrop(pipeline.room, lambda: pipeline.privacy)
         if opts.headless:
-            self.display = Headless(*parts)
+            self.display = Headless(*parts, backdrop=backdrop)
         else:
-            backdrop = Backdrop(pipeline.room, lambda: pipeline.privacy)
             size = (int(source.width), int(source.height))
             self.display = Window(*parts, size=size, backdrop=backdrop)
         self.display.open()
@@ -337,7 +352,7 @@ class Stage:
         self.control.tick()
         if self.rehearsal is not None:
             self.rehearsal.poll()  # --plugin-dir: files saved since the last look
-        self.host.pump_events()
+        self.host.watch()  # plugins stuck in a hook: switched off, left behind
         self._collect_host_errors()
         self._update_facts()
 
@@ -396,16 +411,18 @@ class Stage:
                     self.pipeline.finish()
                 except Exception as err:  # the host isolates plugins: only a bug gets here
                     show.report(f"person_leave at shutdown: {describe_error(err)}", on_screen=False)
-            try:
-                host.deactivate_all(self.context, timeout=JOIN_SECONDS)  # a stuck one is left
+            try:  # each on its lane, all at once, one deadline: a stuck one is left behind
+                host.deactivate_all(self.context, timeout=UNCONFIGURE_SECONDS)
             except Exception as err:
                 show.report(f"unconfiguring plugins: {describe_error(err)}", on_screen=False)
+            host.drain(UNCONFIGURE_SECONDS)  # the lanes of plugins with no unconfigure too
+            host.dispatcher.close()
             self._collect_host_errors()
         self._stop_trace()
         if self.control is not None:
             self.control.close()
         else:
-            for future, _ in self._inbox.close():
+            for _, future in self._inbox.close():  # (message, future) pairs
                 future.set_result(ControlReply(False, "the stage has stopped"))
         if self.control_port is not None:  # last: every request it posted has its reply
             self.control_port.close()
@@ -420,6 +437,8 @@ class Stage:
         r.seconds = time.perf_counter() - self._started if self._started else 0.0
         r.fps = r.frames / r.seconds if r.seconds > 0 else 0.0
         r.errors = self.show.errors
+        if self.host is not None:
+            r.missed = dict(self.host.missed())
         r.slow = self.show.slow_lines
         host = self.host
         if host is not None:

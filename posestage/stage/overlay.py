@@ -101,6 +101,9 @@ def timing_lines(timings: Mapping[str, object], limit: int = 12) -> list[str]:
             text += f"  max {peak:7.2f} ms"
         if calls is not None:
             text += f"  {int(calls)} calls"
+        missed = field(value, "missed")
+        if missed:
+            text += f"  missed {int(missed)}"
         rows.append((mean, text))
     rows.sort(key=lambda r: -r[0])
     return [text for _, text in rows[:limit]]

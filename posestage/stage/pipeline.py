@@ -139,6 +139,8 @@ class PosePipeline:
     # -- the thread ----------------------------------------------------------------------
 
     def start(self) -> None:
+        # a live source: a slow plugin misses frames; else every plugin gets every frame
+        self.host.dispatcher.keep_every_frame = not self.source.live
         self.thread = threading.Thread(target=self._loop, name="posestage-pose", daemon=True)
         self.thread.start()
 

@@ -20,18 +20,20 @@ STATS_WINDOW = 2000
 class StageReport:
     """What a run did: counts, rates, latency, errors, per-plugin timings.
 
-    ``display_fps`` is the window loop's average tick rate over the run (0 headless): events
-    and chores run at that rate whatever a plugin does; ``redraws`` counts the times the
-    canvas was actually drawn (on a new frame, an event, an overlay change, a plugin
-    animating). ``latency_ms`` / ``inference_ms`` / ``wait_ms`` are (median, 95th percentile)
-    over the last :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose
-    thread took it (for a live source about half a camera period: the phase of the newest
-    frame). ``rejected`` counts control messages refused; ``failures`` has one line per
-    distinct plugin error with its count; ``errors`` the lines reported (engine, source,
-    scene, plugins); ``slow`` the notes of hooks over their time budget — warnings, shown on
-    screen too, not errors (a busy machine is not a broken plugin). ``stopped_by`` says why the stage stopped
-    ("frames", "duration", "source ended", "quit", "signal SIGTERM", "signal SIGHUP",
-    "source error", "error").
+        ``display_fps`` is the window loop's average tick rate over the run (0 headless): events
+        and chores run at that rate whatever a plugin does; ``redraws`` counts the times the
+        canvas was actually drawn (on a new frame, an event, an overlay change, a plugin
+        animating). ``latency_ms`` / ``inference_ms`` / ``wait_ms`` are (median, 95th percentile)
+        over the last :data:`STATS_WINDOW` frames; ``wait_ms`` is how old a frame was when the pose
+        thread took it (for a live source about half a camera period: the phase of the newest
+        frame). ``rejected`` counts control messages refused; ``failures`` has one line per
+        distinct plugin error with its count; ``errors`` the lines reported (engine, source,
+        scene, plugins); ``slow`` the notes of hooks over their time budget — warnings, shown on
+        screen too, not errors (a busy machine is not a broken plugin). ``missed`` counts, per
+    plugin, the frames it did not get because it was still busy with an older one (a live source:
+    a slow plugin gets the newest frame when it is ready). ``stopped_by`` says why the stage stopped
+        ("frames", "duration", "source ended", "quit", "signal SIGTERM", "signal SIGHUP",
+        "source error", "error").
     """
 
     frames: int = 0
@@ -53,6 +55,7 @@ class StageReport:
     slow: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    missed: dict = field(default_factory=dict)
     stopped_by: str = ""
     error: str | None = None
     profile: list[str] = field(default_factory=list)

@@ -16,6 +16,7 @@ from posestage.stage.options import StageOptions
 from posestage.stage.overlay import Overlay, StageStatus
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import Rate, StageReport
+from posestage.stage.room import Backdrop
 from posestage.stage.show import Show
 
 __all__ = ["IDLE_REDRAW", "JOIN_SECONDS", "MAX_WINDOW", "Display", "Headless", "Window"]
@@ -38,14 +39,13 @@ def _stage_keys() -> frozenset[int]:
 
 
 class Display:
-    """What the main thread shows: the ``pipeline``'s latest frame, with every plugin's
-    drawing (``host``), at most at ``options.display_fps``. ``chores`` runs once a round
-    (control messages, scene reloads, the context's facts: the stage's). Nothing here waits
-    for a plugin: a plugin busy on another thread is skipped this round.
-
-    ``backdrop(frame) -> pygame.Surface | None`` is what is shown *under* the plugins'
-    drawings (the live image, the empty room, or None: black; see
-    :class:`posestage.stage.room.Backdrop`): it is never on the canvas plugins draw on."""
+    """What the main thread shows: the ``pipeline``'s latest frame — the ``backdrop`` (the
+    live image, the empty room, or black: :class:`posestage.stage.room.Backdrop`) under every
+    plugin's layer; a plugin's layer never holds it —
+    at most at ``options.display_fps``. ``chores`` runs once a round (control messages,
+    scene reloads, the context's facts: the stage's). Nothing here waits for a plugin longer
+    than a display tick: the plugins draw their layers on their lanes, the display
+    composites the latest finished ones."""
 
     overlay: Overlay | None = None
 
@@ -60,13 +60,15 @@ class Display:
         backdrop: Callable[[PoseFrame], Any] | None = None,
     ) -> None:
         self.options = options
-        self.backdrop = backdrop or (lambda frame: None)
         self.host = host
         self.pipeline = pipeline
         self.control = control
         self.show = show
         self.chores = chores
-        self.redraws = 0  #: times the canvas was drawn
+        self.backdrop = backdrop or Backdrop(pipeline.room, lambda: pipeline.privacy)
+        self.redraws = 0  #: times the canvas was composited
+        self.canvas: Any = None  #: the picture last composited (what the window shows)
+        self.canvas_frame: int | None = None  #: the index of the frame it shows
 
     def open(self) -> None:
         """Start-up, before the plugins are configured (raises a one-line error)."""
@@ -80,22 +82,37 @@ class Display:
     def fill(self, report: StageReport) -> None:
         report.redraws = self.redraws
 
-    def paint(self, canvas, frame: PoseFrame) -> bool:
-        """Every plugin's drawing in scene order on ``canvas`` over black (a plugin busy
-        elsewhere is skipped). True when a plugin asked to animate."""
-        canvas.fill((0, 0, 0))
-        return bool(self.host.draw(canvas, frame))
+    def paint(self, frame: PoseFrame, *, ask: bool = True, within: float = 0.0) -> bool:
+        """Composite ``frame``'s picture on :attr:`canvas`: the backdrop, then every plugin's
+        latest finished layer in scene order. With ``ask``, the plugins are asked to draw
+        ``frame`` first and given up to ``within`` seconds. True when a plugin animates."""
+        import pygame
+
+        size = (frame.width, frame.height)
+        canvas = self.canvas
+        if canvas is None or canvas.get_size() != size:
+            canvas = self.canvas = pygame.Surface(size)
+        backdrop = self.backdrop(frame)
+        if backdrop is not None:
+            canvas.blit(backdrop, (0, 0))
+        else:
+            canvas.fill((0, 0, 0))
+        if ask:
+            animate = self.host.draw(canvas, frame, within=within)
+        else:
+            animate = self.host.dispatcher.composite(canvas)
+        self.canvas_frame = frame.index
+        self.redraws += 1
+        return bool(animate)
 
 
 class Headless(Display):
-    """No window: chores, and the canvas redrawn off-screen (plugins that render, e.g. to a
-    file, keep working) when a new frame came or a plugin animates (its draw returned True),
-    at most at display rate; the last frame is always drawn."""
+    """No window: chores, and the canvas composited off-screen (plugins that render, e.g. to
+    a file, keep working) when a new frame came or a plugin animates (its draw returned
+    True), at most at display rate; the last frame is always drawn, every plugin given up to
+    :data:`JOIN_SECONDS` to finish its layer."""
 
     def run(self) -> None:
-        import pygame
-
-        canvas = None
         drawn = None
         animate = False
         period = 1.0 / self.options.display_fps
@@ -118,10 +135,7 @@ class Headless(Display):
                     frame = pipeline.frame
                 drawn = frame
                 next_draw = now + period
-                if canvas is None or canvas.get_size() != (frame.width, frame.height):
-                    canvas = pygame.Surface((frame.width, frame.height))
-                animate = self.paint(canvas, frame)
-                self.redraws += 1
+                animate = self.paint(frame, within=JOIN_SECONDS if stopping else period)
             if stopping:
                 return
 
@@ -198,8 +212,9 @@ class Window(Display):
         overlay = self.overlay
         clock = pygame.time.Clock()
         display_rate = Rate()
-        canvas = shown = None
-        image_frame = None
+        period = 1.0 / self.options.display_fps
+        dispatcher = self.host.dispatcher
+        drawn = None
         animate = False
         overlay_seen: Any = None
         caption = None
@@ -220,21 +235,18 @@ class Window(Display):
                 if seen != overlay_seen:
                     overlay_seen, dirty = seen, True
                 frame = self.pipeline.frame
-                if dirty or animate or frame is not image_frame or now - last_redraw >= IDLE_REDRAW:
+                ask = dirty or animate or frame is not drawn or now - last_redraw >= IDLE_REDRAW
+                if ask or dispatcher.layers_changed:
                     if frame is not None:
-                        size = (frame.width, frame.height)
-                        if canvas is None or canvas.get_size() != size:
-                            canvas = pygame.Surface(size, pygame.SRCALPHA)
-                            shown = pygame.Surface(size)
-                        image_frame = frame
-                        animate = self._compose(shown, canvas, frame)
-                        self._present(window, shown)
+                        # a plugin's layer finished late: composite again, asking nobody
+                        animate = self.paint(frame, ask=ask, within=period) or (animate and not ask)
+                        drawn = frame
+                        self._present(window, self.canvas)
                     else:
                         window.fill((0, 0, 0))
                     timings = self.host.timing_summary() if overlay.show_timings else None
                     overlay.draw(window, self._status(), timings)
                     pygame.display.flip()
-                    self.redraws += 1
                     last_redraw = now
                 clock.tick(self.options.display_fps)
                 now = time.perf_counter()
@@ -244,19 +256,6 @@ class Window(Display):
         finally:
             self._surface = None
             pygame.display.quit()
-
-    def _compose(self, shown, canvas, frame: PoseFrame) -> bool:
-        """The plugins draw on ``canvas``, transparent (no camera pixel on it, ever); ``shown``
-        gets the backdrop, then the canvas over it. True when a plugin asked to animate."""
-        canvas.fill((0, 0, 0, 0))
-        animate = bool(self.host.draw(canvas, frame))
-        backdrop = self.backdrop(frame)
-        if backdrop is None:
-            shown.fill((0, 0, 0))
-        else:
-            shown.blit(backdrop, (0, 0))
-        shown.blit(canvas, (0, 0))
-        return animate
 
     def _show_errors(self) -> None:
         """The show's new and pinned lines onto the overlay, and the plugins in a hook past its

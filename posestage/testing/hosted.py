@@ -16,7 +16,8 @@ Scenes are validated as the stage validates them (a bad one raises its one-line
 :class:`~posestage.SceneError`), activated as the stage activates them (kept plugins get
 ``posestage_scene_changed``, changed settings are offered through
 ``posestage_settings_changed``), and every hook goes through the real dispatcher: failures are
-counted and switched off, errors collected. Each call returns once the plugin has run the hook.
+counted and switched off, errors collected. Each call returns once the plugin has run the hook
+on its lane (a host outside a running stage waits for every call).
 Leaving the ``with`` block unconfigures every plugin, as the stage's shutdown does.
 """
 
@@ -67,8 +68,9 @@ class HostedPlugins:
         self.host.person_leave(person, frame)
 
     def draw(self, canvas: Any, frame: Any) -> bool:
-        """``posestage_draw(canvas, frame)``; True when a plugin asked to be drawn again."""
-        return self.host.draw(canvas, frame, wait=True)
+        """``posestage_draw(canvas, frame)``: each plugin draws its own layer, composited on
+        ``canvas`` in scene order; True when a plugin asked to be drawn again."""
+        return self.host.draw(canvas, frame)
 
     def event(self, event: Any) -> bool:
         """``posestage_event(event)``; True when a plugin consumed it."""

@@ -14,8 +14,8 @@ The plugin is a module or object with ``@hookimpl`` functions (named by its ``PL
 its module name without ``posestage_``, an object by its class name in lower case, or ``name=``), or the name of an installed plugin
 (as ``posestage plugins`` lists it), or a ``-p`` spec (a dotted module, ``module:attribute``,
 a ``.py`` path). Two helper plugins take part in every run: ``testing-frames`` first in scene
-order (keeps each frame, enter and leave) and ``testing-canvas`` last (copies the canvas after
-every plugin drew on it).
+order (keeps each frame, enter and leave) and ``testing-canvas`` last (reads what the window
+showed: the stage's backdrop under every plugin's layer, composited in scene order).
 
 What was sent and played:
 
@@ -86,9 +86,10 @@ class PluginRun:
       first plugin saw it; ``image`` is None unless the source had pixels and privacy allowed);
     - ``people``: how many people each frame had (``len(frame.people)``);
     - ``entered`` / ``left``: ``(person id, slot, frame index)`` of every enter / leave hook;
-    - ``canvas``: (H, W, 3) uint8 RGB — the canvas after every plugin drew the last frame
-      (None if nothing was drawn); ``canvas_frame`` is that frame's index and ``draws`` how
-      often the canvas was drawn (headless, at most at display rate; the last frame always);
+    - ``canvas``: (H, W, 3) uint8 RGB — what the window showed last: the backdrop (the image
+      when privacy allows, else black) under every plugin's layer of the last frame (None if
+      nothing was drawn); ``canvas_frame`` is that frame's index and ``draws`` how often the
+      picture was composited (headless, at most at display rate; the last frame always);
     - ``errors``: every error line of the run (plugin failures, refused settings, source);
     - ``report``: the stage's :class:`~posestage.stage.StageReport`;
     - ``active``: the plugins that were configured at the start, scene order (helpers left out);
@@ -211,25 +212,26 @@ class FrameLog:
 
 
 class CanvasGrab:
+    """What the window showed last: the display's composited canvas (the backdrop under every
+    plugin's layer), its frame and how often it was composited, read after the run."""
+
     PLUGIN_NAME = CANVAS_PLUGIN
 
     def __init__(self, run: PluginRun):
         self.run = run
-        self.surface = None
-
-    @hookimpl
-    def posestage_draw(self, canvas, frame):
-        self.surface = canvas.copy()  # a blit: cheap; the array is made after the run
-        self.run.canvas_frame = frame.index
-        self.run.draws += 1
+        self.stage: Any = None
 
     def array(self) -> np.ndarray | None:
-        if self.surface is None:
+        display = getattr(self.stage, "display", None)
+        surface = getattr(display, "canvas", None)
+        if surface is None:
             return None
         import pygame
 
+        self.run.canvas_frame = display.canvas_frame
+        self.run.draws = display.redraws
         # surfarray gives (W, H, 3); tests index images as (row, column) = (y, x)
-        return np.ascontiguousarray(pygame.surfarray.array3d(self.surface).transpose(1, 0, 2))
+        return np.ascontiguousarray(pygame.surfarray.array3d(surface).transpose(1, 0, 2))
 
 
 # -- running -------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ def run_plugins(
     if source is None:
         frames = None  # the synthetic source ends after exactly that many frames
     options = StageOptions(headless=True, frames=frames, pace="fast", model=model)
-    the_stage = Stage([scene], options, host=host, source=src)
+    the_stage = grab.stage = Stage([scene], options, host=host, source=src)
     try:
         run.report = the_stage.run()
     finally:

@@ -178,7 +178,7 @@ def run_scene(
     options = StageOptions(
         headless=headless, frames=frames, duration=duration, pace=pace, loop=loop, model=model
     )
-    the_stage = Stage(loaded, options, host=host, source=src)
+    the_stage = grab.stage = Stage(loaded, options, host=host, source=src)
     failed: list[BaseException] = []
     driver = None
     if during is not None:

@@ -173,9 +173,12 @@ def test_the_window_shows_the_room_the_canvas_never_does():
     shown = ~skeleton_mask(f)
     assert len(f.people) == 1
     assert np.mean(np.all(last == empty, axis=-1)[shown]) > 0.95
-    first = watcher.windows[0]
-    waiting = drawn_mask(lambda s: draw_message(s, WAITING)) | skeleton_mask(watcher.draw_frames[0])
-    assert not first[~waiting].any()
+    # before the room was taken: no room in the window (the waiting message over black; the
+    # window may already carry the stage's status panel, plugins draw on lanes of their own)
+    before = watcher.windows[:10]  # the first 10 frames have someone in view
+    assert all(np.mean(np.all(w == empty, axis=-1)) < 0.01 for w in before)
+    waiting = drawn_mask(lambda s: draw_message(s, WAITING))
+    assert any(w[waiting].any() for w in before)
 
 
 def test_recapture_goes_to_the_stage():
@@ -234,8 +237,8 @@ def test_scene_on_the_demo_replay():
     assert len(run.frames) == 150 and run.errors == []
     assert watcher.frames == 150 and all(image is None for image in watcher.images)
     assert max(len(f.people) for f in watcher.draw_frames) == 2
-    f = watcher.draw_frames[-1]
-    assert watcher.canvases[-1][skeleton_mask(f, SkeletonStyle(thickness=4))].any()
+    f = run.frames[-1]  # what the window shows last: the anonymizer's layer of the last frame
+    assert run.canvas[skeleton_mask(f, SkeletonStyle(thickness=4))].any()
 
 
 @pytest.mark.slow
