@@ -166,6 +166,10 @@ class Dispatcher(Failures):
         self.watch()
         return True
 
+    def has(self, hook: str) -> bool:
+        """True when a plugin in dispatch implements ``hook`` (any thread)."""
+        return bool(self._tables.get(hook))
+
     def dispatch(self, hook: str, kwargs: dict) -> None:
         """Post ``hook`` to every plugin in dispatch, in scene order."""
         kind = FRAME if hook == "posestage_frame" else CALL

@@ -252,7 +252,8 @@ class PosePipeline:
             host.person_enter(person, frame)
         host.frame(frame)
         self.frame = frame
-        self.show.wake.set()
+        if self.host.dispatcher.has("posestage_draw"):
+            self.show.wake.set()  # the display has something to draw (else it ticks for chores)
         self.dispatched += 1
         self._latency.append(frame.latency_ms)
         if inference_ms:

@@ -109,8 +109,9 @@ class Display:
 class Headless(Display):
     """No window: chores, and the canvas composited off-screen (plugins that render, e.g. to
     a file, keep working) when a new frame came or a plugin animates (its draw returned
-    True), at most at display rate; the last frame is always drawn, every plugin given up to
-    :data:`JOIN_SECONDS` to finish its layer."""
+    True), at most at display rate and only while a plugin draws — a new frame wakes the loop
+    only then (on 2 cores every wake-up is taken from inference); the last frame is always
+    drawn, every plugin given up to :data:`JOIN_SECONDS` to finish its layer."""
 
     def run(self) -> None:
         drawn = None
@@ -129,7 +130,10 @@ class Headless(Display):
             frame = pipeline.frame
             now = time.perf_counter()
             fresh = frame is not drawn or animate
-            if frame is not None and fresh and (stopping or now >= next_draw):
+            # a picture nobody looks at is painted only for a plugin that draws (it may render
+            # to a file), and once at the end (what the run showed last)
+            wanted = stopping or self.host.dispatcher.has("posestage_draw")
+            if frame is not None and fresh and wanted and (stopping or now >= next_draw):
                 if stopping:  # let the pose thread finish its frame first
                     pipeline.join(JOIN_SECONDS)
                     frame = pipeline.frame
