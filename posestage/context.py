@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,11 +114,12 @@ class StageFacts:
 class ControlInbox:
     """Messages posted from any thread, each with the future its sender waits on."""
 
-    __slots__ = ("_items", "_lock", "closed")
+    __slots__ = ("_items", "_lock", "_notify", "closed")
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[], Any] | None = None) -> None:
         self._items: deque[tuple[Any, Future]] = deque()
         self._lock = threading.Lock()
+        self._notify = notify  # told of every message taken in (the stage wakes its loop)
         self.closed = False
 
     def put(self, message: Any) -> Future:
@@ -131,6 +133,8 @@ class ControlInbox:
                 )
             else:
                 self._items.append((message, future))
+        if self._notify is not None and not future.done():
+            self._notify()
         return future
 
     def take(self) -> list[tuple[Any, Future]]:

@@ -163,6 +163,7 @@ class SceneControl:
     def _reply(self, future: Future | None, ok: bool, text: str) -> None:
         if future is not None:
             self._replies.append((future, ControlReply(ok, text)))
+            self.show.wake.set()  # the display's next round answers it (any thread)
 
     # -- control messages ----------------------------------------------------------------
 

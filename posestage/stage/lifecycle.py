@@ -83,7 +83,7 @@ class Stage:
         self._mailbox = Mailbox()
         self._jobs = ControlThread()
         self._facts = StageFacts()
-        self._inbox = ControlInbox()
+        self._inbox = ControlInbox(notify=self.show.wake.set)  # a message wakes the display
         #: what plugins get as ``stage``: facts and post(), nothing that reaches pixels
         self.context = StageContext(self._facts, self._inbox)
         self.capture: Capture | None = None

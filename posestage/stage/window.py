@@ -106,6 +106,11 @@ class Display:
         return bool(animate)
 
 
+#: Seconds between the headless loop's chores when nothing wakes it (a scene file saved, the
+#: duration): a control message, a reply, a frame to draw or a stop wake it at once.
+HEADLESS_TICK = 0.1
+
+
 class Headless(Display):
     """No window: chores, and the canvas composited off-screen (plugins that render, e.g. to
     a file, keep working) when a new frame came or a plugin animates (its draw returned
@@ -120,9 +125,9 @@ class Headless(Display):
         next_draw = 0.0
         show, wake, pipeline = self.show, self.show.wake, self.pipeline
         while True:
-            # woken by a new frame or stop, else once a display period: no busier than the
-            # window's loop (on 2 cores every wake-up is taken from inference)
-            wake.wait(period)
+            # woken by a frame to draw, a control message or reply, or stop; else once every
+            # HEADLESS_TICK for the chores (on 2 cores every wake-up is taken from inference)
+            wake.wait(HEADLESS_TICK)
             wake.clear()
             stopping = show.stopped
             if not stopping:
