@@ -294,13 +294,7 @@ def run_plugins(
         name = _register(host, spec, name, installed is not None)
         uses.append(PluginUse(name, dict(settings), f"posestage.testing: plugins.{name}"))
 
-    if not budgets:
-        no_time_budgets(host)
-    log = hook_log(host)
-    run = PluginRun()
-    grab = CanvasGrab(run)
-    host.register(FrameLog(run), FRAMES_PLUGIN)
-    host.register(grab, CANVAS_PLUGIN)
+    run, log, grab = watched(host, budgets)
     uses = [PluginUse(FRAMES_PLUGIN), *uses, PluginUse(CANVAS_PLUGIN)]
 
     table = dict(stage or {})
@@ -410,3 +404,17 @@ def open_run_source(
     loop = frames is not None if loop is None else loop
     options = SourceOptions(res=res, pace=pace or "fast", loop=loop)
     return open_source(str(source), options, extra=host.sources() or None)
+
+
+def watched(host: PluginHost, budgets: bool) -> tuple[PluginRun, Any, CanvasGrab]:
+    """What every run adds to ``host``: time budgets off (unless ``budgets``), the hook log,
+    and the two helper plugins that keep each frame and the canvas, registered (the caller
+    puts them first and last in its scene)."""
+    if not budgets:
+        no_time_budgets(host)
+    log = hook_log(host)
+    run = PluginRun()
+    grab = CanvasGrab(run)
+    host.register(FrameLog(run), FRAMES_PLUGIN)
+    host.register(grab, CANVAS_PLUGIN)
+    return run, log, grab

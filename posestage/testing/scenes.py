@@ -17,13 +17,10 @@ from posestage.host import PluginHost, PluginUse
 from posestage.testing.runner import (
     CANVAS_PLUGIN,
     FRAMES_PLUGIN,
-    CanvasGrab,
-    FrameLog,
     PluginRun,
     default_name,
-    hook_log,
-    no_time_budgets,
     open_run_source,
+    watched,
 )
 
 __all__ = ["Show", "check_plugin", "installed_plugin", "load_scene", "run_cli", "run_scene"]
@@ -162,13 +159,7 @@ def run_scene(
 
     items = [scenes] if isinstance(scenes, (str, Path)) else list(scenes)
     host = _host_with(plugins)
-    if not budgets:
-        no_time_budgets(host)
-    log = hook_log(host)
-    run = PluginRun()
-    grab = CanvasGrab(run)
-    host.register(FrameLog(run), FRAMES_PLUGIN)
-    host.register(grab, CANVAS_PLUGIN)
+    run, log, grab = watched(host, budgets)
     loaded = []
     for item in items:
         scene = load(item, host) if isinstance(item, Path) else parse_scene(item, path, host)
