@@ -162,7 +162,7 @@ def test_a_sender_without_the_token_gets_nothing_back_at_all():
 
 def test_a_sender_off_the_allow_list_gets_nothing_back_at_all():
     stage = Stage()
-    port = ControlPort(stage.post, "127.0.0.1", 0, allow=["10.0.0.0/24", "192.168.1.20"])
+    port = ControlPort(stage.post, "127.0.0.1", 0, allow=["198.51.100.0/24", "203.0.113.20"])
     client = Client(port.address[1])
     try:
         for data in (osc("/posestage/scene", 2), osc("/posestage/auth", "x"), b"garbage!"):

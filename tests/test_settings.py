@@ -252,7 +252,7 @@ def test_settings_naming_files_or_hosts_are_not_changed_live():
     assert validate({"gain": "0.5"}, schema, WHERE, partial=True, coerce=True, live=True) == {
         "gain": 0.5
     }
-    for key, value in (("path", "/tmp/x"), ("targets", [{"target": "10.0.0.1:9000"}])):
+    for key, value in (("path", "/tmp/x"), ("targets", [{"target": "203.0.113.1:9000"}])):
         check_error(
             {key: value},
             f"{WHERE}.{key} cannot be changed live (it names a file, folder, host or address); "

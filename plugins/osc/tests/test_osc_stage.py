@@ -18,7 +18,7 @@ from posestage_osc.plugin import OscOut, resolve
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_packet import OscPacket
 
-from posestage import PluginError, SceneError, hookimpl, validate
+from posestage import SceneError, hookimpl, validate
 from posestage.testing import load_scene, run_scene
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -129,7 +129,7 @@ def test_resolve_inherits_from_the_table_and_fills_layout_defaults():
     from posestage_osc.plugin import SETTINGS
 
     settings = validate(
-        {"min_score": 0.5, "targets": [{"layout": "poseosc"}, {"target": "10.0.0.2:7000",
+        {"min_score": 0.5, "targets": [{"layout": "poseosc"}, {"target": "203.0.113.2:7000",
                                                                "min_score": 0.1}]},
         SETTINGS, "scene: plugins.osc",
     )  # fmt: skip
@@ -137,7 +137,7 @@ def test_resolve_inherits_from_the_table_and_fills_layout_defaults():
     assert (h1, p1, o1.layout, o1.min_score, o1.resolved_coords) == (
         "127.0.0.1", 9527, "poseosc", 0.5, "pixels")  # fmt: skip
     assert (h2, p2, o2.layout, o2.min_score, o2.resolved_prefix) == (
-        "10.0.0.2", 7000, "values", 0.1, "/pose")  # fmt: skip
+        "203.0.113.2", 7000, "values", 0.1, "/pose")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -156,34 +156,96 @@ def test_bad_settings_are_one_line_scene_errors(table, message):
     assert str(info.value).startswith("scenes/x.toml: plugins.osc")
 
 
+#: Broadcast and multicast never leave this machine in a test: they run in a network namespace
+#: the test makes itself (only its own loopback, with routes for broadcast and multicast).
+NETNS = (
+    "ip link set lo up && ip route add 239.0.0.0/8 dev lo"
+    " && ip route add broadcast 255.255.255.255 dev lo table local"
+)
+
+
+def in_a_network_namespace(script: str) -> str:
+    """Run ``script`` (Python) in a network namespace of its own; what it printed."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0:
+        why = "network namespaces need unshare, ip and root (CI has them)"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    command = f'{NETNS} && exec {sys.executable} -c "$0"'
+    done = subprocess.run(
+        ["unshare", "-n", "sh", "-c", command, script],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+RECEIVE = """
+import socket, struct
+from posestage import PluginError, validate
+from posestage.testing import frame, person
+from posestage_osc.plugin import SETTINGS, OscOut
+
+def receiver(group=None):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    rx.bind((group or "", 0))
+    if group:
+        member = socket.inet_aton(group) + socket.inet_aton("127.0.0.1")
+        rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, member)
+    rx.settimeout(10)
+    return rx, rx.getsockname()[1]
+
+def send_one(plugin):
+    plugin.posestage_frame(frame(0, [person(1, 0)]))
+"""
+
+
 def test_a_broadcast_target_without_broadcast_is_refused_with_the_fix():
-    from posestage_osc.plugin import SETTINGS
+    said = in_a_network_namespace(
+        RECEIVE
+        + """
+rx, port = receiver()
+plugin = OscOut()
+try:
+    plugin.posestage_configure(None, validate({"target": f"255.255.255.255:{port}"}, SETTINGS, "x"))
+except PluginError as err:
+    print("refused:", err)
+plugin.posestage_unconfigure()
+settings = validate({"target": f"255.255.255.255:{port}", "broadcast": True}, SETTINGS, "x")
+plugin.posestage_configure(None, settings)
+send_one(plugin)
+print("received", rx.recv(65536)[:7])
+plugin.posestage_unconfigure()
+"""
+    )
+    assert "refused:" in said and "add broadcast = true" in said
+    assert "received b'#bundle'" in said  # on the namespace's own loopback
 
-    plugin = OscOut()
-    settings = validate({"target": "255.255.255.255:9000"}, SETTINGS, "plugins.osc")
-    with pytest.raises(PluginError, match="add broadcast = true"):
-        plugin.posestage_configure(None, settings)
-    plugin.posestage_unconfigure()
-    settings = validate({"target": "255.255.255.255:9000", "broadcast": True}, SETTINGS, "x")
-    plugin.posestage_configure(None, settings)
-    plugin.posestage_unconfigure()
 
-
-def test_a_multicast_target_gets_its_ttl_and_sending_never_raises(frames):
-    import socket
-
-    from posestage_osc.plugin import SETTINGS
-
-    plugin = OscOut()
-    settings = validate({"target": "239.255.0.1:9000", "ttl": 3}, SETTINGS, "x")
-    plugin.posestage_configure(None, settings)
-    (target,) = plugin.targets
-    assert target.sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL) == 3
-    for frame, _, _ in frames[:3]:
-        plugin.posestage_frame(frame)  # no multicast route (a sandbox) is counted, not raised
-    assert target.sent + target.dropped >= 3
-    plugin.posestage_unconfigure()
-    assert plugin.targets == []
+def test_a_multicast_target_gets_its_ttl_and_its_datagrams_arrive():
+    said = in_a_network_namespace(
+        RECEIVE
+        + """
+rx, port = receiver("239.255.0.1")  # inside the unshare -n namespace
+plugin = OscOut()
+plugin.posestage_configure(None, validate({"target": f"239.255.0.1:{port}", "ttl": 3}, SETTINGS, "x"))
+(target,) = plugin.targets
+print("ttl", target.sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL))
+send_one(plugin)
+print("received", rx.recv(65536)[:7])
+plugin.posestage_unconfigure()
+print("targets", plugin.targets)
+"""
+    )
+    assert "ttl 3" in said and "received b'#bundle'" in said and "targets []" in said
 
 
 def test_a_live_setting_change_swaps_encoders_without_a_farewell(receiver, frames):
