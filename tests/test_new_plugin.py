@@ -111,6 +111,10 @@ def test_the_command(tmp_path, capsys):
     assert main(["new-plugin", "glow", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"created {tmp_path / 'posestage-glow'}/" in out and "python -m pytest" in out
+    # the install step brings what the next step runs: the project's test extra has pytest
+    assert "posestage install -e '.[test]'" in out
+    pyproject = (tmp_path / "posestage-glow" / "pyproject.toml").read_text()
+    assert 'test = ["pytest' in pyproject
     assert main(["new-plugin", "glow", "--dir", str(tmp_path)]) == 2  # exists, not empty
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already exists and is not empty" in err

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"created {target}/ — plugin {names.name!r}, module {names.module}.py")
     print("next:")
     print(f"  cd {target}")
-    print("  posestage install -e .      # or: pip install -e '.[test]'")
-    print("  python -m pytest            # runs it on tests/poses.jsonl, headless")
-    print("  posestage run demo.toml     # see it on the recorded people")
+    print("  posestage install -e '.[test]'   # with pytest; or: pip install -e '.[test]'")
+    print("  python -m pytest                 # runs it on tests/poses.jsonl, headless")
+    print("  posestage run demo.toml          # see it on the recorded people")
     return 0
