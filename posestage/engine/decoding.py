@@ -119,9 +119,7 @@ def decode_poses(
     one, inv_stride = (F32(1), 0), (F32(1.0 / stride), 0)
     options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
     raw, scaled = _squeeze_maps(heatmaps, short_offsets, mid_offsets), (one, inv_stride, inv_stride)
-    if kernel_in_use(kernel) == "c":
-        return _decode_c(raw, scaled, *options)
-    return decode_maps(dequantized(raw, scaled), *options)
+    return _decode(raw, scaled, options, kernel)
 
 
 def decode_quantized(
@@ -148,6 +146,11 @@ def decode_quantized(
     scaled = ((F32(hs), hz), (F32(ss) * inv_stride, sz), (F32(ms) * inv_stride, mz))
     raw = _squeeze_maps(heatmaps, short_offsets, mid_offsets)
     options = (stride, max_poses, score_threshold, nms_radius, legacy_left_eye)
+    return _decode(raw, scaled, options, kernel)
+
+
+def _decode(raw, scaled, options, kernel):
+    """The chosen kernel on the squeezed maps and their (scale, zero point) pairs."""
     if kernel_in_use(kernel) == "c":
         return _decode_c(raw, scaled, *options)
     return decode_maps(dequantized(raw, scaled), *options)

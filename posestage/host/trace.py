@@ -41,6 +41,20 @@ class HookCall:
     failed: bool = False
 
 
+def call_of(
+    started: float, plugin: str, hook: str, start: float, end: float, failed: bool
+) -> HookCall:
+    """One call, timed from ``started``, on the calling thread."""
+    return HookCall(
+        start - started,
+        threading.current_thread().name,
+        plugin,
+        hook,
+        (end - start) * 1000.0,
+        failed,
+    )
+
+
 #: The JSON Lines record: these keys, in this order (the fields of :class:`HookCall`).
 FIELDS = ("at", "thread", "plugin", "hook", "ms", "failed")
 
@@ -67,16 +81,7 @@ class HookLog:
     def record(
         self, plugin: str, hook: str, start: float, end: float, failed: bool = False
     ) -> None:
-        self.calls.append(
-            HookCall(
-                start - self.started,
-                threading.current_thread().name,
-                plugin,
-                hook,
-                (end - start) * 1000.0,
-                failed,
-            )
-        )
+        self.calls.append(call_of(self.started, plugin, hook, start, end, failed))
 
 
 class HookTrace:
@@ -116,16 +121,7 @@ class HookTrace:
                 self.dropped += 1
                 return
             self._pending += 1
-        self._queue.put(
-            HookCall(
-                start - self.started,
-                threading.current_thread().name,
-                plugin,
-                hook,
-                (end - start) * 1000.0,
-                failed,
-            )
-        )
+        self._queue.put(call_of(self.started, plugin, hook, start, end, failed))
 
     def _write(self) -> None:
         fmt = format_json if self.json else format_text
