@@ -12,7 +12,7 @@ other module is the stage's own and may change. Names are imported when first us
 
 What there is, by what a plugin does with it:
 
-- hooks: :data:`hookimpl`; what they are handed: :class:`PoseFrame`, :class:`Person`,
+- hooks: :data:`hookimpl`; what they are handed: :class:`PoseFrame`, :class:`Person` (and its :class:`FloorPosition`),
   :class:`StageContext`; messages to and from the stage: :class:`ControlMessage`,
   :class:`ControlReply`;
 - keypoints: :class:`Pose`, :class:`Keypoint`, :data:`KEYPOINT_NAMES`, :data:`KEYPOINT_INDEX`,
@@ -46,6 +46,7 @@ _EXPORTS = {
     "StageContext": "posestage.context",
     "PoseFrame": "posestage.model.frames",
     "Person": "posestage.model.people",
+    "FloorPosition": "posestage.model.floor",
     # keypoints
     "Pose": "posestage.model.poses",
     "Keypoint": "posestage.model.poses",

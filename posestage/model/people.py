@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posestage.model.floor import FloorPosition
 from posestage.model.frozen import frozen_array
 from posestage.model.keypoints import KeypointAccess
 
@@ -25,6 +26,9 @@ class Person(KeypointAccess):
     has been tracked; ``missing`` how many consecutive frames they have not been seen (a person
     kept through a short dropout has missing > 0 and their last position).
 
+    ``floor`` is where they stand on the room's floor in metres (:class:`FloorPosition`), or
+    None when the stage has no floor calibration.
+
     A person is immutable: its fields cannot be set (``dataclasses.replace`` makes a changed
     copy) and its arrays are read-only copies of its own — ``flags.writeable`` is False and
     cannot be set True again, and no array anyone else keeps writing (the engine's, the
@@ -42,6 +46,7 @@ class Person(KeypointAccess):
     width: int = 1
     height: int = 1
     first_seen: float = 0.0
+    floor: FloorPosition | None = None
 
     def __post_init__(self) -> None:
         for name in ("xy", "scores", "raw_xy"):  # frozen: set once, here, and never again
