@@ -94,7 +94,7 @@ class SceneControl:
         return self.jobs.submit(job)
 
     def apply_settings(self, scene: Scene) -> None:
-        """Stage settings that apply live: mirror, privacy, tracking (CLI options win).
+        """Stage settings that apply live: mirror, privacy, tracking, room (CLI options win).
 
         Raises :class:`SceneError` for invalid tracking settings (nothing is changed then).
         """
@@ -108,6 +108,7 @@ class SceneControl:
             privacy=self._privacy(scene),
             tracking=tracking,
             empty_seconds=scene.stage_value("empty_seconds", 2.0),
+            room=scene.room_settings(),
         )
 
     def _privacy(self, scene: Scene) -> bool:

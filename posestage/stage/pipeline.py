@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from posestage.config.room import RoomSettings
 from posestage.errors import PosestageError, describe_error
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -21,6 +22,7 @@ from posestage.stage.mailbox import Mailbox
 from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
 from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
+from posestage.tracking.floor import FloorMap
 from posestage.tracking.tracker import Tracker, TrackingSettings
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ FRESH_FRAME_WAIT = 0.009
 
 def mirror_poses(poses: Sequence[Pose], width: int) -> list[Pose]:
     """The poses as seen in the horizontally flipped image (``x → width - 1 - x``); copies."""
-    out = [Pose(pose.score, np.array(pose.xy, dtype=np.float32), pose.scores) for pose in poses]
+    out = [Pose(p.score, np.array(p.xy, dtype=np.float32), p.scores, p.floor) for p in poses]
     mirror_in_place(out, width)
     return out
 
@@ -88,6 +90,8 @@ class PosePipeline:
         self._lock = threading.Lock()
         self._mirror = False
         self._strict = False  # [stage] privacy / --privacy: no camera pixel anywhere
+        #: the scene's ``[room]``: the floor calibration (given to the tracker) and zones
+        self.room_settings = RoomSettings()
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
@@ -124,9 +128,12 @@ class PosePipeline:
         privacy: bool | None = None,
         tracking: TrackingSettings | None = None,
         empty_seconds: float | None = None,
+        room: RoomSettings | None = None,
     ) -> None:
         """Change what is given (between two frames, never inside one)."""
         with self._lock:
+            if room is not None:
+                self.room_settings = room
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:
@@ -135,6 +142,8 @@ class PosePipeline:
                 self._strict = bool(privacy)
             if tracking is not None:
                 self.tracker.settings = tracking
+            calibration = self.room_settings.calibration
+            self.tracker.floor = calibration and FloorMap(calibration, self._mirror)
 
     # -- the thread ----------------------------------------------------------------------
 
