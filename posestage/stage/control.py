@@ -341,11 +341,13 @@ class SceneControl:
             # the plugins' configure / settings_changed / scene_changed see the new scene
             self.current_scene = scene
             self.facts.scene = new
+            self.facts.floor = scene.room_settings()
             self.host.activate(scene.plugins, self.context, scene_change=(old, new))
             self.apply_settings(scene)
         except PosestageError as err:
             self.current_scene = previous
             self.facts.scene = old
+            self.facts.floor = previous.room_settings()
             pipeline.apply(privacy=self._privacy(previous))
             self.show.report(f"scene {new}: {err}")
             return False

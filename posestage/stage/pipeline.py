@@ -24,6 +24,7 @@ from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
 from posestage.tracking.floor import FloorMap
 from posestage.tracking.tracker import Tracker, TrackingSettings
+from posestage.tracking.zones import Zones
 
 if TYPE_CHECKING:
     from posestage.engine.pose_engine import PoseEngine
@@ -92,6 +93,7 @@ class PosePipeline:
         self._strict = False  # [stage] privacy / --privacy: no camera pixel anywhere
         #: the scene's ``[room]``: the floor calibration (given to the tracker) and zones
         self.room_settings = RoomSettings()
+        self.zones = Zones({}, False)  #: who is in which zone (the pose thread's)
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
@@ -134,6 +136,7 @@ class PosePipeline:
         with self._lock:
             if room is not None:
                 self.room_settings = room
+                self.zones = Zones(room.zones, room.calibrated)
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:
@@ -234,6 +237,7 @@ class PosePipeline:
             if mirror:
                 mirror_in_place(poses, width)
             update = self.tracker.update(poses, width, height, sf.timestamp)
+            zones, zone_events = self.zones.update(update.people, update.left, sf.timestamp, mirror)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
@@ -253,6 +257,8 @@ class PosePipeline:
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
+            zones=zones,
+            zone_events=zone_events,
         )
         host = self.host
         for person in update.left:
