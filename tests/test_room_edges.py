@@ -10,7 +10,7 @@ import pytest
 from posestage.config.room import fit_calibration
 from posestage.model.poses import Pose
 from posestage.model.synthetic import standing_xy
-from posestage.testing.room import RoomCamera
+from posestage.testing import RoomCamera
 from posestage.tracking.edges import EDGE_SECONDS
 from posestage.tracking.floor import FloorMap
 from posestage.tracking.tracker import Tracker

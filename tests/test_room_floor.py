@@ -10,8 +10,7 @@ from posestage import FloorPosition, hookimpl, read_posestream
 from posestage.config.room import fit_calibration
 from posestage.config.scenes import parse_scene
 from posestage.errors import SceneError
-from posestage.testing import PosedImages, run_plugins
-from posestage.testing.room import RoomCamera
+from posestage.testing import PosedImages, RoomCamera, run_plugins
 from posestage.tracking.floor import FloorMap, ground_points
 from posestage.tracking.tracker import Tracker
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from posestage import ZoneCount, ZoneEvent, hookimpl
-from posestage.testing import PosedImages, run_plugins
-from posestage.testing.room import RoomCamera
+from posestage.testing import PosedImages, RoomCamera, run_plugins
 from posestage.tracking.zones import Zones, inside, outside_by
 
 CAM = RoomCamera()

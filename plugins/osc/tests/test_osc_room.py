@@ -8,8 +8,7 @@ import pytest
 from posestage_osc.layouts import FLOOR, LAYOUTS, ZONES
 
 from posestage import hookimpl
-from posestage.testing import PosedImages, run_plugins
-from posestage.testing.room import RoomCamera
+from posestage.testing import PosedImages, RoomCamera, run_plugins
 
 CAM = RoomCamera()
 ZONE = {"door": [[0.0, 0.0], [1.5, 0.0], [1.5, 3.0], [0.0, 3.0]]}
