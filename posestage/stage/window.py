@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from posestage.draw.floor import FloorView
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -34,7 +35,7 @@ MAX_WINDOW = (1280, 800)
 def _stage_keys() -> frozenset[int]:
     import pygame
 
-    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t]
+    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t, pygame.K_v]
     return frozenset(keys + list(range(pygame.K_1, pygame.K_9 + 1)))
 
 
@@ -194,6 +195,7 @@ class Window(Display):
             )
         pygame.display.set_caption(self._caption())
         self.overlay = Overlay()
+        self.floor_view = FloorView()  # the room from above (V; [room] view)
 
     def close(self) -> None:
         if self._surface is not None:
@@ -251,6 +253,8 @@ class Window(Display):
                         animate = self.paint(frame, ask=ask, within=period) or (animate and not ask)
                         drawn = frame
                         self._present(window, self.canvas)
+                        if self.floor_view.visible(self.pipeline.room_settings):
+                            self.floor_view.draw(window, frame, self.pipeline.room_settings)
                     else:
                         window.fill((0, 0, 0))
                     timings = self.host.timing_summary() if overlay.show_timings else None
@@ -315,6 +319,8 @@ class Window(Display):
             overlay.show_help = not overlay.show_help
         elif event.type == pygame.KEYDOWN and event.key == pygame.K_t:
             overlay.show_timings = not overlay.show_timings
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_v:
+            self.floor_view.toggle(self.pipeline.room_settings)
         elif event.type == pygame.KEYDOWN and pygame.K_1 <= event.key <= pygame.K_9:
             self.control.switch_scene(event.key - pygame.K_1)
         elif event.type == pygame.KEYUP and event.key in _stage_keys():
