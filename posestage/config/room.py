@@ -20,7 +20,9 @@ whatever the points were measured in (x along one wall, y along the other, say).
 :class:`Calibration` is the plane-to-plane map (a homography fitted to the points by least
 squares) and its reprojection error in pixels — how far the image points are from where the
 fitted map puts their floor points; more than a few pixels means a point was mistyped or
-mis-clicked. Without ``image``/``floor`` the stage is uncalibrated: zones are then polygons
+mis-clicked. ``floor`` alone (measured with a tape) waits for its image points: the window's
+calibration mode (key C) asks for a click on each and writes ``image`` into the scene file.
+Without ``image`` the stage is uncalibrated: zones are then polygons
 in camera pixels and people get no floor position.
 
 numpy is imported only when a calibration is fitted, so the command line can read scenes
@@ -224,11 +226,14 @@ def _spread(points) -> bool:
 @dataclass(frozen=True)
 class RoomSettings:
     """The ``[room]`` table, read: a :class:`Calibration` (None when the scene has none), the
-    zones (name → corners) and whether the floor view shows at start."""
+    zones (name → corners), whether the floor view shows at start, and the floor points
+    written without their image points yet (``to_click``: the window's calibration mode asks
+    for them, one click each)."""
 
     calibration: Calibration | None = None
     zones: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     view: bool = False
+    to_click: tuple[tuple[float, float], ...] = ()
 
     @property
     def calibrated(self) -> bool:
@@ -238,10 +243,10 @@ class RoomSettings:
     def from_values(cls, values: Mapping[str, Any], where: str = "[room]") -> RoomSettings:
         """From the validated ``[room]`` values (:data:`ROOM_SETTINGS`)."""
         image, floor = values.get("image"), values.get("floor")
-        if (image is None) != (floor is None):
-            missing = "floor" if floor is None else "image"
+        if image is not None and floor is None:
             raise SceneError(
-                f"{where}.{missing}: missing; a calibration needs both image and floor points"
+                f"{where}.floor: missing; a calibration needs both image and floor points"
             )
         calibration = None if image is None else fit_calibration(image, floor, where)
-        return cls(calibration, dict(values.get("zones") or {}), bool(values.get("view")))
+        zones, view = dict(values.get("zones") or {}), bool(values.get("view"))
+        return cls(calibration, zones, view, tuple(floor or ()) if image is None else ())
