@@ -39,6 +39,7 @@ class FloorView:
         self.shown: bool | None = None
         self._trails: dict[int, deque] = {}
         self._font = None
+        self.draws = 0  #: times drawn
 
     def toggle(self, room: RoomSettings) -> None:
         """The key: show it if hidden, hide it if shown."""
@@ -74,6 +75,7 @@ class FloorView:
         rect = pygame.Rect(rect) if rect is not None else pygame.Rect(w * 3 // 5, 0, w * 2 // 5, h)
         panel = pygame.Surface(rect.size, pygame.SRCALPHA)
         panel.fill((16, 16, 20, 225))
+        self.draws += 1
         if frame is not None:
             self.follow(frame)
         if room.calibration is None:

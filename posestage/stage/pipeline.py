@@ -135,6 +135,10 @@ class PosePipeline:
         """Change what is given (between two frames, never inside one)."""
         with self._lock:
             if room is not None:
+                if room.calibration is not None and room != self.room_settings:
+                    cal = room.calibration
+                    log.info("room: floor calibrated from %d points, reprojection error %.1f px",
+                             len(cal.floor), cal.error)  # fmt: skip
                 self.room_settings = room
                 self.zones = Zones(room.zones, room.calibrated)
             if empty_seconds is not None:
