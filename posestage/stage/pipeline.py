@@ -139,8 +139,9 @@ class PosePipeline:
                     cal = room.calibration
                     log.info("room: floor calibrated from %d points, reprojection error %.1f px",
                              len(cal.floor), cal.error)  # fmt: skip
-                self.room_settings = room
-                self.zones = Zones(room.zones, room.calibrated)
+                old, self.room_settings = self.room_settings, room
+                if (room.zones, room.calibrated) != (old.zones, old.calibrated):
+                    self.zones = Zones(room.zones, room.calibrated)  # else: visits go on
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:
