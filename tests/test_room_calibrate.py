@@ -37,8 +37,18 @@ def test_the_image_line_goes_into_the_room_table(tmp_path):
     write_image_points(path, [(1, 2), (3, 4), (5, 6), (7, 8.25)])
     text = path.read_text()
     assert "[room]\nimage = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.2]]\nfloor" in text
-    write_image_points(path, [(9, 9), (3, 4), (5, 6), (7, 8)])  # replaced, not added
-    assert text.count("image =") == 1 and "image = [[9.0, 9.0]" in path.read_text()
+    write_image_points(path, [(9, 9), (3, 4), (5, 6), (7, 8)], (640, 480))  # replaced
+    text = path.read_text()
+    assert text.count("image =") == 1 and "image = [[9.0, 9.0]" in text
+    write_image_points(path, [(9, 9), (3, 4), (5, 6), (7, 9)], (1280, 720))
+    text = path.read_text()
+    assert text.count("size =") == 1 and '[room]\nsize = "1280x720"\nimage = [[9.0, 9.0]' in text
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    assert tomllib.loads(text)["room"]["size"] == "1280x720"
     bare = tmp_path / "b.toml"
     bare.write_text("[plugins.skeleton]\n")
     write_image_points(bare, [(1, 2)])
@@ -109,7 +119,7 @@ def test_the_c_key_and_clicks_calibrate_the_running_stage(tmp_path):
     report = st.run()
     helper.join()
     assert report.error is None and seen["calibrated"]
-    assert "image = [[" in path.read_text()
+    assert "image = [[" in path.read_text() and 'size = "640x480"' in path.read_text()
     assert parse_scene(path.read_text()).room_settings().calibration.error < 1.0
 
 

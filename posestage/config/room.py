@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posestage.config.schema import Setting
+from posestage.config.vocabulary import SIZE
 from posestage.errors import SceneError
 
 __all__ = [
@@ -115,6 +116,14 @@ ROOM_SETTINGS: tuple[Setting, ...] = (
         "calibrated)",
         parse=_zones,
     ),
+    Setting(
+        "size",
+        str,
+        None,
+        'the camera picture\'s size the image points were taken in, "WxH": another size is '
+        "scaled to it (not set: the points are used as they are)",
+        parse=SIZE,
+    ),
     Setting("view", bool, False, "show the floor view in the window at start (key: V)"),
 )
 
@@ -125,13 +134,15 @@ class Calibration:
 
     ``homography`` maps camera pixels (not mirrored) to floor metres, as 3x3 nested tuples;
     ``error`` is the reprojection error in pixels (root mean square over the points);
-    ``image``/``floor`` the points it was fitted to.
+    ``image``/``floor`` the points it was fitted to; ``size`` the (width, height) of the
+    picture the image points were taken in (None: any).
     """
 
     image: tuple[tuple[float, float], ...]
     floor: tuple[tuple[float, float], ...]
     homography: tuple[tuple[float, float, float], ...]
     error: float
+    size: tuple[int, int] | None = None
 
     def to_floor(self, points):
         """(N, 2) camera pixels → (N, 2) floor metres (numpy float64). Points on or beyond
@@ -168,7 +179,10 @@ def _normalizer(points):
 
 
 def fit_calibration(
-    image: Sequence[Sequence[float]], floor: Sequence[Sequence[float]], where: str = "[room]"
+    image: Sequence[Sequence[float]],
+    floor: Sequence[Sequence[float]],
+    where: str = "[room]",
+    size: tuple[int, int] | None = None,
 ) -> Calibration:
     """The homography taking ``image`` points to ``floor`` points (normalized DLT, least
     squares over all points) and its reprojection error. :class:`SceneError` when the points
@@ -211,7 +225,7 @@ def fit_calibration(
         )
     homography = tuple(tuple(float(v) for v in row) for row in h)
     return Calibration(tuple(map(tuple, src.tolist())), tuple(map(tuple, dst.tolist())),
-                       homography, err)  # fmt: skip
+                       homography, err, size)  # fmt: skip
 
 
 def _spread(points) -> bool:
@@ -247,6 +261,7 @@ class RoomSettings:
             raise SceneError(
                 f"{where}.floor: missing; a calibration needs both image and floor points"
             )
-        calibration = None if image is None else fit_calibration(image, floor, where)
+        size = values.get("size")
+        calibration = None if image is None else fit_calibration(image, floor, where, size)
         zones, view = dict(values.get("zones") or {}), bool(values.get("view"))
         return cls(calibration, zones, view, tuple(floor or ()) if image is None else ())

@@ -27,22 +27,22 @@ __all__ = ["SHOW_SECONDS", "Calibrating", "write_image_points"]
 SHOW_SECONDS = 6.0
 
 
-def write_image_points(path: Path, points) -> None:
-    """Put ``image = [[x, y], …]`` into the ``[room]`` table of the scene file at ``path``."""
+def write_image_points(path: Path, points, size: tuple[int, int] | None = None) -> None:
+    """Put ``image = [[x, y], …]`` (and the picture's ``size``) into the ``[room]`` table of
+    the scene file at ``path``: lines of those keys replaced, or added under ``[room]``."""
     text = Path(path).read_text(encoding="utf-8")
-    line = "image = [" + ", ".join(f"[{x:.1f}, {y:.1f}]" for x, y in points) + "]"
+    new = ["image = [" + ", ".join(f"[{x:.1f}, {y:.1f}]" for x, y in points) + "]"]
+    if size is not None:
+        new.insert(0, f'size = "{size[0]}x{size[1]}"')
     lines = text.splitlines()
     start = next((i for i, s in enumerate(lines) if s.strip() == "[room]"), None)
     if start is None:
-        lines += ["", "[room]", line]
+        lines += ["", "[room]", *new]
     else:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
                    len(lines))  # fmt: skip
-        found = [i for i in range(start + 1, end) if re.match(r"\s*image\s*=", lines[i])]
-        if found:
-            lines[found[0]] = line
-        else:
-            lines.insert(start + 1, line)
+        keep = [ln for ln in lines[start + 1 : end] if not re.match(r"\s*(image|size)\s*=", ln)]
+        lines[start + 1 : end] = new + keep
     tmp = Path(path).with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -103,8 +103,8 @@ class Calibrating:
             return
         self.active, self.since = False, time.monotonic()
         try:
-            self.result = fit_calibration(self.clicks, self.marks, "calibration")
-            write_image_points(self.path, self.clicks)
+            self.result = fit_calibration(self.clicks, self.marks, "calibration", image_size)
+            write_image_points(self.path, self.clicks, image_size)
         except (SceneError, OSError) as err:
             self.message = f"calibration failed: {err}"
             return

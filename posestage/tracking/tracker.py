@@ -235,7 +235,7 @@ class Tracker:
             det_size = _sizes(det_xy, det_conf, floor)
             det_edge = edge_direction(det_xy, det_conf, width, height, s.edge_margin)
             det_floor = measure_poses(
-                self.floor, dets, det_xy, det_scores, width, s.min_keypoint_score
+                self.floor, dets, det_xy, det_scores, (width, height), s.min_keypoint_score
             )
         if tracks and dets:
             cost = self._cost(tracks, det_xy, det_scores, det_conf, det_size, timestamp)
