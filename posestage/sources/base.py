@@ -35,7 +35,8 @@ Class attributes that tell the stage how to consume the source:
     stills.
 ``gives_poses``
     Frames carry ``poses`` (already detected, in frame pixels) and usually no image: the stage
-    runs no model for this source (a replay of a recorded pose stream).
+    runs no model for this source (a replay of a recorded pose stream). A source whose frames
+    carry ``people`` (tracked already) sets it too.
 ``mirror_by_default``
     The stage mirrors this source's frames unless the scene's ``[stage] mirror`` or
     ``--mirror/--no-mirror`` says otherwise. True for cameras (a performer facing the screen
@@ -63,6 +64,7 @@ import numpy as np
 
 from posestage.config.vocabulary import PACE, SIZE, VocabularyError
 from posestage.errors import SourceError
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.model.posestream import StreamFrame
 
@@ -130,6 +132,11 @@ class SourceFrame:
       :meth:`Source.read` — the one owner of the stage's frame numbers.
     - ``recorded``: on replay the whole recorded frame (with the recorded ids, slots and the
       recorded wall time ``recorded.timestamp``); None for live sources.
+    - ``people``: a source that tracks people itself (the MQTT merger of several stages) hands
+      them finished: :class:`~posestage.model.people.Person` objects with their ids, slots and
+      floor positions. The stage then runs no model, no tracker and no mirror on them; who
+      entered and who left is read from the ids (:mod:`posestage.tracking.given`). The source
+      keeps the tracker's promises: an id never reused, a slot kept while its person stays.
     """
 
     image: np.ndarray | None
@@ -140,6 +147,7 @@ class SourceFrame:
     poses: list[Pose] | None = None
     index: int = 0
     recorded: StreamFrame | None = None
+    people: list[Person] | None = None
 
 
 class Source:

@@ -21,6 +21,7 @@ from posestage.stage.mailbox import Mailbox
 from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
 from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
+from posestage.tracking.given import GivenPeople
 from posestage.tracking.tracker import Tracker, TrackingSettings
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class PosePipeline:
         self._strict = False  # [stage] privacy / --privacy: no camera pixel anywhere
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
+        #: people a source tracked itself (``SourceFrame.people``): entered/left from the ids
+        self.given = GivenPeople()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
         self.fps = 0.0
         self.dispatched = 0
@@ -151,7 +154,7 @@ class PosePipeline:
     def finish(self) -> None:
         """At shutdown, the pose thread stopped: everyone still on stage leaves."""
         frame = self.frame or self._empty_frame()
-        for person in self.tracker.reset():
+        for person in [*self.tracker.reset(), *self.given.reset()]:
             self.host.person_leave(person, frame)
 
     def fill(self, report: StageReport) -> None:
@@ -184,6 +187,8 @@ class PosePipeline:
 
     def _detect(self, sf: SourceFrame) -> tuple[list[Pose], float] | None:
         """The frame's poses and the engine's time (ms); None when this frame has none."""
+        if sf.people is not None:
+            return [], 0.0
         if sf.poses is not None:
             return list(sf.poses), 0.0
         if sf.image is None:
@@ -220,11 +225,14 @@ class PosePipeline:
         # A scene switch (mirror, privacy, tracking) takes the same lock: it lands between
         # frames, never inside one. No plugin code runs under it.
         with self._lock:
-            mirror = self._mirror
+            mirror = self._mirror and sf.people is None  # given people are never mirrored
             strict = self._strict
-            if mirror:
-                mirror_in_place(poses, width)
-            update = self.tracker.update(poses, width, height, sf.timestamp)
+            if sf.people is not None:  # tracked by the source itself (the MQTT merger)
+                update = self.given.update(sf.people)
+            else:
+                if mirror:
+                    mirror_in_place(poses, width)
+                update = self.tracker.update(poses, width, height, sf.timestamp)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
