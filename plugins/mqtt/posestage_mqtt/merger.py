@@ -75,7 +75,7 @@ class _Stage:
     session: str = ""
     clock: StageClock = field(default_factory=StageClock)
     seq: int = 0
-    seqs: deque[int] = field(default_factory=lambda: deque(maxlen=256))
+    seqs: deque[int] = field(default_factory=lambda: deque(maxlen=64))
     frames: deque[tuple[float, StageFrame]] = field(default_factory=lambda: deque(maxlen=KEEP))
     arrived: float = 0.0  # merger wall clock of its last frame
     offline: bool = False
@@ -196,12 +196,20 @@ class MqttSource(Source):
         self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        if self._connected.is_set() and not self.closed:
+        if self._connected.is_set() and not self.closed:  # not our own goodbye
             log.warning("mqtt: the merger lost %s (%s); reconnecting", self.broker, reason_code)
         self._connected.clear()
 
     def _on_message(self, client, userdata, message) -> None:
-        arrived = time.time()
+        # Whatever arrives, this returns: an exception here would end paho's network thread
+        # and with it the show. A message that makes the code fail is counted as garbage.
+        try:
+            self._take(message, time.time())
+        except Exception as err:  # noqa: BLE001 - counted and logged
+            self._refuse("garbage", f"{message.topic[:80]}: {type(err).__name__}: {err}"[:200])
+        self._news.set()
+
+    def _take(self, message, arrived: float) -> None:
         parts = split_topic(message.topic)
         if parts is None or parts[0] != self.room or not NAME.fullmatch(parts[1]):
             return self._refuse("garbage", f"topic {message.topic[:80]!r}")
@@ -220,7 +228,6 @@ class MqttSource(Source):
                 self._health(name, health)
             else:
                 self._frame(frame, arrived)
-        self._news.set()
 
     def _health(self, name: str, health: dict) -> None:
         st = self.stages.get(name)

@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from paho.mqtt import client as mqtt
@@ -42,9 +43,17 @@ def default_stage_name() -> str:
 class Publisher:
     """One stage's connection to the broker while the plugin is configured."""
 
-    def __init__(self, broker: Broker, room: str, stage: str, health_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        room: str,
+        stage: str,
+        health_seconds: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.broker, self.room, self.stage = broker, room, stage
-        self.session = f"{time.time():.6f}"
+        self.clock = clock  #: the stage's wall clock (``sent``; tests give a skewed one)
+        self.session = f"{clock():.6f}"
         self.health_seconds = float(health_seconds)
         self.frame_topic = topic(room, stage, "frame")
         self.health_topic = topic(room, stage, "health")
@@ -53,6 +62,7 @@ class Publisher:
         self.unsent = 0  #: frames not sent: no connection, or the client's queue was full
         self.connects = 0  #: connections made (1 + reconnections)
         self._connected = threading.Event()
+        self._stopping = False
         self._last_health = 0.0
         self._facts: dict[str, Any] = {"frames": 0, "fps": 0.0, "people": 0, "floor": False}
         will = encode_health(stage, self.session, "offline", why="lost")
@@ -77,7 +87,7 @@ class Publisher:
     def publish(self, frame: Any) -> None:
         """Send one frame's people (never waits on the network)."""
         self.seq += 1
-        now = time.time()
+        now = self.clock()
         self._facts.update(
             frames=self.seq,
             fps=round(float(getattr(frame, "fps", 0.0)), 2),
@@ -98,6 +108,7 @@ class Publisher:
 
     def stop(self) -> None:
         """Say ``offline`` (retained), then disconnect; never raises, never hangs."""
+        self._stopping = True
         try:
             if self._connected.is_set():
                 info = self.client.publish(
@@ -124,7 +135,7 @@ class Publisher:
     # -- paho's network thread ---------------------------------------------------------------
 
     def _health(self) -> None:
-        self._last_health = time.time()
+        self._last_health = self.clock()
         payload = encode_health(
             self.stage,
             self.session,
@@ -148,6 +159,6 @@ class Publisher:
         self._health()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stopping:
             log.warning("mqtt: lost the broker %s (%s); reconnecting", self.broker, reason_code)
         self._connected.clear()

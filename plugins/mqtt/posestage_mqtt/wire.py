@@ -177,8 +177,8 @@ def _load(payload: bytes, stage: str) -> dict:
         raise WireError(f"{len(payload)} bytes, over the {MAX_MESSAGE_BYTES} taken")
     try:
         body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise WireError(f"not JSON ({str(err)[:60]})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise WireError(f"not JSON ({type(err).__name__}: {str(err)[:60]})") from None
     if not isinstance(body, dict):
         raise WireError("not a JSON object")
     if body.get("v") != VERSION:
