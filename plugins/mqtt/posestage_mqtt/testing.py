@@ -92,6 +92,10 @@ class Mosquitto:
         self.process: subprocess.Popen | None = None
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr"]
         lines.append("log_type error")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # as root (CI) mosquitto would become the user "mosquitto", who cannot read the
+            # files it needs under the test's private temporary folder
+            lines.append("user root")
         if users:
             passwords = self.folder / "passwords"
             passwords.write_text("")
