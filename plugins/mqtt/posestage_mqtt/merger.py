@@ -37,8 +37,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from posestage.errors import SourceError
-from posestage.sources import Source, SourceFrame, SourceOptions
+from posestage import Source, SourceError, SourceFrame, SourceOptions
 from posestage_mqtt.clocks import StageClock
 from posestage_mqtt.connection import KEEPALIVE, Broker, BrokerError, make_client, parse_broker
 from posestage_mqtt.fusion import Fusion, Observation

@@ -14,9 +14,7 @@ from posestage_mqtt import plugin
 from posestage_mqtt.merger import MqttSource, open_merger
 from posestage_mqtt.testing import Mosquitto, mosquitto_program
 
-from posestage import read_posestream
-from posestage.errors import SourceError
-from posestage.sources import SourceOptions
+from posestage import SourceError, SourceOptions, read_posestream
 from posestage.testing import SyntheticPeople, run_cli, run_plugin
 
 pytestmark = pytest.mark.skipif(

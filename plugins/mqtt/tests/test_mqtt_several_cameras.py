@@ -19,8 +19,7 @@ from paho.mqtt import client as mqtt
 from posestage_mqtt.merger import open_merger
 from posestage_mqtt.testing import Listener, Mosquitto, mosquitto_program
 
-from posestage import read_posestream
-from posestage.sources import SourceOptions
+from posestage import SourceOptions, read_posestream
 from posestage.testing import run_plugins
 
 HERE = Path(__file__).resolve().parent
