@@ -12,7 +12,7 @@ other module is the stage's own and may change. Names are imported when first us
 
 What there is, by what a plugin does with it:
 
-- hooks: :data:`hookimpl`; what they are handed: :class:`PoseFrame`, :class:`Person` (and its :class:`FloorPosition`),
+- hooks: :data:`hookimpl`; what they are handed: :class:`PoseFrame`, :class:`Person` (and its :class:`FloorPosition`), the frame's :class:`ZoneCount` and :class:`ZoneEvent`,
   :class:`StageContext`; messages to and from the stage: :class:`ControlMessage`,
   :class:`ControlReply`;
 - keypoints: :class:`Pose`, :class:`Keypoint`, :data:`KEYPOINT_NAMES`, :data:`KEYPOINT_INDEX`,
@@ -49,6 +49,8 @@ _EXPORTS = {
     "PoseFrame": "posestage.model.frames",
     "Person": "posestage.model.people",
     "FloorPosition": "posestage.model.floor",
+    "ZoneCount": "posestage.model.zones",
+    "ZoneEvent": "posestage.model.zones",
     # keypoints
     "Pose": "posestage.model.poses",
     "Keypoint": "posestage.model.poses",

@@ -23,6 +23,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from posestage.config.room import RoomSettings
+
 __all__ = [
     "INBOX_SIZE",
     "ControlInbox",
@@ -93,6 +95,7 @@ class StageFacts:
         "device",
         "plugins",
         "dropped",
+        "floor",
     )
 
     def __init__(self) -> None:
@@ -109,6 +112,7 @@ class StageFacts:
         self.device = ""
         self.plugins: tuple[str, ...] = ()
         self.dropped = 0
+        self.floor: Any = RoomSettings()
 
 
 class ControlInbox:
@@ -168,6 +172,9 @@ class StageContext:
     - ``device``: ``"cpu"``, ``"edgetpu:usb:0"``… ("" for a replay);
     - ``plugins``: names of the active plugins, scene order (live);
     - ``dropped``: stale frames dropped so far (live);
+    - ``floor``: the running scene's ``[room]`` (:class:`~posestage.config.room.RoomSettings`):
+      its floor ``calibration`` (None when not calibrated) and ``zones`` (name → corners, metres
+      on a calibrated floor, else camera pixels) — numbers only, never an image;
     - :meth:`post`: hand a control message to the stage, from any thread.
     """
 
@@ -193,6 +200,7 @@ class StageContext:
     device = property(lambda self: self._facts.device)
     plugins = property(lambda self: self._facts.plugins)
     dropped = property(lambda self: self._facts.dropped)
+    floor = property(lambda self: self._facts.floor)
 
     def post(self, message: Any) -> Future:
         """Hand ``message`` (a :class:`ControlMessage`) to the stage.

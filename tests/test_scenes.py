@@ -170,7 +170,7 @@ def test_without_a_host_plugin_settings_stay_raw(tmp_path):
         ),
         (
             "[stages]\nmirror = true\n",
-            "stages: unknown table; valid: scene, stage, tracking, plugins",
+            "stages: unknown table; valid: scene, stage, tracking, room, plugins",
         ),
         (
             "[stage]\nmirror = tru\n",

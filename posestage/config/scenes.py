@@ -13,6 +13,10 @@ A scene file (``scenes/skeleton.toml`` is the default)::
     [tracking]                   # posestage.tracking.tracker.TrackingSettings; unset = tracker default
     max_missing_seconds = 1.0
 
+    [room]                       # posestage.config.room: floor calibration and zones
+    image = [[112, 402], [530, 398], [612, 470], [30, 474]]
+    floor = [[0, 0], [4, 0], [4, 2.5], [0, 2.5]]
+
     [plugins.skeleton]           # the order of the plugin tables is the scene order:
     thickness = 3                # earlier plugins draw first and get each frame first
     [plugins]
@@ -45,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from posestage.config import vocabulary
+from posestage.config.room import ROOM_SETTINGS, RoomSettings
 from posestage.config.schema import Setting, Values, validate
 from posestage.config.tracking import tracking_schema
 from posestage.errors import SceneError
@@ -209,7 +214,7 @@ SCENE_SETTINGS: tuple[Setting, ...] = (
     Setting("description", str, "", "one line about the scene"),
 )
 
-_TABLES = ("scene", "stage", "tracking", "plugins")
+_TABLES = ("scene", "stage", "tracking", "room", "plugins")
 
 
 @dataclass(frozen=True)
@@ -244,8 +249,9 @@ class PluginCheck(Protocol):
 class Scene:
     """A loaded, validated scene.
 
-    ``stage`` and ``tracking`` are :class:`~posestage.config.schema.Values` with every key of
-    :data:`STAGE_SETTINGS` / :data:`TRACKING_SETTINGS` (``None`` = not set); ``plugins`` the
+    ``stage``, ``tracking`` and ``room`` are :class:`~posestage.config.schema.Values` with every
+    key of :data:`STAGE_SETTINGS` / :data:`TRACKING_SETTINGS` / ``ROOM_SETTINGS`` (``None`` =
+    not set); ``plugins`` the
     enabled plugins in scene order (settings validated if a :class:`PluginCheck` was given to
     :func:`load_scene`). ``path`` is None for the built-in fallback scene.
     """
@@ -256,6 +262,11 @@ class Scene:
     plugins: list[PluginUse] = field(default_factory=list)
     path: Path | None = None
     description: str = ""
+    room: Values = field(default_factory=lambda: validate(None, ROOM_SETTINGS, "room"))
+
+    def room_settings(self) -> RoomSettings:
+        """The ``[room]`` table read: the floor calibration (fitted) and the zones."""
+        return RoomSettings.from_values(self.room, f"{self._where()}: room")
 
     def tracking_settings(self) -> TrackingSettings:
         """The ``[tracking]`` table as the tracker's settings (unset keys: its defaults)."""
@@ -332,13 +343,15 @@ def parse_scene(
     scene_info = validate(data.get("scene"), SCENE_SETTINGS, f"{where}: scene")
     stage = validate(data.get("stage"), STAGE_SETTINGS, f"{where}: stage")
     tracking = validate(data.get("tracking"), TRACKING_SETTINGS, f"{where}: tracking")
+    room = validate(data.get("room"), ROOM_SETTINGS, f"{where}: room")
     uses = _plugin_uses(data.get("plugins", {}), where)
     if plugins is not None:
         uses = plugins.check(uses)
     p = Path(path) if path is not None else None
     name = scene_info["name"] or (p.stem if p is not None else "scene")
-    scene = Scene(name, stage, tracking, uses, p, scene_info["description"])
+    scene = Scene(name, stage, tracking, uses, p, scene_info["description"], room)
     scene.tracking_settings()  # the tracker's own finer checks, now rather than mid-show
+    scene.room_settings()  # the calibration fitted now: points on a line are a scene error
     return scene
 
 

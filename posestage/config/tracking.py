@@ -47,6 +47,10 @@ class TrackingSettings:
       limb moving one image height per second lags ~10 ms (``beta=0``: ~160 ms).
     - ``min_pose_score``: poses scoring below this are ignored (neither matched nor new).
     - ``min_keypoint_score``: keypoints at or above it count as confident for matching.
+    - ``edge_margin``: fraction of the image's width and height counted as its edge: someone
+      last seen there, moving out, leaves at once rather than after the grace.
+    - ``max_speed``: the fastest plausible walk, metres per second: when the stage's floor is
+      calibrated, people are matched by where they stand, at most this far per second apart.
     """
 
     max_missing_seconds: float = _key(
@@ -66,6 +70,12 @@ class TrackingSettings:
     min_pose_score: float = _key(float, 0.2, "poses scoring below are ignored", vocabulary.SCORE)
     min_keypoint_score: float = _key(
         float, 0.3, "keypoints at or above count for matching", vocabulary.SCORE
+    )
+    edge_margin: float = _key(
+        float, 0.03, "fraction of the image counted as its edge", min=0.0, max=0.25
+    )
+    max_speed: float = _key(
+        float, 3.0, "fastest plausible walk (m/s) when the floor is calibrated", _POSITIVE
     )
 
     def __post_init__(self) -> None:

@@ -35,6 +35,7 @@ BUILTIN_DISTRIBUTIONS = frozenset(
         "posestage-anonymizer",
         "posestage-footfall",
         "posestage-mqtt",
+        "posestage-psn",
     }
 )
 

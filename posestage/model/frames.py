@@ -8,6 +8,7 @@ import numpy as np
 
 from posestage.model.frozen import frozen_array
 from posestage.model.people import Person
+from posestage.model.zones import ZoneCount, ZoneEvent
 
 __all__ = ["PoseFrame"]
 
@@ -34,6 +35,9 @@ class PoseFrame:
     - ``source``: a short description of where frames come from.
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).
+    - ``zones``: the scene's zones (``[room.zones]``) this frame, a :class:`ZoneCount` each
+      (who is in, for how long, visits so far), in the scene's order; ``zone_events``: who
+      came into or went out of which zone this frame (:class:`ZoneEvent`).
 
     A frame is immutable, and so is everything in it: its fields cannot be set, ``people`` is a
     tuple of frozen :class:`Person` objects with read-only arrays, ``image`` is read-only. A
@@ -55,11 +59,22 @@ class PoseFrame:
     source: str = ""
     mirrored: bool = False
     recorded: float | None = None
+    zones: tuple[ZoneCount, ...] = ()
+    zone_events: tuple[ZoneEvent, ...] = ()
 
     def __post_init__(self) -> None:  # frozen: set once, here, and never again
         object.__setattr__(self, "people", tuple(self.people))
+        object.__setattr__(self, "zones", tuple(self.zones))
+        object.__setattr__(self, "zone_events", tuple(self.zone_events))
         if self.image is not None:
             object.__setattr__(self, "image", frozen_array(self.image))
+
+    def zone(self, name: str) -> ZoneCount | None:
+        """The zone called ``name`` this frame, or None (no such zone in the scene)."""
+        for z in self.zones:
+            if z.name == name:
+                return z
+        return None
 
     def person(self, slot: int) -> Person | None:
         """The person holding ``slot``, or None."""

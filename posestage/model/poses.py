@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posestage.model.floor import FloorPosition
 from posestage.model.keypoints import Keypoint, KeypointAccess
 
 __all__ = ["DetectionResult", "Keypoint", "Pose"]
@@ -20,12 +21,15 @@ class Pose(KeypointAccess):
     """One person found in one image.
 
     ``xy`` is (17, 2) float32, (x, y) in source-image pixels, COCO order; ``scores`` is (17,)
-    float32 keypoint confidences in 0..1; ``score`` is the pose score.
+    float32 keypoint confidences in 0..1; ``score`` is the pose score. ``floor``: where the
+    person stands on the room's floor when the source knows it (a replayed stream that recorded
+    it, a merge of calibrated cameras); the tracker then takes it rather than measure one.
     """
 
     score: float
     xy: np.ndarray
     scores: np.ndarray
+    floor: FloorPosition | None = None
 
     def to_dict(self) -> dict:
         return {

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from posestage.errors import SourceError
+from posestage.model.floor import FloorPosition
 from posestage.model.frames import PoseFrame
 from posestage.model.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
 from posestage.model.limits import MAX_HEIGHT, MAX_PEOPLE, MAX_WIDTH
@@ -74,7 +75,8 @@ class StreamHeader:
 
 @dataclass
 class StreamPerson:
-    """One recorded person: tracker id and slot, pose score, raw keypoints (17, 2) + scores."""
+    """One recorded person: tracker id and slot, pose score, raw keypoints (17, 2) + scores,
+    and where they stood on the floor (None when the stage was not calibrated)."""
 
     id: int
     slot: int
@@ -82,10 +84,11 @@ class StreamPerson:
     xy: np.ndarray
     scores: np.ndarray
     missing: int = 0
+    floor: FloorPosition | None = None
 
     def to_pose(self) -> Pose:
-        """The detection as the engine returned it (a copy)."""
-        return Pose(score=self.score, xy=self.xy.copy(), scores=self.scores.copy())
+        """The detection as the engine returned it (a copy), with its floor position."""
+        return Pose(self.score, self.xy.copy(), self.scores.copy(), self.floor)
 
 
 @dataclass
@@ -118,6 +121,7 @@ class StreamFrame:
                     xy=xy,
                     scores=np.array(p.scores, dtype=np.float32),
                     missing=int(p.missing),
+                    floor=p.floor,
                 )
             )
         return cls(
@@ -154,15 +158,17 @@ def encode_frame(frame: StreamFrame) -> str:
     for p in frame.people:
         xy = _f32(p.xy)
         sc = _f32(p.scores)
-        people.append(
-            {
-                "id": p.id,
-                "slot": p.slot,
-                "score": float(p.score),
-                "missing": p.missing,
-                "keypoints": [[xy[2 * k], xy[2 * k + 1], sc[k]] for k in range(len(sc))],
-            }
-        )
+        person = {
+            "id": p.id,
+            "slot": p.slot,
+            "score": float(p.score),
+            "missing": p.missing,
+            "keypoints": [[xy[2 * k], xy[2 * k + 1], sc[k]] for k in range(len(sc))],
+        }
+        if p.floor is not None:  # metres, to the millimetre
+            f = p.floor
+            person["floor"] = [round(f.x, 4), round(f.y, 4), round(f.score, 4), f.basis]
+        people.append(person)
     record = {
         "index": frame.index,
         "timestamp": frame.timestamp,
@@ -241,7 +247,21 @@ def _parse_person(p: Any) -> StreamPerson:
         xy=np.ascontiguousarray(arr[:, :2]),
         scores=np.ascontiguousarray(arr[:, 2]),
         missing=_number(p, "missing", int) if "missing" in p else 0,
+        floor=_parse_floor(p["floor"]) if p.get("floor") is not None else None,
     )
+
+
+def _parse_floor(value: Any) -> FloorPosition:
+    """``[x, y, score, basis]`` (metres) → a :class:`FloorPosition`."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or value[3] not in ("feet", "hips")
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value[:3])
+        or not all(math.isfinite(v) for v in value[:3])
+    ):
+        raise LineError("'floor' must be [x, y, score, basis] (metres, 0..1, feet or hips)")
+    return FloorPosition(float(value[0]), float(value[1]), float(value[2]), value[3])
 
 
 def parse_frame(record: Any) -> StreamFrame:

@@ -94,7 +94,7 @@ class SceneControl:
         return self.jobs.submit(job)
 
     def apply_settings(self, scene: Scene) -> None:
-        """Stage settings that apply live: mirror, privacy, tracking (CLI options win).
+        """Stage settings that apply live: mirror, privacy, tracking, room (CLI options win).
 
         Raises :class:`SceneError` for invalid tracking settings (nothing is changed then).
         """
@@ -108,6 +108,7 @@ class SceneControl:
             privacy=self._privacy(scene),
             tracking=tracking,
             empty_seconds=scene.stage_value("empty_seconds", 2.0),
+            room=scene.room_settings(),
         )
 
     def _privacy(self, scene: Scene) -> bool:
@@ -340,11 +341,13 @@ class SceneControl:
             # the plugins' configure / settings_changed / scene_changed see the new scene
             self.current_scene = scene
             self.facts.scene = new
+            self.facts.floor = scene.room_settings()
             self.host.activate(scene.plugins, self.context, scene_change=(old, new))
             self.apply_settings(scene)
         except PosestageError as err:
             self.current_scene = previous
             self.facts.scene = old
+            self.facts.floor = previous.room_settings()
             pipeline.apply(privacy=self._privacy(previous))
             self.show.report(f"scene {new}: {err}")
             return False

@@ -369,6 +369,7 @@ class Stage:
         f.width, f.height = int(source.width or 0), int(source.height or 0)
         f.fps = pipeline.fps
         f.mirror = pipeline.mirror
+        f.floor = pipeline.room_settings
         f.privacy = pipeline.privacy
         # the empty room's camera pixels reach plugins only when the first scene said so
         f.room = pipeline.room.plate if self._room_pixels == "plugins" else None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from posestage.config.room import RoomSettings
 from posestage.errors import PosestageError, describe_error
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -21,8 +22,10 @@ from posestage.stage.mailbox import Mailbox
 from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
 from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
+from posestage.tracking.floor import FloorMap
 from posestage.tracking.given import GivenPeople
 from posestage.tracking.tracker import Tracker, TrackingSettings
+from posestage.tracking.zones import Zones
 
 if TYPE_CHECKING:
     from posestage.engine.pose_engine import PoseEngine
@@ -38,7 +41,7 @@ FRESH_FRAME_WAIT = 0.009
 
 def mirror_poses(poses: Sequence[Pose], width: int) -> list[Pose]:
     """The poses as seen in the horizontally flipped image (``x → width - 1 - x``); copies."""
-    out = [Pose(pose.score, np.array(pose.xy, dtype=np.float32), pose.scores) for pose in poses]
+    out = [Pose(p.score, np.array(p.xy, dtype=np.float32), p.scores, p.floor) for p in poses]
     mirror_in_place(out, width)
     return out
 
@@ -89,6 +92,9 @@ class PosePipeline:
         self._lock = threading.Lock()
         self._mirror = False
         self._strict = False  # [stage] privacy / --privacy: no camera pixel anywhere
+        #: the scene's ``[room]``: the floor calibration (given to the tracker) and zones
+        self.room_settings = RoomSettings()
+        self.zones = Zones({}, False)  #: who is in which zone (the pose thread's)
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
         #: people a source tracked itself (``SourceFrame.people``): entered/left from the ids
@@ -127,9 +133,13 @@ class PosePipeline:
         privacy: bool | None = None,
         tracking: TrackingSettings | None = None,
         empty_seconds: float | None = None,
+        room: RoomSettings | None = None,
     ) -> None:
         """Change what is given (between two frames, never inside one)."""
         with self._lock:
+            if room is not None:
+                self.room_settings = room
+                self.zones = Zones(room.zones, room.calibrated)
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:
@@ -138,6 +148,8 @@ class PosePipeline:
                 self._strict = bool(privacy)
             if tracking is not None:
                 self.tracker.settings = tracking
+            calibration = self.room_settings.calibration
+            self.tracker.floor = calibration and FloorMap(calibration, self._mirror)
 
     # -- the thread ----------------------------------------------------------------------
 
@@ -233,6 +245,7 @@ class PosePipeline:
                 if mirror:
                     mirror_in_place(poses, width)
                 update = self.tracker.update(poses, width, height, sf.timestamp)
+            zones, zone_events = self.zones.update(update.people, update.left, sf.timestamp, mirror)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
@@ -252,6 +265,8 @@ class PosePipeline:
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
+            zones=zones,
+            zone_events=zone_events,
         )
         host = self.host
         for person in update.left:

@@ -20,6 +20,9 @@ One module per job:
   (a scene's one-line errors), :func:`check_plugin`, :func:`installed_plugin`, :func:`run_cli`;
 - :mod:`~posestage.testing.posed` — :class:`PosedImages`: camera-like frames whose people you
   give (real pixels, no model), e.g. a room people leave; :func:`standing_poses`;
+- :mod:`~posestage.testing.room` — :class:`RoomCamera`: a known camera over a known floor,
+  people standing and walking on it, and the ``[room]`` table calibrating it (known truth for
+  floor positions and zones);
 - :mod:`~posestage.testing.hosted` — :func:`hosted`: plugins in a real plugin host, their
   hooks called one by one (exact order across scene switches, failures switched off);
 - :mod:`~posestage.testing.factories` — what hooks are handed, built as the stage builds it:
@@ -53,6 +56,7 @@ from posestage.testing.factories import (
 )
 from posestage.testing.hosted import HostedPlugins, hosted
 from posestage.testing.posed import PosedImages, standing_poses
+from posestage.testing.room import RoomCamera
 from posestage.testing.runner import (
     CANVAS_PLUGIN,
     DEFAULT_SYNTHETIC_FRAMES,
@@ -85,6 +89,7 @@ __all__ = [
     "PosedImages",
     "SyntheticPeople",
     "standing_poses",
+    "RoomCamera",
     "run_plugin",
     "run_plugins",
     "run_scene",

@@ -77,7 +77,7 @@ class PosedImages(ArraySource):
         out = []
         for p in given:
             if isinstance(p, Pose):
-                out.append(Pose(p.score, np.array(p.xy, np.float32), np.array(p.scores)))
+                out.append(Pose(p.score, np.array(p.xy, np.float32), np.array(p.scores), p.floor))
             else:
                 out.append(Pose(0.9, np.array(p, np.float32), np.full(17, 0.9, np.float32)))
         return out

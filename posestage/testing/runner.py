@@ -262,6 +262,7 @@ def run_plugins(
     tracking: dict | None = None,
     stage: dict | None = None,
     budgets: bool = False,
+    room: dict | None = None,
 ) -> PluginRun:
     """Run the stage headless with several plugins, in this scene order; return a :class:`PluginRun`.
 
@@ -271,7 +272,8 @@ def run_plugins(
     :class:`~posestage.sources.Source`. ``frames``: stop after this many (a pose stream, image or
     video loops until then); without it the source plays once (synthetic people:
     :data:`DEFAULT_SYNTHETIC_FRAMES`). ``mirror``, ``privacy``, ``model``, ``res``: as the
-    ``[stage]`` keys; ``tracking``: ``[tracking]`` keys; ``stage``: any other ``[stage]`` keys.
+    ``[stage]`` keys; ``tracking``: ``[tracking]`` keys; ``stage``: any other ``[stage]`` keys;
+    ``room``: the ``[room]`` table (floor calibration, zones).
     ``budgets``: keep the stage's per-hook time budgets (a hook over budget is reported, a
     plugin that keeps overrunning is switched off). Off by default: how long a hook takes
     depends on the machine and its load, and a test asserts behaviour, not speed.
@@ -280,6 +282,7 @@ def run_plugins(
     opened) raise a :class:`~posestage.errors.PosestageError` with the stage's one-line message;
     failures while running are in :attr:`PluginRun.errors`.
     """
+    from posestage.config.room import ROOM_SETTINGS
     from posestage.config.scenes import STAGE_SETTINGS, TRACKING_SETTINGS, Scene
     from posestage.config.schema import validate
     from posestage.stage import Stage, StageOptions
@@ -309,8 +312,10 @@ def run_plugins(
         validate(table, STAGE_SETTINGS, f"{where}: stage"),
         validate(tracking or {}, TRACKING_SETTINGS, f"{where}: tracking"),
         uses,
+        room=validate(room or {}, ROOM_SETTINGS, f"{where}: room"),
     )
     scene.tracking_settings()
+    scene.room_settings()
     src = open_run_source(source, frames, res, host)
     if source is None:
         frames = None  # the synthetic source ends after exactly that many frames

@@ -27,6 +27,20 @@ and given to the next person who enters after they leave. Keypoints are smoothed
 One Euro filter (:mod:`posestage.tracking.one_euro`) in image-height units; ``Person.raw_xy`` keeps the
 detection as it came.
 
+**At the frame's edge** (any stage): someone last seen touching the edge (``edge_margin`` of the
+image) and moving out leaves after a moment rather than the whole grace, so their
+slot is free at once; if they come back within the grace where they left (the same edge, near
+the same place; on the floor within reach of a walk) they get their id and, when it is still
+free, their slot back (and enter again). Someone hidden mid-frame is held for the grace
+(:mod:`posestage.tracking.edges`).
+
+**On the floor** (a calibrated stage: :attr:`Tracker.floor` is a
+:class:`~posestage.tracking.floor.FloorMap`, or the poses come with a floor position): each
+person's floor position (:attr:`Person.floor`, metres) is measured from their keypoints
+(:mod:`posestage.tracking.floor`; a pose's own ``floor`` is taken as it is) and smoothed; a
+tracked person and a pose with floor positions are matched by their distance on the floor, the
+gate being how far one may walk at ``max_speed`` since they were seen.
+
 The people handed out are frozen (:class:`~posestage.model.people.Person`): their arrays are
 read-only copies of their own, never the tracker's state nor the engine's arrays, so nothing a
 plugin does to a person reaches the next frame's matching or held positions.
@@ -48,6 +62,8 @@ from posestage.model.frozen import frozen_array
 from posestage.model.keypoints import NUM_KEYPOINTS
 from posestage.model.people import Person
 from posestage.model.poses import Pose
+from posestage.tracking.edges import EDGE_SECONDS, EDGE_SPEED, Exit, edge_direction, find_return
+from posestage.tracking.floor import FloorMap, FloorTrack, floor_cost, measure_poses, measured
 from posestage.tracking.one_euro import OneEuroFilter
 
 #: Never predict a missing person's position further ahead than this many seconds.
@@ -105,6 +121,7 @@ class _Track:
     __slots__ = (
         "id", "slot", "xy", "scores", "score", "size", "velocity", "seen", "first_seen",
         "age", "missing", "observed", "filter", "person",
+        "where", "edge",
     )  # fmt: skip
 
     def __init__(self, id: int, slot: int, first_seen: float, filt: OneEuroFilter):
@@ -122,6 +139,8 @@ class _Track:
         self.observed = 0  # detections taken so far
         self.filter = filt
         self.person: Person | None = None
+        self.edge = np.zeros(2)  # outward unit direction when last seen at the edge, else 0
+        self.where = FloorTrack()
 
 
 def _sizes(xy: np.ndarray, confident: np.ndarray, floor: float) -> np.ndarray:
@@ -151,6 +170,9 @@ class Tracker:
         self._next_id = 1
         self._image_size: tuple[int, int] | None = None
         self._people: list[Person] = []
+        self._exits: list[Exit] = []
+        #: the floor calibration (None: people get no floor position unless poses bring one)
+        self.floor: FloorMap | None = None
 
     @property
     def settings(self) -> TrackingSettings:
@@ -178,6 +200,7 @@ class Tracker:
         """
         gone = self._people
         self._tracks = []
+        self._exits = []
         self._people = []
         self._image_size = None
         return gone
@@ -210,9 +233,13 @@ class Tracker:
             det_scores = np.stack([p.scores for p in dets]).astype(np.float64)
             det_conf = det_scores >= s.min_keypoint_score
             det_size = _sizes(det_xy, det_conf, floor)
+            det_floor = measure_poses(
+                self.floor, dets, det_xy, det_scores, width, s.min_keypoint_score
+            )
         if tracks and dets:
             cost = self._cost(tracks, det_xy, det_scores, det_conf, det_size, timestamp)
             gate = s.max_distance
+            floor_cost(cost, tracks, det_floor[0], timestamp, s.max_speed, gate, PREDICT_HORIZON)
             rows, cols = linear_sum_assignment(np.where(cost <= gate, cost, _GATED))
             taken = set()
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -221,8 +248,10 @@ class Tracker:
                     taken.add(c)
             unmatched_dets = [j for j in range(len(dets)) if j not in taken]
 
-        # Everyone not matched loses a frame; those past the grace leave.
+        # Everyone not matched loses a frame; those past the grace leave, and those who were
+        # walking out through the frame's edge leave sooner (remembered in case they return).
         matched_ids = {id(t) for t, _ in matched}
+        self._exits = [e for e in self._exits if not s.grace_over(1, timestamp - e.time)]
         kept: list[_Track] = []
         for track in tracks:
             track.age += 1
@@ -230,29 +259,47 @@ class Tracker:
                 kept.append(track)
                 continue
             track.missing += 1
-            if s.grace_over(track.missing, timestamp - track.seen):
+            unseen = timestamp - track.seen
+            out = track.edge.any() and unseen >= min(EDGE_SECONDS, s.max_missing_seconds)
+            if s.grace_over(track.missing, unseen) or out:
                 left.append(self._person(track, track.person.xy))
+                if out:
+                    conf = track.scores >= s.min_keypoint_score
+                    center = (track.xy[conf] if conf.any() else track.xy).mean(axis=0)
+                    self._exits.append(
+                        Exit(track.id, track.slot, track.first_seen, track.seen, center,
+                             track.edge, track.where.point)
+                    )  # fmt: skip
             else:
                 kept.append(track)
                 track.person = self._person(track, track.person.xy)
 
         for track, j in matched:
-            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp)
+            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp,
+                          measured(det_floor, j))  # fmt: skip
 
-        # New people take the lowest free slots, in order of pose score.
+        # New people take the lowest free slots, in order of pose score; someone returning
+        # where they left through the edge gets their id (and slot, when free) back.
         entered: list[Person] = []
         used = {t.slot for t in kept}
         unmatched_dets.sort(key=lambda j: -dets[j].score)
         for j in unmatched_dets:
-            slot = 0
+            found = measured(det_floor, j)
+            back = find_return(self._exits, det_xy[j], det_conf[j],
+                               found and found[0], timestamp, self._image_size, s)  # fmt: skip
+            slot = back.slot if back is not None and back.slot not in used else 0
             while slot in used:
                 slot += 1
             used.add(slot)
             filt = OneEuroFilter(s.min_cutoff, s.beta, s.d_cutoff)
-            track = _Track(self._next_id, slot, timestamp, filt)
-            self._next_id += 1
+            if back is not None:
+                track = _Track(back.id, slot, back.first_seen, filt)
+            else:
+                track = _Track(self._next_id, slot, timestamp, filt)
+                self._next_id += 1
             track.age = 1
-            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp)
+            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp,
+                          measured(det_floor, j))  # fmt: skip
             kept.append(track)
             entered.append(track.person)
 
@@ -287,9 +334,10 @@ class Tracker:
         mean = np.where(n_both >= MIN_COMMON_KEYPOINTS, mean_conf, mean_weighted)
         return mean / np.maximum(trk_size[:, None], det_size[None])
 
-    def _observe(self, track: _Track, pose: Pose, xy, conf, size, timestamp) -> None:
+    def _observe(self, track: _Track, pose: Pose, xy, conf, size, timestamp, floor) -> None:
         """Take a matched/new detection into ``track`` and build its :class:`Person`."""
         s = self._settings
+        track.where.observe(floor, timestamp, track.seen, bool(track.missing), VELOCITY_GAIN)
         if track.observed:  # seen before: update the whole-body velocity
             dt = timestamp - track.seen
             if dt > 0:
@@ -307,6 +355,10 @@ class Tracker:
         if track.missing:  # re-acquired after a dropout: restart smoothing from here
             track.filter.reset()
             track.missing = 0
+        width, height = self._image_size
+        edge = edge_direction(xy, conf, width, height, s.edge_margin)
+        outward = float(edge @ track.velocity) >= EDGE_SPEED * height if track.observed else True
+        track.edge = edge if outward else np.zeros(2)
         track.xy = xy
         track.scores = frozen_array(pose.scores)  # the people's too: a frozen copy, once
         track.score = float(pose.score)
@@ -337,4 +389,5 @@ class Tracker:
             width=width,
             height=height,
             first_seen=track.first_seen,
+            floor=track.where.position(),
         )

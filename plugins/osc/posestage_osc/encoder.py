@@ -8,7 +8,8 @@ scatter into a big-endian word view. Frame-level messages are precompiled heads 
 (``tests/test_osc_encoder.py`` compares them for every layout and option).
 
 Order inside a frame's bundle: the layout's ``frame`` messages, ``health``, ``leave``,
-``enter``, ``slot`` (presence), then per person in slot order its ``person`` messages and, per
+``enter``, ``zone``, ``zone leave``, ``zone enter``, ``floor`` (only when the frame has zones or
+floor positions), ``slot`` (presence), then per person in slot order its ``person`` messages and, per
 keypoint, its ``keypoint`` messages (each in the layout's order). When the bundle is larger
 than ``max_datagram`` it is split, between messages, into several bundles with the same time
 tag.
@@ -162,7 +163,9 @@ class FrameEncoder:
                 self._frame.append(_Fixed(_fill(m.address, prefix), m, layout))
         self._arr_heads: dict[int, bytes] = {}
         self._health = [_Fixed(_fill(m.address, prefix), m, layout) for m in by_per["health"]]
-        self._keyed = {per: by_per.get(per, []) for per in ("enter", "leave", "slot")}
+        self._keyed = {per: by_per.get(per, []) for per in ("enter", "leave", "slot", "floor")}
+        self._zoned = {per: by_per.get(per, []) for per in ("zone", "zone enter", "zone leave")}
+        self._zone_cache: dict[tuple, _Fixed] = {}
         self._keyed_cache: dict[tuple, _Fixed] = {}
         self._present_cache: dict[tuple, bytes] = {}
         self._person_msgs = by_per.get("person", [])
@@ -210,6 +213,8 @@ class FrameEncoder:
         for per, who in (("leave", left), ("enter", entered)):
             for m in self._keyed[per]:
                 parts += [self._keyed_fixed(m, self._key(p)).encode({"id": p.id}) for p in who]
+        if frame.zones or frame.zone_events or any(p.floor is not None for p in people):
+            parts += self._room(frame, people)
         sizes = [len(p) for p in parts]
         if self._keyed["slot"]:
             block, block_sizes = self._presence_block(people, left)
@@ -262,6 +267,37 @@ class FrameEncoder:
         rows[:, 0] = [p.score for p in people]
         rows[:, 1:] = kp.reshape(n, 3 * NK)
         return rows, keep
+
+    def _room(self, frame: Any, people: list) -> list[bytes]:
+        """The zone and floor elements of ``frame``."""
+        out = []
+        for zone in frame.zones:
+            for m in self._zoned["zone"]:
+                out.append(self._zone_fixed(m, zone.name).encode(
+                    {"count": zone.count, "visits": zone.visits}))  # fmt: skip
+        for kind in ("leave", "enter"):
+            for e in frame.zone_events:
+                if e.kind == kind:
+                    for m in self._zoned["zone " + kind]:
+                        values = {"id": e.id, "slot": e.slot, "dwell": e.dwell}
+                        out.append(self._zone_fixed(m, e.zone).encode(values))
+        for p in people:
+            where = p.floor
+            if where is not None:
+                values = {"floor_x": where.x, "floor_y": where.y,
+                          "floor_score": 0.0 if p.missing else where.score}  # fmt: skip
+                for m in self._keyed["floor"]:
+                    out.append(self._keyed_fixed(m, self._key(p)).encode(values))
+        return out
+
+    def _zone_fixed(self, m: Message, name: str) -> _Fixed:
+        got = self._zone_cache.get((id(m), name))
+        if got is None:
+            if len(self._zone_cache) > TEMPLATE_CACHE:
+                self._zone_cache.clear()
+            address = m.address.replace("{zone}", name)
+            got = self._zone_cache[(id(m), name)] = _Fixed(address, m, self.layout)
+        return got
 
     def _key(self, person: Any) -> int:
         return person.id if self.by_id else person.slot

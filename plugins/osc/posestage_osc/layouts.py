@@ -16,15 +16,21 @@ A :class:`Message` is sent ``per``:
 - ``"keypoint"``: once per keypoint of every person (the only messages ``below = "omit"`` can
   leave out);
 - ``"enter"`` / ``"leave"``: when a person enters / leaves;
-- ``"health"``: once per frame when ``health = true``.
+- ``"health"``: once per frame when ``health = true``;
+- ``"floor"``: once per person who has a floor position (a calibrated ``[room]``);
+- ``"zone"``: once per zone of the scene's ``[room.zones]`` every frame;
+- ``"zone enter"`` / ``"zone leave"``: when someone comes into / goes out of a zone.
 
 Address placeholders: ``{prefix}`` (the ``prefix`` setting), ``{key}`` (slot, or id with
 ``address_by = "id"``; ``{index}`` in PoseOSC's ADDR layout: 0 … count-1 in slot order),
-``{keypoint}`` (``left_wrist``) and ``{part}`` (PoseOSC's ``leftWrist``).
+``{keypoint}`` (``left_wrist``), ``{part}`` (PoseOSC's ``leftWrist``) and ``{zone}`` (the zone's
+name).
 
 Argument names are the values sent: frame ``index``, ``people``, ``fps``, ``latency_ms``,
 ``width``, ``height``, ``count``; ``present``; ``id``; person ``score``; keypoint ``x``, ``y``,
-``score``; health ``inference_ms``, ``dropped``, ``device``. ``keypoints`` stands for 17 ×
+``score``; health ``inference_ms``, ``dropped``, ``device``; floor ``floor_x``, ``floor_y``
+(metres), ``floor_score``; zone ``count``, ``visits``, and on its events ``id``, ``slot``,
+``dwell`` (seconds). ``keypoints`` stands for 17 ×
 (x ``f``, y ``f``, score ``f``) in :data:`posestage.model.keypoints.KEYPOINT_NAMES` order and
 ``poses`` for, per person in slot order, score ``f`` then ``keypoints``.
 """
@@ -127,7 +133,34 @@ HEALTH = (
         "where the model runs (empty on a replay)",
     ),
 )  # fmt: skip
-COMMON = (FRAME, PRESENT, ENTER, LEAVE, *HEALTH)
+FLOOR = Message(
+    "{prefix}/{key}/floor", "floor",
+    (
+        Arg("floor_x", "f", "metres on the floor (the calibration's axes)"),
+        Arg("floor_y", "f", "metres"),
+        Arg("floor_score", "f", "0..1 (lower when guessed from the hips; 0 while not seen)"),
+    ),
+    "where the person stands on the floor, in metres (scenes with a calibrated [room])",
+)  # fmt: skip
+ZONES = (
+    Message(
+        "/zone/{zone}/count", "zone",
+        (Arg("count", "i", "people in the zone now"), Arg("visits", "i", "visits so far")),
+        "every frame, per zone of [room.zones]: its occupancy and visits since the start",
+    ),
+    Message(
+        "/zone/{zone}/enter", "zone enter",
+        (Arg("id", "i", "the person's id"), Arg("slot", "i", "their slot")),
+        "someone came into the zone",
+    ),
+    Message(
+        "/zone/{zone}/leave", "zone leave",
+        (Arg("id", "i", "the person's id"), Arg("slot", "i", "their slot"),
+         Arg("dwell", "f", "seconds they were in it")),
+        "someone went out of the zone (or out of the stage)",
+    ),
+)  # fmt: skip
+COMMON = (FRAME, PRESENT, ENTER, LEAVE, *HEALTH, FLOOR, *ZONES)
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
