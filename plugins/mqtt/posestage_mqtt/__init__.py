@@ -20,6 +20,8 @@ Only numbers leave a stage — ids, slots, keypoints, floor positions, times —
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from posestage import PluginError, Setting, hookimpl
@@ -84,6 +86,8 @@ class MqttPlugin:
         self.publisher: Publisher | None = None
         #: the publisher of the last configuration, once stopped (what it sent, what not)
         self.finished: Publisher | None = None
+        #: this stage's wall clock (what ``sent`` is read from; tests give a skewed one)
+        self.clock: Callable[[], float] = time.time
 
     @hookimpl
     def posestage_settings(self) -> list[Setting]:
@@ -104,7 +108,9 @@ class MqttPlugin:
             raise PluginError(str(err)) from None
         room = _name(str(settings["room"]), "room")
         name = _name(str(settings["stage"]) or default_stage_name(), "stage")
-        self.publisher = Publisher(broker, room, name, float(settings["health_seconds"]))
+        self.publisher = Publisher(
+            broker, room, name, float(settings["health_seconds"]), clock=self.clock
+        )
         self.publisher.start()
 
     @hookimpl

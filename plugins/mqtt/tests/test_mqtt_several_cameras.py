@@ -136,6 +136,8 @@ def test_three_stages_one_show_through_a_killed_stage_garbage_and_a_broker_resta
 
     run = result["run"]
     assert run.errors == []
+    for name in ("a", "b"):  # the stages ran clean, their floor from their own calibration
+        assert finals[name]["errors"] == [] and finals[name]["floor"] > 100
     frames = [f for f in run.frames if f.timestamp >= start + 1.0]
     assert len(frames) > 200
 
