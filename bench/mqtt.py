@@ -12,7 +12,9 @@ installed and, for the latency part, the ``mosquitto`` program). Prints:
   ratio to capture → dispatch on one of those stages, in the same run; the medians in ms too.
   The stages run no model (their people are given), so their own latency is the stage's
   bare overhead and the ratio shows all the merger adds; with a model, a stage's latency is
-  tens of milliseconds of inference and the same addition is a ratio near 1.
+  tens of milliseconds of inference and the same addition is a ratio near 1. Twice: with the
+  default (``?wait=0``, the newest frame makes a merged frame) and ``?wait=0.1`` (every merged
+  frame waits until every stage has reached its instant).
 
 Prints, never asserts (a shared VM is noisy). Medians over R runs.
 """
@@ -121,7 +123,7 @@ def run_stage(url: str, name: str, seconds: float) -> None:
     print(json.dumps({"latency_ms": statistics.median(latency)}), flush=True)
 
 
-def latency(seconds: float) -> dict[str, float]:
+def latency(seconds: float, wait: float = 0.0) -> dict[str, float]:
     from posestage_mqtt.merger import open_merger
     from posestage_mqtt.testing import Mosquitto
 
@@ -129,7 +131,7 @@ def latency(seconds: float) -> dict[str, float]:
     from posestage.testing import run_plugins
 
     with tempfile.TemporaryDirectory() as folder, Mosquitto(Path(folder)) as broker:
-        source = open_merger(f"{broker.url}/bench", SourceOptions())
+        source = open_merger(f"{broker.url}/bench?wait={wait}", SourceOptions())
         result = {}
         merger = threading.Thread(target=lambda: result.update(run=run_plugins([],
                                                                source=source)))  # fmt: skip
@@ -169,11 +171,13 @@ def main() -> None:
         values = [c[key] for c in costs]
         print(f"{key:<14} {statistics.median(values):8.3f}   runs: "
               + " ".join(f"{v:.3f}" for v in values))  # fmt: skip
-    lat = [latency(args.seconds) for _ in range(args.runs)]
-    for key in ("stage_ms", "merged_ms", "merged/stage"):
-        values = [x[key] for x in lat]
-        print(f"{key:<14} {statistics.median(values):8.3f}   runs: "
-              + " ".join(f"{v:.3f}" for v in values))  # fmt: skip
+    for wait in (0.0, 0.1):
+        print(f"latency, ?wait={wait:g} ({'newest' if not wait else 'every stage lined up'})")
+        lat = [latency(args.seconds, wait) for _ in range(args.runs)]
+        for key in ("stage_ms", "merged_ms", "merged/stage"):
+            values = [x[key] for x in lat]
+            print(f"{key:<14} {statistics.median(values):8.3f}   runs: "
+                  + " ".join(f"{v:.3f}" for v in values))  # fmt: skip
 
 
 if __name__ == "__main__":

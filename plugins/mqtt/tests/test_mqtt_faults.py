@@ -127,3 +127,26 @@ def test_a_stage_saying_offline_stops_holding_the_show_and_its_people_leave(tmp_
         finally:
             sender.close()
             source.close()
+
+
+@pytest.mark.parametrize("wait", [0.0, 1.0])
+def test_merged_time_is_the_newest_or_waits_for_every_stage(tmp_path, wait):
+    with Mosquitto(tmp_path / "broker") as broker:
+        source = open_merger(f"{broker.url}/hall?wait={wait}&timeout=30", SourceOptions())
+        sender = Sender(broker)
+        try:
+            now = time.time()
+            sender.send("posestage/hall/slow/frame", body("slow", 1, now, x=6.0))
+            for seq in range(1, 4):
+                sender.send("posestage/hall/fast/frame", body("fast", seq, now + seq * 0.1))
+            assert wait_for(lambda: source.counts["frames"] == 4)
+            merged = source.read()
+            offset = source.stages["fast"].clock.offset
+            # default: the newest capture, the slow stage's last frame with it; wait: the
+            # newest instant every stage has reached (the slow stage's)
+            expected = now + 0.3 + offset if wait == 0 else now + source.stages["slow"].clock.offset
+            assert merged.timestamp == pytest.approx(expected, abs=1e-6)
+            assert len([p for p in merged.people if p.missing == 0]) == 2
+        finally:
+            sender.close()
+            source.close()
