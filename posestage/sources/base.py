@@ -37,6 +37,10 @@ Class attributes that tell the stage how to consume the source:
     Frames carry ``poses`` (already detected, in frame pixels) and usually no image: the stage
     runs no model for this source (a replay of a recorded pose stream). A source whose frames
     carry ``people`` (tracked already) sets it too.
+``gives_floor``
+    The people a source gives already stand on the room's floor in metres (the MQTT merger of
+    several calibrated stages): the scene's zones are then in metres without a ``[room]``
+    calibration of its own.
 ``mirror_by_default``
     The stage mirrors this source's frames unless the scene's ``[stage] mirror`` or
     ``--mirror/--no-mirror`` says otherwise. True for cameras (a performer facing the screen
@@ -161,6 +165,7 @@ class Source:
     live: bool = False
     continuous: bool = True
     gives_poses: bool = False
+    gives_floor: bool = False
     mirror_by_default: bool = False
 
     def __init__(self) -> None:

@@ -139,7 +139,8 @@ class PosePipeline:
         with self._lock:
             if room is not None:
                 self.room_settings = room
-                self.zones = Zones(room.zones, room.calibrated)
+                metres = room.calibrated or getattr(self.source, "gives_floor", False)
+                self.zones = Zones(room.zones, metres)
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:

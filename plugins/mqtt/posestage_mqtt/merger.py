@@ -93,6 +93,7 @@ class MqttSource(Source):
 
     live = True
     gives_poses = True
+    gives_floor = True  # the stages' floor: the scene's zones are in metres
     continuous = True
     mirror_by_default = False
 
@@ -109,6 +110,7 @@ class MqttSource(Source):
         self._state = threading.Lock()
         self._news = threading.Event()
         self._connected = threading.Event()
+        self.merged = 0  #: merged frames handed to the stage
         self._merged_t = 0.0  # T of the last merged frame (merger clock)
         self._merged_wall = 0.0
         self._connects = 0
@@ -158,6 +160,7 @@ class MqttSource(Source):
             ]
         people, _ = self.fusion.update(observations, t)
         self._merged_t, self._merged_wall = t, now
+        self.merged += 1
         captured = time.perf_counter() - (time.time() - t)
         return SourceFrame(None, t, captured, self.width, self.height, people=people)
 
@@ -171,7 +174,10 @@ class MqttSource(Source):
 
     def summary(self) -> str:
         c = self.counts
-        line = f"mqtt: {c['frames']} stage frames merged from {len(self.stages)} stages"
+        line = (
+            f"mqtt: {c['frames']} frames from {len(self.stages)} stages merged into "
+            f"{self.merged}"
+        )
         refused = [f"{c[k]} {k.replace('_', '-')}" for k in
                    ("garbage", "duplicate", "out_of_order", "late") if c[k]]  # fmt: skip
         if refused:
