@@ -175,8 +175,7 @@ class MqttSource(Source):
     def summary(self) -> str:
         c = self.counts
         line = (
-            f"mqtt: {c['frames']} frames from {len(self.stages)} stages merged into "
-            f"{self.merged}"
+            f"mqtt: {c['frames']} frames from {len(self.stages)} stages merged into {self.merged}"
         )
         refused = [f"{c[k]} {k.replace('_', '-')}" for k in
                    ("garbage", "duplicate", "out_of_order", "late") if c[k]]  # fmt: skip

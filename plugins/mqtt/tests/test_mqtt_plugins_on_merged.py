@@ -81,5 +81,8 @@ def test_zones_in_metres_and_osc_floor_messages_on_the_merged_people(tmp_path):
     kinds = [e.kind for f in run.frames for e in f.zone_events]
     assert kinds == ["enter", "leave"]
     floor = [m.args for m in messages if m.address == "/pose/0/floor"]
-    assert floor and floor[0][0] == pytest.approx(0.52, abs=0.06) and floor[-1][0] > 3.0
+    xs = [args[0] for args in floor]  # (a live source: a busy machine may skip frames)
+    assert xs and xs[0] < 2.0 and xs[-1] > 3.0 and sorted(xs) == xs
+    merged_xs = {round(p.floor.x, 4) for f in run.frames for p in f.people}
+    assert {round(x, 4) for x in xs} <= merged_xs
     assert [m.args[:2] for m in messages if m.address == "/zone/door/enter"] == [(1, 0)]
