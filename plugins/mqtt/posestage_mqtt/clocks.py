@@ -13,19 +13,23 @@ clock: ``t + offset``. What it cannot compensate: that shortest delay, and a sta
 capture time is itself wrong (its camera's driver stamps late) — the residual, measured against
 a known skew in the tests, is reported per stage (:meth:`StageClock.describe`).
 
-A stage's offset window restarts with each new session (a stage restarted, maybe after its
-clock was stepped).
+A stage's offset window restarts with each new session (a stage restarted), and when the
+smallest value of the last :data:`RECENT` seconds is more than :data:`STEP` above the window's
+(the stage's clock was stepped back, by NTP at last reaching its server): the old minimum would
+otherwise put that stage's frames too early, refused as late, for the rest of the window.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["WINDOW", "StageClock"]
+__all__ = ["RECENT", "STEP", "WINDOW", "StageClock"]
 
 #: Seconds of messages the minimum is taken over (a clock drifting a few ppm moves less than a
 #: millisecond in that time; a longer window hides a step of the stage's clock for longer).
 WINDOW = 30.0
+#: The recent window (s) a stepped clock is told by, and the step (s) that counts.
+RECENT, STEP = 2.0, 0.25
 
 
 class StageClock:
@@ -34,17 +38,30 @@ class StageClock:
     def __init__(self, window: float = WINDOW) -> None:
         self.window = float(window)
         self._best: deque[tuple[float, float]] = deque()  # increasing minima (monotone queue)
+        self._recent: deque[tuple[float, float]] = deque()  # the same over RECENT seconds
+        self._first: float | None = None
+        self.steps = 0  #: times the stage's clock was seen stepped back
+
+    @staticmethod
+    def _push(queue: deque, arrived: float, delta: float, window: float) -> None:
+        while queue and queue[-1][1] >= delta:
+            queue.pop()
+        queue.append((arrived, delta))
+        while queue and queue[0][0] < arrived - window:
+            queue.popleft()
 
     def observe(self, sent: float, arrived: float) -> float:
         """Note one message; returns the offset estimate (merger clock − stage clock, s)."""
         delta = arrived - sent
-        best = self._best
-        while best and best[-1][1] >= delta:
-            best.pop()
-        best.append((arrived, delta))
-        while best and best[0][0] < arrived - self.window:
-            best.popleft()
-        return best[0][1]
+        if self._first is None:
+            self._first = arrived
+        self._push(self._best, arrived, delta, self.window)
+        self._push(self._recent, arrived, delta, RECENT)
+        settled = arrived - self._first >= RECENT
+        if settled and self._recent[0][1] - self._best[0][1] > STEP:  # stepped back
+            self._best = deque(self._recent)
+            self.steps += 1
+        return self._best[0][1]
 
     @property
     def offset(self) -> float | None:

@@ -113,3 +113,15 @@ def test_the_clock_offset_is_found_within_the_shortest_delay():
     assert 0 <= clock.offset - skew < shortest + 0.005
     assert clock.to_merger(1000.0) == 1000.0 + clock.offset
     assert clock.describe().startswith("clock offset +17")
+
+
+def test_a_stage_clock_stepped_back_is_followed_within_seconds_not_the_window():
+    clock = StageClock()
+    for i in range(300):  # 10 s at 30 fps, the stage's clock right
+        sent = 1000.0 + i / 30
+        clock.observe(sent, sent + 0.001 + RNG.exponential(0.005))
+    assert abs(clock.offset - 0.001) < 0.002
+    for i in range(300, 600):  # NTP steps the stage's clock back 1 s
+        sent = 1000.0 + i / 30 - 1.0
+        clock.observe(sent, sent + 1.0 + 0.001 + RNG.exponential(0.005))
+    assert abs(clock.offset - 1.001) < 0.002 and clock.steps == 1
