@@ -29,7 +29,9 @@ What there is, by what a plugin does with it:
   :func:`draw_message`; the one palette :data:`PALETTE`, :func:`color_for`, :data:`OUTLINE`
   (the empty room is the stage's: ``posestage_privacy`` answers ``"room"``);
 - the engine: :class:`PoseEngine`, :func:`decode_poses`, :class:`DetectionResult`;
-- the stage itself: :class:`Stage`, :class:`StageOptions`.
+- the stage itself: :class:`Stage`, :class:`StageOptions`;
+- sources a plugin registers (``posestage_sources``): :class:`Source`, :class:`SourceFrame`,
+  :class:`SourceOptions`, :class:`SourceError`.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ _EXPORTS = {
     # the stage
     "Stage": "posestage.stage",
     "StageOptions": "posestage.stage",
+    # sources a plugin offers (posestage_sources): the contract, its frames, its options
+    "Source": "posestage.sources.base",
+    "SourceFrame": "posestage.sources.base",
+    "SourceOptions": "posestage.sources.base",
+    "SourceError": "posestage.errors",
 }
 
 __all__ = list(_EXPORTS)

@@ -34,6 +34,7 @@ BUILTIN_DISTRIBUTIONS = frozenset(
         "posestage-synth",
         "posestage-anonymizer",
         "posestage-footfall",
+        "posestage-mqtt",
         "posestage-psn",
         "posestage-counts",
     }

@@ -35,7 +35,12 @@ Class attributes that tell the stage how to consume the source:
     stills.
 ``gives_poses``
     Frames carry ``poses`` (already detected, in frame pixels) and usually no image: the stage
-    runs no model for this source (a replay of a recorded pose stream).
+    runs no model for this source (a replay of a recorded pose stream). A source whose frames
+    carry ``people`` (tracked already) sets it too.
+``gives_floor``
+    The people a source gives already stand on the room's floor in metres (the MQTT merger of
+    several calibrated stages): the scene's zones are then in metres without a ``[room]``
+    calibration of its own.
 ``mirror_by_default``
     The stage mirrors this source's frames unless the scene's ``[stage] mirror`` or
     ``--mirror/--no-mirror`` says otherwise. True for cameras (a performer facing the screen
@@ -63,6 +68,7 @@ import numpy as np
 
 from posestage.config.vocabulary import PACE, SIZE, VocabularyError
 from posestage.errors import SourceError
+from posestage.model.people import Person
 from posestage.model.poses import Pose
 from posestage.model.posestream import StreamFrame
 
@@ -130,6 +136,11 @@ class SourceFrame:
       :meth:`Source.read` — the one owner of the stage's frame numbers.
     - ``recorded``: on replay the whole recorded frame (with the recorded ids, slots and the
       recorded wall time ``recorded.timestamp``); None for live sources.
+    - ``people``: a source that tracks people itself (the MQTT merger of several stages) hands
+      them finished: :class:`~posestage.model.people.Person` objects with their ids, slots and
+      floor positions. The stage then runs no model, no tracker and no mirror on them; who
+      entered and who left is read from the ids (:mod:`posestage.tracking.given`). The source
+      keeps the tracker's promises: an id never reused, a slot kept while its person stays.
     """
 
     image: np.ndarray | None
@@ -140,6 +151,7 @@ class SourceFrame:
     poses: list[Pose] | None = None
     index: int = 0
     recorded: StreamFrame | None = None
+    people: list[Person] | None = None
 
 
 class Source:
@@ -153,6 +165,7 @@ class Source:
     live: bool = False
     continuous: bool = True
     gives_poses: bool = False
+    gives_floor: bool = False
     mirror_by_default: bool = False
 
     def __init__(self) -> None:

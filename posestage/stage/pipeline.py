@@ -23,6 +23,7 @@ from posestage.stage.report import STATS_WINDOW, Rate, StageReport, percentiles
 from posestage.stage.room import EmptyRoom
 from posestage.stage.show import Show
 from posestage.tracking.floor import FloorMap
+from posestage.tracking.given import GivenPeople
 from posestage.tracking.tracker import Tracker, TrackingSettings
 from posestage.tracking.zones import Zones
 
@@ -94,8 +95,11 @@ class PosePipeline:
         #: the scene's ``[room]``: the floor calibration (given to the tracker) and zones
         self.room_settings = RoomSettings()
         self.zones = Zones({}, False)  #: who is in which zone (the pose thread's)
+        self.zones_metres = False  #: whether the zones are in metres
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
+        #: people a source tracked itself (``SourceFrame.people``): entered/left from the ids
+        self.given = GivenPeople()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
         self.fps = 0.0
         self.dispatched = 0
@@ -140,8 +144,10 @@ class PosePipeline:
                     log.info("room: floor calibrated from %d points, reprojection error %.1f px",
                              len(cal.floor), cal.error)  # fmt: skip
                 old, self.room_settings = self.room_settings, room
-                if (room.zones, room.calibrated) != (old.zones, old.calibrated):
-                    self.zones = Zones(room.zones, room.calibrated)  # else: visits go on
+                metres = room.calibrated or getattr(self.source, "gives_floor", False)
+                if (room.zones, metres) != (old.zones, self.zones_metres):
+                    self.zones = Zones(room.zones, metres)  # else: visits go on
+                self.zones_metres = metres
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:
@@ -168,7 +174,7 @@ class PosePipeline:
     def finish(self) -> None:
         """At shutdown, the pose thread stopped: everyone still on stage leaves."""
         frame = self.frame or self._empty_frame()
-        for person in self.tracker.reset():
+        for person in [*self.tracker.reset(), *self.given.reset()]:
             self.host.person_leave(person, frame)
 
     def fill(self, report: StageReport) -> None:
@@ -201,6 +207,8 @@ class PosePipeline:
 
     def _detect(self, sf: SourceFrame) -> tuple[list[Pose], float] | None:
         """The frame's poses and the engine's time (ms); None when this frame has none."""
+        if sf.people is not None:
+            return [], 0.0
         if sf.poses is not None:
             return list(sf.poses), 0.0
         if sf.image is None:
@@ -237,11 +245,14 @@ class PosePipeline:
         # A scene switch (mirror, privacy, tracking) takes the same lock: it lands between
         # frames, never inside one. No plugin code runs under it.
         with self._lock:
-            mirror = self._mirror
+            mirror = self._mirror and sf.people is None  # given people are never mirrored
             strict = self._strict
-            if mirror:
-                mirror_in_place(poses, width)
-            update = self.tracker.update(poses, width, height, sf.timestamp)
+            if sf.people is not None:  # tracked by the source itself (the MQTT merger)
+                update = self.given.update(sf.people)
+            else:
+                if mirror:
+                    mirror_in_place(poses, width)
+                update = self.tracker.update(poses, width, height, sf.timestamp)
             zones, zone_events = self.zones.update(update.people, update.left, sf.timestamp, mirror)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
