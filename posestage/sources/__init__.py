@@ -1,8 +1,10 @@
 """Frame sources: where the stage's frames come from. One module per kind of source:
 
 =========================  =====================================================================
-``camera``, ``camera:N``   :mod:`.camera`: a camera through ``pygame.camera`` (N: index in
-                           :func:`list_cameras`, or a device name such as ``camera:/dev/video2``)
+``camera``, ``camera:N``   :mod:`.camera`: a camera through PyAV's device inputs (N: index in
+``camera:NAME``            :func:`list_cameras`; NAME: a unique part of its name, or a device
+                           such as ``camera:/dev/video2``); modes and drivers in :mod:`.devices`
+                           and :mod:`.platforms`
 ``clip.mp4`` (any video)   :mod:`.video`: a video file decoded with PyAV, at its own frame rate
                            (pace ``realtime``) or as fast as the consumer takes it (``fast``)
 ``photo.jpg``              :mod:`.stills`: one still image: one frame (forever with ``loop``)

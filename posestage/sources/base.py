@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestage.config.vocabulary import PACE, SIZE, VocabularyError
+from posestage.config.vocabulary import FPS, PACE, SIZE, VocabularyError
 from posestage.errors import SourceError
 from posestage.model.poses import Pose
 from posestage.model.posestream import StreamFrame
@@ -78,7 +78,7 @@ RESYNC_SECONDS = 0.5
 MAX_WAIT_SECONDS = 1.0
 
 VALID_FORMS = (
-    "camera, camera:N, a video file, an image file, a folder of stills, "
+    "camera, camera:N, camera:NAME, a video file, an image file, a folder of stills, "
     "a quoted glob like 'shots/*.jpg', or replay:FILE.jsonl"
 )
 
@@ -91,6 +91,7 @@ class SourceOptions:
       None keeps the source's size. Replayed poses are scaled to it.
     - ``pace``: ``"realtime"`` plays videos and replays at their recorded pace, ``"fast"`` as
       fast as the consumer takes frames. Cameras are always realtime, stills always consumer-paced.
+    - ``fps``: the rate to ask a camera for (``--fps``); None: 30 when offered. Files ignore it.
     - ``loop``: start again at the end (videos, stills, replays), timestamps keep increasing.
     - ``hold``: stills only: after the last still (without ``loop``), wait until closed instead
       of ending, so a window keeps showing it until the performer quits. The stage sets it
@@ -101,6 +102,7 @@ class SourceOptions:
     pace: str = "realtime"
     loop: bool = False
     hold: bool = False
+    fps: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -112,6 +114,11 @@ class SourceOptions:
                 self.res = SIZE(self.res)
             except VocabularyError as err:
                 raise SourceError(f"--res: {err}") from None
+        if self.fps is not None:
+            try:
+                self.fps = FPS(self.fps)
+            except VocabularyError as err:
+                raise SourceError(f"--fps: {err}") from None
 
 
 @dataclass
