@@ -213,3 +213,15 @@ def test_a_camera_unplugged_mid_show_is_reopened_and_the_show_goes_on(cameras, m
     later = [f for t, f in plugin.frames if t > seen["back"]]
     assert len(later) >= 3 and report.stopped_by == "test over"
     assert not stage.show.pinned()  # the line went with the camera's return
+
+
+def test_posestage_run_on_a_camera_with_res_and_fps(cameras, caplog):
+    from posestage.cli import main
+
+    cameras("Studio Cam")
+    caplog.set_level("INFO", logger="posestage")
+    args = ["--source", "camera:studio", "--res", "320x240", "--fps", "15", "--headless"]
+    code = main(["run", *args, "--frames", "5", "-m", "posenet-353x481"])
+    assert code == 0
+    assert "camera:Studio Cam: 640x480@15 yuv420p" in caplog.text  # the mode asked, resized
+    assert main(["run", "--source", "camera", "--fps", "nope", "--headless"]) == 2

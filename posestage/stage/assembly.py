@@ -62,6 +62,7 @@ def open_scene_source(scene: Scene, options: StageOptions, host: PluginHost) -> 
         pace=options.pace or scene.stage_value("pace", "realtime"),
         loop=bool(loop),
         hold=not options.headless,  # a window keeps showing the last still
+        fps=options.fps or scene.stage_value("fps"),
     )
     return open_source(str(spec), source_options, extra=host.sources() or None)
 
