@@ -19,7 +19,8 @@ class PoseFrame:
     - ``index``: frame number since the stage started (0, 1, 2…; gaps mean frames were dropped
       because newer ones were ready — the newest frame always wins).
     - ``timestamp``: wall-clock capture time in this run (seconds since the epoch; use it for
-      OSC time tags). For a replay it is this run's time too, advancing as the recording did.
+      OSC time tags): when the frame was read on this machine, for every source — a video or
+      replay read at ``fast`` pace too (the tracker steps by the media's own times).
     - ``captured``: capture time on ``time.perf_counter()`` in this run, for latency arithmetic.
     - ``recorded``: for a replayed frame, the wall-clock time it was recorded at; None for
       live sources (camera, video, stills).
@@ -32,6 +33,9 @@ class PoseFrame:
       for privacy included (the empty room is the stage's), and the window never shows a live
       frame.
     - ``source``: a short description of where frames come from.
+    - ``media``: for a video or replay, the frame's time on the media's own clock in this run
+      (steps as recorded, at any pace: the tracker's clock, and what the recorder writes);
+      None for cameras and stills, whose clock is ``timestamp``.
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).
 
@@ -55,11 +59,19 @@ class PoseFrame:
     source: str = ""
     mirrored: bool = False
     recorded: float | None = None
+    media: float | None = None
 
     def __post_init__(self) -> None:  # frozen: set once, here, and never again
         object.__setattr__(self, "people", tuple(self.people))
         if self.image is not None:
             object.__setattr__(self, "image", frozen_array(self.image))
+
+    @property
+    def clock(self) -> float:
+        """The frame's time for what steps with the content (dwell times, fades, snapshots
+        every N minutes, velocities): ``media`` for a video or replay — the same at any pace,
+        so a replay gives the same result — else the capture ``timestamp``."""
+        return self.timestamp if self.media is None else self.media
 
     def person(self, slot: int) -> Person | None:
         """The person holding ``slot``, or None."""

@@ -45,10 +45,11 @@ Class attributes that tell the stage how to consume the source:
 the source ended early (a truncated video); the stage reports it.
 
 Times on a :class:`SourceFrame`: ``timestamp`` is the wall-clock capture time *in this run*
-(``time.time()`` scale; paced sources may compute it from the media time, so it advances by
-exactly one frame period per frame); ``captured`` is ``time.perf_counter()`` when the frame was
-read; a replayed frame also carries its ``recorded`` stream frame, whose ``timestamp`` is the
-wall time it was recorded at.
+(``time.time()`` when the frame was read, also at ``fast`` pace: the OSC time tag);
+``media`` is the frame's time on the media's own clock in this run (videos and replays: it
+advances by exactly one recorded step per frame, and the tracker uses it); ``captured`` is
+``time.perf_counter()`` when the frame was read; a replayed frame also carries its
+``recorded`` stream frame, whose ``timestamp`` is the wall time it was recorded at.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ class SourceFrame:
     """One frame from a source.
 
     - ``image``: (H, W, 3) uint8 RGB, or None when replaying poses.
-    - ``timestamp``: wall-clock capture time in this run, seconds since the epoch (for videos
-      and replays: the run's start time plus the frame's time in the media).
+    - ``timestamp``: wall-clock capture time in this run, seconds since the epoch: when the
+      frame was read (decoded, received) on this machine — the OSC bundle's time tag.
     - ``captured``: ``time.perf_counter()`` when the frame was read.
     - ``width``, ``height``: image size in pixels (for replays the recorded, or ``res``, size).
     - ``poses``: on replay the recorded detections — the stage then skips the model. They
@@ -137,6 +138,10 @@ class SourceFrame:
       :meth:`Source.read` — the one owner of the stage's frame numbers.
     - ``recorded``: on replay the whole recorded frame (with the recorded ids, slots and the
       recorded wall time ``recorded.timestamp``); None for live sources.
+    - ``media``: the frame's time on the media's own clock, in this run (the run's start plus
+      the frame's time in the video or recording): the tracker's and smoother's time, so a
+      file read at ``fast`` pace steps as recorded, whatever speed it is read at. None: the
+      source has no clock of its own (cameras, stills): ``timestamp`` is used.
     """
 
     image: np.ndarray | None
@@ -147,6 +152,7 @@ class SourceFrame:
     poses: list[Pose] | None = None
     index: int = 0
     recorded: StreamFrame | None = None
+    media: float | None = None
 
 
 class Source:

@@ -224,7 +224,9 @@ class PosePipeline:
             strict = self._strict
             if mirror:
                 mirror_in_place(poses, width)
-            update = self.tracker.update(poses, width, height, sf.timestamp)
+            # The tracker's clock: the media's own (a file at fast pace steps as recorded)
+            clock = sf.timestamp if sf.media is None else sf.media
+            update = self.tracker.update(poses, width, height, clock)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
@@ -244,6 +246,7 @@ class PosePipeline:
             source=self.source.name,
             mirrored=mirror,
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
+            media=sf.media,
         )
         host = self.host
         for person in update.left:
@@ -266,9 +269,8 @@ class PosePipeline:
         image = sf.image
         if wanted and not strict and image is not None and mirror:
             image = image[:, ::-1]
-        self.room.see(
-            image, people, sf.timestamp, mirrored=mirror, wanted=wanted, allowed=not strict
-        )
+        clock = sf.timestamp if sf.media is None else sf.media
+        self.room.see(image, people, clock, mirrored=mirror, wanted=wanted, allowed=not strict)
 
     def _pixels(self, image: np.ndarray | None, mirror: bool, private: bool) -> np.ndarray | None:
         """The image plugins get: None in privacy mode (for every plugin, the one that asked
