@@ -9,6 +9,8 @@
                            (pace ``realtime``) or as fast as the consumer takes it (``fast``)
 ``photo.jpg``              :mod:`.stills`: one still image: one frame (forever with ``loop``)
 ``folder/``, ``'shots/*.png'``  :mod:`.stills`: the stills of a folder or glob, natural order
+``rtsp://…``, ``http://…``  :mod:`.stream`: network video (also ``srt://``, ``udp://``): low
+                           latency, reconnected when it drops
 ``replay:poses.jsonl``     :mod:`.replay`: a recorded pose stream (:mod:`posestage.model.posestream`):
                            frames carry ``poses`` and no image, so the stage runs no model
 (in memory)                :mod:`.array`: :class:`ArraySource`, frames from numpy arrays

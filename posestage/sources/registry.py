@@ -13,6 +13,7 @@ from posestage.sources.base import VALID_FORMS, Opener, Source, SourceOptions
 from posestage.sources.camera import open_camera
 from posestage.sources.replay import ReplaySource
 from posestage.sources.stills import IMAGE_SUFFIXES, StillsSource, natural_key, stills_in
+from posestage.sources.stream import NETWORK_SCHEMES, open_stream
 from posestage.sources.video import VideoSource
 
 #: File extensions read as pose streams even without ``replay:``.
@@ -41,6 +42,8 @@ def open_source(
     scheme, sep, arg = spec.partition(":")
     if scheme == "camera":
         return open_camera(arg if sep else None, options)
+    if scheme.lower() in NETWORK_SCHEMES and arg.startswith("//"):
+        return open_stream(spec, options)
     if scheme == "replay" and sep:
         if not arg:
             raise SourceError("--source replay: needs a file, e.g. replay:scenes/demo.jsonl")
