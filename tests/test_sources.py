@@ -362,7 +362,7 @@ def test_plugin_schemes(tmp_path):
         SourceError, match="plugin source 'fire' failed: RuntimeError: device on fire"
     ):
         open_source("fire:1", extra={"fire": broken})
-    with pytest.raises(SourceError, match=r"known: camera, replay, noise"):
+    with pytest.raises(SourceError, match=r"known: camera, replay, ndi, noise"):
         open_source("nois:1", extra={"noise": Noise})
 
 

@@ -11,6 +11,8 @@
 ``folder/``, ``'shots/*.png'``  :mod:`.stills`: the stills of a folder or glob, natural order
 ``rtsp://…``, ``http://…``  :mod:`.stream`: network video (also ``srt://``, ``udp://``): low
                            latency, reconnected when it drops
+``ndi:NAME``               :mod:`.ndi`: an NDI source found by part of its name (optional extra
+                           ``posestage[ndi]``)
 ``replay:poses.jsonl``     :mod:`.replay`: a recorded pose stream (:mod:`posestage.model.posestream`):
                            frames carry ``poses`` and no image, so the stage runs no model
 (in memory)                :mod:`.array`: :class:`ArraySource`, frames from numpy arrays

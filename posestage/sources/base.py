@@ -80,8 +80,8 @@ MAX_WAIT_SECONDS = 1.0
 
 VALID_FORMS = (
     "camera, camera:N, camera:NAME, a video file, an image file, a folder of stills, "
-    "a quoted glob like 'shots/*.jpg', replay:FILE.jsonl, or a stream (rtsp://, http://, "
-    "srt://, udp://)"
+    "a quoted glob like 'shots/*.jpg', replay:FILE.jsonl, a stream (rtsp://, http://, "
+    "srt://, udp://) or ndi:NAME"
 )
 
 
