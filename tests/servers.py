@@ -1,8 +1,9 @@
 """Video senders the tests start on 127.0.0.1, as a phone camera app or a network camera would
-serve: :class:`MjpegServer` (MJPEG over HTTP, ``multipart/x-mixed-replace``) and
+serve: :class:`MjpegServer` (MJPEG over HTTP, ``multipart/x-mixed-replace``),
 :class:`RtspServer` (RTSP with H.264 over RTP on the RTSP connection, the packets made by FFmpeg's
-own RTP muxer through PyAV). Each can be stopped (the stream drops) and started again on the
-same port (it comes back)."""
+own RTP muxer through PyAV) and :class:`NdiSender` (cyndilib, as TouchDesigner's NDI Out TOP
+sends). Each can be stopped (the stream drops) and started again on the same port (it comes
+back)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import socket
 import threading
 import time
+from fractions import Fraction
 
 import numpy as np
 
@@ -214,3 +216,39 @@ class RtspServer(_Server):
         finally:
             out.close()
             relay.close()
+
+
+class NdiSender:
+    """An NDI sender called ``name`` sending ``image`` (RGB) at ``fps`` until stopped."""
+
+    def __init__(self, name: str, image: np.ndarray, fps: int = 15) -> None:
+        from cyndilib.sender import Sender as NdiSender
+        from cyndilib.video_frame import VideoSendFrame
+        from cyndilib.wrapper.ndi_structs import FourCC
+
+        height, width = image.shape[:2]
+        self.rgba = np.dstack([image, np.full((height, width), 255, np.uint8)]).ravel()
+        frame = VideoSendFrame()
+        frame.set_resolution(width, height)
+        frame.set_frame_rate(Fraction(fps, 1))
+        frame.set_fourcc(FourCC.RGBA)
+        self.sender = NdiSender(name)
+        self.sender.set_video_frame(frame)
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self) -> None:
+        while not self._stop.is_set():
+            self.sender.write_video(self.rgba)  # paced by the sender's clock
+            self.sent += 1
+
+    def __enter__(self):
+        self.sender.open()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sender.close()

@@ -5,9 +5,7 @@ NDI compresses, so pixels and counts are compared with a tolerance."""
 
 from __future__ import annotations
 
-import threading
 import time
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -18,41 +16,7 @@ from posestage.sources import SourceOptions, open_source
 
 pytest.importorskip("cyndilib", reason="NDI: pip install 'posestage[ndi]'")
 
-
-class Sender:
-    """An NDI sender called ``name`` sending ``image`` (RGB) at ``fps`` until stopped."""
-
-    def __init__(self, name: str, image: np.ndarray, fps: int = 15) -> None:
-        from cyndilib.sender import Sender as NdiSender
-        from cyndilib.video_frame import VideoSendFrame
-        from cyndilib.wrapper.ndi_structs import FourCC
-
-        height, width = image.shape[:2]
-        self.rgba = np.dstack([image, np.full((height, width), 255, np.uint8)]).ravel()
-        frame = VideoSendFrame()
-        frame.set_resolution(width, height)
-        frame.set_frame_rate(Fraction(fps, 1))
-        frame.set_fourcc(FourCC.RGBA)
-        self.sender = NdiSender(name)
-        self.sender.set_video_frame(frame)
-        self.sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._send, daemon=True)
-
-    def _send(self) -> None:
-        while not self._stop.is_set():
-            self.sender.write_video(self.rgba)  # paced by the sender's clock
-            self.sent += 1
-
-    def __enter__(self):
-        self.sender.open()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sender.close()
+from servers import NdiSender as Sender  # noqa: E402
 
 
 @pytest.fixture(scope="module")
