@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from posestage.errors import SourceError
@@ -225,3 +226,48 @@ def test_posestage_run_on_a_camera_with_res_and_fps(cameras, caplog):
     assert code == 0
     assert "camera:Studio Cam: 640x480@15 yuv420p" in caplog.text  # the mode asked, resized
     assert main(["run", "--source", "camera", "--fps", "nope", "--headless"]) == 2
+
+
+def test_posestage_cameras_lists_modes_and_ndi_sources(cameras, capsys, images_dir):
+    import json
+
+    from posestage.cli import main
+
+    cameras("Brio 4K")
+    cameras("Capture Card", "smptebars")
+    pytest.importorskip("cyndilib")
+    from servers import NdiSender
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    with NdiSender("posestage TouchDesigner Out", image):
+        assert main(["cameras", "--ndi-seconds", "3"]) == 0
+        out = capsys.readouterr().out.splitlines()
+    assert out[0] == "cameras (virtual (lavfi)): 2"
+    assert out[1].startswith("  --source camera:0   Brio 4K")
+    assert out[2].split() == ["1920x1080", "yuv420p@15/30/60,", "rgb24@15/30/60"]
+    assert any(line.startswith("  --source camera:1   Capture Card") for line in out)
+    assert any(
+        "--source 'ndi:" in line and "(posestage TouchDesigner Out)'" in line for line in out
+    )
+    assert main(["cameras", "--json", "--ndi-seconds", "0"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in listed["cameras"]] == ["Brio 4K", "Capture Card"]
+    first = listed["cameras"][0]["modes"][0]
+    assert first == {
+        "width": 640,
+        "height": 480,
+        "format": "yuv420p",
+        "min_fps": 15.0,
+        "max_fps": 15.0,
+    }
+
+
+def test_doctor_shows_the_cameras(cameras, capsys):
+    from posestage.cli import main
+
+    cameras("Brio 4K")
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert (
+        "  ok       cameras     camera:0 Brio 4K (up to 1920x1080); modes: posestage cameras" in out
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "Mode",
     "Request",
     "VirtualDriver",
+    "format_rank",
     "pick_mode",
 ]
 
@@ -121,7 +122,8 @@ def _area_gap(mode: Mode, size: tuple[int, int]) -> tuple[int, int]:
     return (0 if same_shape else 1, diff if diff >= 0 else 10 * -diff)
 
 
-def _format_rank(pixel_format: str) -> int:
+def format_rank(pixel_format: str) -> int:
+    """How fast a format is to use (0 best): MJPEG first, then the raw formats in order."""
     if pixel_format in COMPRESSED:
         return COMPRESSED.index(pixel_format)
     if pixel_format in RAW_PREFERENCE:
@@ -150,7 +152,7 @@ def pick_mode(
         top = max(m.max_fps for m in at_size)
         offering = [m for m in at_size if m.max_fps == top]
         want = top or want
-    mode = min(offering, key=lambda m: _format_rank(m.pixel_format))
+    mode = min(offering, key=lambda m: format_rank(m.pixel_format))
     return Request(mode, want)
 
 
