@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -271,3 +272,16 @@ def test_doctor_shows_the_cameras(cameras, capsys):
     assert (
         "  ok       cameras     camera:0 Brio 4K (up to 1920x1080); modes: posestage cameras" in out
     )
+
+
+def test_a_scene_that_needs_a_camera_says_what_to_run_it_with(cameras, capsys):
+    from posestage.cli import main
+
+    scene = Path(__file__).resolve().parents[1] / "scenes" / "skeleton.toml"
+    assert main(["run", str(scene), "--headless"]) == 2  # no camera in the folder
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f'posestage: error: scene {scene} needs a camera (source = "camera")')
+    assert "--source replay:scenes/demo.jsonl" in err and "--source VIDEO.mp4" in err
+    cameras("Brio")  # with a camera the same scene starts (and stops after a frame)
+    assert main(["run", str(scene), "--headless", "--frames", "1", "--res", "320x240"]) == 0

@@ -20,6 +20,7 @@ __all__ = [
     "OPEN_TIMEOUT",
     "READ_TIMEOUT",
     "CameraSource",
+    "NoCamera",
     "find_camera",
     "find_cameras",
     "list_cameras",
@@ -34,6 +35,10 @@ OPEN_TIMEOUT = 10.0
 READ_TIMEOUT = 3.0
 
 ELSEWHERE = "use a video file, stills or replay:FILE (e.g. --source replay:scenes/demo.jsonl)"
+
+
+class NoCamera(SourceError):
+    """``camera`` or ``camera:N`` asked for where there is no such camera."""
 
 
 def find_cameras(drv: Driver | None = None) -> list[Camera]:
@@ -61,7 +66,7 @@ def find_camera(arg: str | None, cameras: list[Camera], spec: str) -> Camera:
         if index < len(cameras):
             return cameras[index]
         what = "no camera found" if not cameras else f"there is no camera {index}"
-        raise SourceError(
+        raise NoCamera(
             f"--source {spec}: {what}; cameras found: {found}. Connect one, or {ELSEWHERE}"
         )
     exact = [c for c in cameras if arg in (c.device, c.name)]
