@@ -35,7 +35,8 @@ class PoseFrame:
     - ``source``: a short description of where frames come from.
     - ``media``: for a video or replay, the frame's time on the media's own clock in this run
       (steps as recorded, at any pace: the tracker's clock, and what the recorder writes);
-      None for cameras and stills, whose clock is ``timestamp``.
+      None for cameras and stills, whose clock is ``timestamp``. ``frame.clock`` is the one
+      or the other: use it for what steps with the content (dwell times, fades, velocities).
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).
 
