@@ -27,8 +27,10 @@ def jpeg(image: np.ndarray, quality: int = 85) -> bytes:
 class _Server:
     """A TCP listener on 127.0.0.1 whose connections each get a thread; stop closes them all."""
 
-    def __init__(self, image: np.ndarray, fps: float = 15.0, port: int = 0) -> None:
-        self.image, self.fps, self.port = image, fps, port
+    def __init__(self, image, fps: float = 15.0, port: int = 0) -> None:
+        """``image``: one RGB picture, or a list of them sent in turn."""
+        self.images = [image] if isinstance(image, np.ndarray) else list(image)
+        self.image, self.fps, self.port = self.images[0], fps, port
         self.connections = 0
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
@@ -76,10 +78,11 @@ class _Server:
         raise NotImplementedError
 
     def frames(self):
-        """The frames to send, at ``fps``, until stopped."""
-        due = time.monotonic()
+        """The indices of the pictures to send, at ``fps``, until stopped."""
+        due, i = time.monotonic(), 0
         while not self._stop.is_set():
-            yield self.image
+            yield i % len(self.images)
+            i += 1
             due += 1.0 / self.fps
             self._stop.wait(max(0.0, due - time.monotonic()))
 
@@ -125,10 +128,10 @@ class MjpegServer(_Server):
             b"HTTP/1.0 200 OK\r\nCache-Control: no-cache\r\n"
             b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
         )
-        data = jpeg(self.image)
-        for _ in self.frames():
-            head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
-            client.sendall(head.encode() + data + b"\r\n")
+        data = [jpeg(image) for image in self.images]
+        for i in self.frames():
+            head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data[i])}\r\n\r\n"
+            client.sendall(head.encode() + data[i] + b"\r\n")
 
 
 class RtspServer(_Server):
@@ -201,10 +204,14 @@ class RtspServer(_Server):
         stream = out.add_stream("libx264", rate=int(self.fps), options=x264)
         height, width = self.image.shape[:2]
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24").reformat(format="yuv420p")
+        frames = [
+            av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            for image in self.images
+        ]
         try:
-            for i, _ in enumerate(self.frames()):
-                frame.pts = i
+            for n, i in enumerate(self.frames()):
+                frame = frames[i]
+                frame.pts = n
                 out.mux(stream.encode(frame))
                 while True:
                     try:
@@ -219,15 +226,18 @@ class RtspServer(_Server):
 
 
 class NdiSender:
-    """An NDI sender called ``name`` sending ``image`` (RGB) at ``fps`` until stopped."""
+    """An NDI sender called ``name`` sending ``image`` (RGB; or a list of pictures, in turn)
+    at ``fps`` until stopped."""
 
-    def __init__(self, name: str, image: np.ndarray, fps: int = 15) -> None:
+    def __init__(self, name: str, image, fps: int = 15) -> None:
         from cyndilib.sender import Sender as NdiSender
         from cyndilib.video_frame import VideoSendFrame
         from cyndilib.wrapper.ndi_structs import FourCC
 
-        height, width = image.shape[:2]
-        self.rgba = np.dstack([image, np.full((height, width), 255, np.uint8)]).ravel()
+        images = [image] if isinstance(image, np.ndarray) else list(image)
+        height, width = images[0].shape[:2]
+        alpha = np.full((height, width), 255, np.uint8)
+        self.rgba = [np.dstack([picture, alpha]).ravel() for picture in images]
         frame = VideoSendFrame()
         frame.set_resolution(width, height)
         frame.set_frame_rate(Fraction(fps, 1))
@@ -240,7 +250,7 @@ class NdiSender:
 
     def _send(self) -> None:
         while not self._stop.is_set():
-            self.sender.write_video(self.rgba)  # paced by the sender's clock
+            self.sender.write_video(self.rgba[self.sent % len(self.rgba)])  # the sender's pace
             self.sent += 1
 
     def __enter__(self):
