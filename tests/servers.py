@@ -1,8 +1,8 @@
 """Video senders the tests start on 127.0.0.1, as a phone camera app or a network camera would
 serve: :class:`MjpegServer` (MJPEG over HTTP, ``multipart/x-mixed-replace``),
 :class:`RtspServer` (RTSP with H.264 over RTP on the RTSP connection, the packets made by FFmpeg's
-own RTP muxer through PyAV) and :class:`NdiSender` (cyndilib, as TouchDesigner's NDI Out TOP
-sends). Each can be stopped (the stream drops) and started again on the same port (it comes
+own RTP muxer through PyAV), :class:`UdpSender` (MPEG-TS pushed over UDP) and
+:class:`NdiSender` (cyndilib, as TouchDesigner's NDI Out TOP sends). Each can be stopped (the stream drops) and started again on the same port (it comes
 back)."""
 
 from __future__ import annotations
@@ -262,3 +262,56 @@ class NdiSender:
         self._stop.set()
         self._thread.join(5)
         self.sender.close()
+
+
+class UdpSender:
+    """MPEG-TS (H.264) pushed to ``udp://127.0.0.1:PORT``, as an encoder box or ``ffmpeg -f
+    mpegts udp://…`` sends; the receiver listens on that port. Stopped, nothing arrives."""
+
+    def __init__(self, image, fps: float = 15.0) -> None:
+        self.images = [image] if isinstance(image, np.ndarray) else list(image)
+        self.fps = fps
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.connections = 0  # times started
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"udp://127.0.0.1:{self.port}"
+
+    def start(self):
+        self._stop.clear()
+        self.connections += 1
+        self._thread = threading.Thread(target=self._send, daemon=True)
+        self._thread.start()
+        return self
+
+    def _send(self) -> None:
+        import av
+
+        out = av.open(f"{self.url}?pkt_size=1316", "w", format="mpegts")
+        x264 = {"preset": "ultrafast", "tune": "zerolatency", "x264-params": "keyint=10"}
+        stream = out.add_stream("libx264", rate=int(self.fps), options=x264)
+        height, width = self.images[0].shape[:2]
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frames = [av.VideoFrame.from_ndarray(image, format="rgb24") for image in self.images]
+        due, n = time.monotonic(), 0
+        try:
+            while not self._stop.is_set():
+                frame = frames[n % len(frames)]
+                frame.pts = n
+                out.mux(stream.encode(frame))
+                n += 1
+                due += 1.0 / self.fps
+                self._stop.wait(max(0.0, due - time.monotonic()))
+        finally:
+            out.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)

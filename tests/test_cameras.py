@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -239,17 +240,18 @@ def test_posestage_cameras_lists_modes_and_ndi_sources(cameras, capsys, images_d
     pytest.importorskip("cyndilib")
     from servers import NdiSender
 
-    image = np.zeros((48, 64, 3), np.uint8)
-    with NdiSender("posestage TouchDesigner Out", image):
-        assert main(["cameras", "--ndi-seconds", "3"]) == 0
-        out = capsys.readouterr().out.splitlines()
+    image, name = np.zeros((48, 64, 3), np.uint8), f"posestage {uuid.uuid4().hex[:6]} NDI Out"
+    with NdiSender(name, image):
+        for _ in range(10):  # a loaded machine may take seconds to announce a new sender
+            assert main(["cameras", "--ndi-seconds", "3"]) == 0
+            out = capsys.readouterr().out.splitlines()
+            if any(f"({name})'" in line for line in out):
+                break
     assert out[0] == "cameras (virtual (lavfi)): 2"
     assert out[1].startswith("  --source camera:0   Brio 4K")
     assert out[2].split() == ["1920x1080", "yuv420p@15/30/60,", "rgb24@15/30/60"]
     assert any(line.startswith("  --source camera:1   Capture Card") for line in out)
-    assert any(
-        "--source 'ndi:" in line and "(posestage TouchDesigner Out)'" in line for line in out
-    )
+    assert any(line.startswith("  --source 'ndi:") and f"({name})'" in line for line in out)
     assert main(["cameras", "--json", "--ndi-seconds", "0"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [c["name"] for c in listed["cameras"]] == ["Brio 4K", "Capture Card"]

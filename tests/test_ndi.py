@@ -6,6 +6,7 @@ NDI compresses, so pixels and counts are compared with a tolerance."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -17,6 +18,30 @@ from posestage.sources import SourceOptions, open_source
 pytest.importorskip("cyndilib", reason="NDI: pip install 'posestage[ndi]'")
 
 from servers import NdiSender as Sender  # noqa: E402
+
+#: In every sender's name: runs on the same machine (other checkouts, CI jobs) see each other's
+#: senders on 127.0.0.1, and must not pick them.
+RUN = uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(autouse=True)
+def patient(monkeypatch):
+    """A loaded machine may take seconds to announce a new sender."""
+    import posestage.sources.ndi as ndi
+
+    monkeypatch.setattr(ndi, "FIND_SECONDS", 15.0)
+
+
+def seen(*names: str) -> None:
+    """Wait until every sender named is announced (so that a test of two sees both)."""
+    from posestage.sources.ndi import find_ndi_sources
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = find_ndi_sources(1.0)
+        if all(any(f"({name})" in f for f in found) for name in names):
+            return
+    raise AssertionError(f"NDI senders {names} never seen")
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +65,10 @@ def test_poses_of_a_photo_arrive_through_ndi(photo):
     from posestage.host import PluginHost
     from posestage.stage import Stage, StageOptions
 
-    with Sender("posestage test TouchDesigner", photo) as sender:
-        source = open_source("ndi:touchdesigner")  # a unique part of the name, any case
-        assert source.name.startswith("ndi:") and source.name.endswith(
-            "(posestage test TouchDesigner)"
-        )
+    with Sender(f"posestage {RUN} TouchDesigner", photo) as sender:
+        source = open_source(f"ndi:{RUN.upper()} TOUCHDESIGNER")  # a unique part, any case
+        assert source.name.startswith("ndi:")
+        assert source.name.endswith(f"(posestage {RUN} TouchDesigner)")
         assert source.live and (source.width, source.height) == (640, 426)
         plugin, host = Frames(), PluginHost()
         host.register(plugin, "frames")
@@ -61,22 +85,23 @@ def test_poses_of_a_photo_arrive_through_ndi(photo):
 
 
 def test_the_picture_arrives_and_sizes_follow_res(photo):
-    with Sender("posestage pixels", photo), open_source("ndi:PIXELS") as source:
+    with Sender(f"posestage {RUN} pixels", photo), open_source(f"ndi:{RUN} pixels") as source:
         frame = source.read()
         assert frame.image.shape == (426, 640, 3)
         assert np.abs(frame.image.astype(int) - photo).mean() < 8  # compressed, nearly equal
     with (
-        Sender("posestage small", photo),
-        open_source("ndi:posestage small", SourceOptions(res=(320, 213))) as source,
+        Sender(f"posestage {RUN} small", photo),
+        open_source(f"ndi:{RUN} small", SourceOptions(res=(320, 213))) as source,
     ):
         assert source.read().image.shape == (213, 320, 3)
 
 
 def test_ndi_names_that_do_not_fit_are_one_line(photo):
-    with Sender("posestage cam A", photo), Sender("posestage cam B", photo):
+    with Sender(f"posestage {RUN} cam A", photo), Sender(f"posestage {RUN} cam B", photo):
+        seen(f"posestage {RUN} cam A", f"posestage {RUN} cam B")
         with pytest.raises(SourceError) as err:
-            open_source("ndi:posestage cam")
-        assert "2 NDI sources match 'posestage cam'" in str(err.value)
+            open_source(f"ndi:{RUN} cam")
+        assert f"2 NDI sources match '{RUN} cam'" in str(err.value)
         with pytest.raises(SourceError) as err:
             open_source("ndi:obs studio")
         msg = str(err.value)

@@ -1,5 +1,6 @@
 """Network video as a source (issue 18): streams served on 127.0.0.1 by the test itself (RTSP
-with H.264 over RTP made by FFmpeg's RTP muxer, MJPEG over HTTP as phone camera apps serve it), read
+with H.264 over RTP made by FFmpeg's RTP muxer, MJPEG over HTTP as phone camera apps serve it,
+MPEG-TS pushed over UDP), read
 through FFmpeg's own RTSP and HTTP clients, with the real model on a shared photo; dropped and
 restored mid-show: the drop reported once, a line on screen while it is away, frames resume.
 """
@@ -11,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from servers import MjpegServer, RtspServer
+from servers import MjpegServer, RtspServer, UdpSender
 
 from posestage.errors import SourceError
 from posestage.hookspecs import hookimpl
@@ -63,7 +64,9 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
     return True
 
 
-@pytest.mark.parametrize("server", [RtspServer, MjpegServer], ids=["rtsp", "http-mjpeg"])
+@pytest.mark.parametrize(
+    "server", [RtspServer, MjpegServer, UdpSender], ids=["rtsp", "http-mjpeg", "udp-mpegts"]
+)
 def test_a_stream_dropped_mid_show_comes_back_and_the_show_goes_on(server, photo, monkeypatch):
     import posestage.stage.capture as capture
 
