@@ -109,3 +109,49 @@ def test_ndi_names_that_do_not_fit_are_one_line(photo):
         assert "NDI_CONFIG_DIR" in msg and "\n" not in msg
     with pytest.raises(SourceError, match="name the NDI source"):
         open_source("ndi:")
+
+
+def test_an_ndi_sender_that_goes_away_is_found_again_and_the_show_goes_on(photo, monkeypatch):
+    import threading
+
+    import posestage.stage.capture as capture
+    from posestage.config.scenes import parse_scene
+    from posestage.host import PluginHost
+    from posestage.stage import Stage, StageOptions
+
+    monkeypatch.setattr(capture, "SOURCE_RETRY_SECONDS", 0.3)
+    name = f"posestage {RUN} away"
+    first = Sender(name, photo).__enter__()
+    source = open_source(f"ndi:{RUN} away")
+    plugin, host = Frames(), PluginHost()
+    host.register(plugin, "frames")
+    scene = parse_scene('[stage]\nmodel = "posenet-353x481"\n[plugins.frames]\n', None, host)
+    stage = Stage([scene], StageOptions(headless=True, duration=90), host=host, source=source)
+    marks: dict[str, float] = {}
+
+    def away_and_back():
+        try:
+            while len(plugin.frames) < 3:
+                time.sleep(0.05)
+            first.__exit__(None, None, None)  # the sender quits
+            while not stage.show.pinned():
+                time.sleep(0.05)
+            marks["back"] = time.time()
+            with Sender(name, photo):  # and starts again, same name
+                count = len(plugin.frames)
+                deadline = time.monotonic() + 60
+                while len(plugin.frames) < count + 3 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        finally:
+            stage.show.stop("test over")
+
+    helper = threading.Thread(target=away_and_back, daemon=True)
+    helper.start()
+    report = stage.run()
+    helper.join(10)
+    source.close()
+    dropped = [e for e in report.errors if "read failed" in e]
+    assert len(dropped) == 1 and "no video from the NDI sender" in dropped[0], report.errors
+    assert any("back after" in e for e in report.errors)
+    later = [f for f in plugin.frames if f.timestamp > marks["back"]]
+    assert len(later) >= 3 and max(len(f.people) for f in later) == 2
