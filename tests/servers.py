@@ -81,6 +81,7 @@ class _Server:
         """The indices of the pictures to send, at ``fps``, until stopped."""
         due, i = time.monotonic(), 0
         while not self._stop.is_set():
+            self.sending = i  # the number of the picture being sent (0, 1, 2… never wrapping)
             yield i % len(self.images)
             i += 1
             due += 1.0 / self.fps

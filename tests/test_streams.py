@@ -123,3 +123,18 @@ def test_streams_say_in_one_line_what_is_wrong():
     msg = str(err.value)
     assert msg.startswith("--source srt://127.0.0.1:9?mode=caller: ") and "\n" not in msg
     assert "cannot read srt://" in msg or "cannot connect" in msg
+
+
+def test_a_reader_that_fell_behind_skips_to_the_newest_frames():
+    """Frames pile up in the socket while the reader is busy (half a second here); it then skips
+    the stale ones, unconverted, and hands out one the sender sent moments ago."""
+    pictures = [np.full((96, 128, 3), 8 * i, np.uint8) for i in range(30)]  # 0, 8, … 232
+    with RtspServer(pictures, fps=30) as sender, open_source(sender.url) as source:
+        for _ in range(10):
+            source.read()
+        time.sleep(0.6)  # busy: about 18 frames arrive meanwhile
+        frame = source.read()
+        newest = sender.sending
+        shown = int(round(frame.image.mean() / 8))  # which picture this is
+        behind = (newest - shown) % 30
+        assert source.skipped >= 5 and behind <= 6, (source.skipped, behind)

@@ -25,6 +25,7 @@ __all__ = [
     "OPEN_TIMEOUT",
     "READ_TIMEOUT",
     "STALE_SECONDS",
+    "WAITED_SECONDS",
     "StreamSource",
     "low_latency_options",
     "open_stream",
@@ -41,6 +42,8 @@ OPEN_TIMEOUT = 5.0
 READ_TIMEOUT = 2.0
 #: A frame this much later than the freshest frames were (s) is stale: skipped unconverted.
 STALE_SECONDS = 0.25
+#: A read that blocked this long (s) waited for the network: the reader is caught up.
+WAITED_SECONDS = 0.002
 
 
 def shown(url: str) -> str:
@@ -129,21 +132,28 @@ class StreamSource(Source):
         return f"cannot connect ({text}); is the address right and the sender on?"
 
     def _decode(self):
-        for packet in self._container.demux(self._stream):
+        """Decoded frames with their arrival time, and whether the reader had to wait for them
+        (it was caught up) or found them already buffered (it may be behind)."""
+        packets = self._container.demux(self._stream)
+        while True:
+            asked = time.perf_counter()
+            packet = next(packets, None)
+            if packet is None:
+                return
+            waited = time.perf_counter() - asked > WAITED_SECONDS
             arrived = time.time()
             for frame in packet.decode():
-                yield frame, arrived
+                yield frame, arrived, waited
 
-    def _stale(self, frame, arrived: float) -> bool:
-        """True when ``frame`` arrived much later (against its media time) than the freshest
-        frames did: the reader fell behind and newer frames are already waiting."""
+    def _stale(self, frame, arrived: float, waited: bool) -> bool:
+        """True when ``frame`` was already waiting in the buffers and is much later, against
+        its media time, than the frames that came as the reader waited for them: the reader
+        fell behind and newer frames are queued. A frame the reader waited for sets the
+        reference (a sender slower than its rate, or clocks drifting, is never "stale")."""
         if frame.time is None:
             return False
         lag = arrived - frame.time
-        if self._best is None or lag < self._best:
-            self._best = lag
-            return False
-        if lag - self._best > 30.0:  # the sender restarted its clock: start again
+        if waited or self._best is None or lag < self._best:
             self._best = lag
             return False
         return lag - self._best > STALE_SECONDS
@@ -175,10 +185,9 @@ class StreamSource(Source):
                 if self.closed:
                     return None
                 raise SourceError(f"{self.name}: the stream ended (the sender stopped?)")
-            frame, arrived = item
-            if self._stale(frame, arrived) and time.time() - arrived > 0:
+            frame, arrived, waited = item
+            if self._stale(frame, arrived, waited):
                 self.skipped += 1
-                self._best = None if self.skipped % 100 == 0 else self._best
                 continue
             image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
             return SourceFrame(image, arrived, time.perf_counter(), self.width, self.height)
