@@ -50,6 +50,7 @@ COMMAND_MODULES = [
     "posestage.commands.run",
     "posestage.commands.plugins",
     "posestage.commands.doctor",
+    "posestage.commands.cameras",
     "posestage.commands.new_plugin",
     "posestage.commands.install",
 ]

@@ -74,6 +74,21 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 
+def _ndi_on_loopback() -> None:
+    """NDI in the tests (its runtime reads this once, when first loaded): senders and receivers
+    find each other on 127.0.0.1 only, never on the machine's network, no mDNS needed."""
+    import json
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="posestage-ndi-"))
+    config = {"ndi": {"networks": {"ips": "127.0.0.1"}, "multicast": {"recv": {"enable": False}}}}
+    (folder / "ndi-config.v1.json").write_text(json.dumps(config), encoding="utf-8")
+    os.environ["NDI_CONFIG_DIR"] = str(folder)
+
+
+_ndi_on_loopback()
+
+
 @pytest.fixture(scope="session")
 def shared() -> TestData:
     if DATA is None:

@@ -8,8 +8,8 @@ from posestage.cli import main
 from posestage.commands import doctor
 from posestage.engine.decoding import available_kernels
 
-NAMES = ("python", "runtime", "threads", "edge tpu", "decoder", "models", "cameras", "midi",
-         "fluidsynth", "soundfont", "audio")  # fmt: skip
+NAMES = ("python", "runtime", "threads", "edge tpu", "decoder", "models", "cameras", "ndi",
+         "midi", "fluidsynth", "soundfont", "audio")  # fmt: skip
 LINE = re.compile(r"^  (ok|missing|-) +(\S+(?: \S+)?) {2,}(.+)$")
 
 

@@ -141,20 +141,20 @@ def test_video_every_frame_fast(tmp_path, name, codec):
     assert len(frames) == 16
     assert all(f.image.shape == (120, 160, 3) and f.image.dtype == np.uint8 for f in frames)
     assert [abs(bar_position(f.image) - i * 8) <= 4 for i, f in enumerate(frames)] == [True] * 16
-    # timestamps follow the video's own clock, 1 s apart
-    steps = np.diff([f.timestamp for f in frames])
+    # media times follow the video's own clock, 1 s apart (timestamps: when each was read)
+    steps = np.diff([f.media for f in frames])
     assert np.allclose(steps, 1.0, atol=1e-3)
 
 
 def assert_paced(frames, start: float) -> None:
-    """Every frame handed over no earlier than its media time (timestamp - first timestamp)
+    """Every frame handed over no earlier than its media time (media - first media)
     after ``start`` (``perf_counter`` before the first read; the source's clock starts at its
     first frame, after that): realtime pace. Late is allowed (a busy machine), early never.
     Measured from ``start``, not from the first frame's ``captured``: that is taken after the
     first frame's decoding, which a loaded machine may stretch more than a later frame's."""
-    t0 = frames[0].timestamp
+    t0 = frames[0].media
     for f in frames:
-        assert f.captured - start >= (f.timestamp - t0) - 0.005, f.index
+        assert f.captured - start >= (f.media - t0) - 0.005, f.index
 
 
 def test_video_realtime_honours_frame_rate(tmp_path):
@@ -178,7 +178,7 @@ def test_video_resize_and_loop(tmp_path):
     frames = [src.read() for _ in range(25)]
     assert all(f.image.shape == (60, 80, 3) for f in frames)
     assert [f.index for f in frames] == list(range(25))
-    stamps = np.array([f.timestamp for f in frames])
+    stamps = np.array([f.media for f in frames])
     assert np.allclose(np.diff(stamps), 0.04, atol=1e-3)  # no jump back at the loop
     assert bar_position(frames[10].image) == bar_position(frames[0].image)
     src.close()
@@ -251,15 +251,17 @@ def test_replay_fast_gives_recorded_poses(tmp_path):
     for got, want in zip(frames, recorded, strict=True):
         assert got.image is None and (got.width, got.height) == (640, 480)
         assert got.recorded.timestamp == want.timestamp  # when it was recorded
-        # when it was captured in this run: now, advancing as the recording did
-        assert got.timestamp - frames[0].timestamp == pytest.approx(want.timestamp - 5000.0)
+        # its media time in this run: advancing as the recording did (the tracker's clock)
+        assert got.media - frames[0].media == pytest.approx(want.timestamp - 5000.0)
         assert len(got.poses) == 1  # the held (missing) person is not a detection
         assert np.array_equal(got.poses[0].xy, want.people[0].xy)
         assert np.array_equal(got.poses[0].scores, want.people[0].scores)
         assert got.recorded.index == want.index and got.recorded.people[1].id == 2
     assert [f.index for f in frames] == list(range(30))
     assert frames[0].timestamp <= time.time()  # this run's clock, not the recording's 5000.0
-    assert frames[0].timestamp > 1e9
+    assert frames[0].timestamp > 1e9 and frames[0].media == frames[0].timestamp
+    stamps = [f.timestamp for f in frames]  # read now: never ahead of the wall clock
+    assert stamps == sorted(stamps) and stamps[-1] <= time.time()
 
 
 def test_replay_realtime_keeps_recorded_pace(tmp_path):
@@ -279,7 +281,7 @@ def test_replay_loop_keeps_time_moving_and_res_scales(tmp_path):
     recorded = write_stream(path, 5, 0.1)
     src = open_source(f"replay:{path}", SourceOptions(pace="fast", loop=True, res=(320, 240)))
     frames = [src.read() for _ in range(12)]
-    assert np.allclose(np.diff([f.timestamp for f in frames]), 0.1)
+    assert np.allclose(np.diff([f.media for f in frames]), 0.1)
     assert (frames[7].width, frames[7].height) == (320, 240)
     assert np.allclose(frames[7].poses[0].xy, recorded[2].people[0].xy / 2)
     src.close()
@@ -360,7 +362,7 @@ def test_plugin_schemes(tmp_path):
         SourceError, match="plugin source 'fire' failed: RuntimeError: device on fire"
     ):
         open_source("fire:1", extra={"fire": broken})
-    with pytest.raises(SourceError, match=r"known: camera, replay, noise"):
+    with pytest.raises(SourceError, match=r"known: camera, replay, ndi, noise"):
         open_source("nois:1", extra={"noise": Noise})
 
 
@@ -426,7 +428,7 @@ def test_the_demo_stream_replays():
     tracker = Tracker()
     with open_source(f"replay:{demo}", SourceOptions(pace="fast")) as src:
         assert (src.width, src.height) == (640, 480)
-        counts = [len(tracker.update(f.poses, f.width, f.height, f.timestamp).people) for f in src]
+        counts = [len(tracker.update(f.poses, f.width, f.height, f.media).people) for f in src]
     assert len(counts) == 150 and counts[0] == 2 and counts[-1] == 2
 
 
@@ -510,7 +512,7 @@ def test_a_replay_gap_of_days_is_a_short_pause(tmp_path):
     with open_source(f"replay:{path}", SourceOptions(pace="fast")) as src:
         frames = list(src)
     assert [f.recorded.timestamp for f in frames] == stamps
-    steps = np.diff([f.timestamp for f in frames])
+    steps = np.diff([f.media for f in frames])
     assert steps == pytest.approx([0.1, MAX_WAIT_SECONDS, 0.1], abs=1e-6)
     with open_source(f"replay:{path}", SourceOptions(pace="realtime")) as src:
         start = time.perf_counter()
@@ -570,7 +572,7 @@ def test_video_timestamps_are_this_runs_time_from_the_first_frame(tmp_path):
     before = time.time()
     first = src.read()
     assert before <= first.timestamp <= time.time()  # captured now, not at open
-    assert src.read().timestamp - first.timestamp == pytest.approx(0.04, abs=1e-3)
+    assert src.read().media - first.media == pytest.approx(0.04, abs=1e-3)
     src.close()
 
 

@@ -9,7 +9,7 @@ ankles, or between their hips when the feet are hidden (keypoints scoring at lea
 - **heat**: the same, fading with a ``half_life`` (frame time), so the overlay in the window
   and the PNG show where people stand *lately*.
 
-Every ``every`` minutes of frame time (``frame.timestamp``: a replay or a test gives the same
+Every ``every`` minutes of frame time (``frame.clock``: a replay or a test gives the same
 files as the live day did), and when the plugin stops, a snapshot is written by a thread of its
 own into ``folder``: ``footfall-YYYYmmdd-HHMMSS.csv`` (one row per cell, :data:`CSV_COLUMNS`)
 and ``footfall-YYYYmmdd-HHMMSS.png`` (the heat over the background).
@@ -433,7 +433,7 @@ class Footfall:
     @hookimpl
     def posestage_frame(self, frame):
         self.size = (int(frame.width), int(frame.height))
-        stamp = float(frame.timestamp)
+        stamp = float(frame.clock)
         if self.last_timestamp is not None:
             dt = stamp - self.last_timestamp
             if dt > 0:  # a looping replay jumps back: no time passes then
@@ -476,7 +476,7 @@ class Footfall:
         if self.opacity <= 0 or self.observed == 0 or self.area is not None:
             return  # (a floor map is not drawn over the camera's image)
         size = canvas.get_size()
-        now = float(frame.timestamp)
+        now = float(frame.clock)
         stale = self._overlay is None or self._overlay[1] != size
         if not stale and self._overlay[0] != self._version:
             # a map of the whole day changes slowly: redrawn at most every REDRAW_SECONDS

@@ -256,23 +256,39 @@ def probe_models() -> list[Check]:
 
 
 def probe_cameras() -> list[Check]:
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on this screen
-    from posestage.sources import list_cameras
+    """The cameras (``posestage cameras`` shows their modes) and NDI in."""
+    from posestage.commands.cameras import inventory
+    from posestage.sources.ndi import INSTALL
 
     with native_output_hidden():
-        cameras = list_cameras()
+        found = inventory(ndi_seconds=1.0)
+    checks = []
+    cameras = found["cameras"]
     if cameras:
-        named = ", ".join(f"camera:{i} {name}" for i, name in enumerate(cameras))
-        return [Check("cameras", OK, named)]
-    return [
-        Check(
-            "cameras",
-            MISSING,
-            "none found",
-            "plug in a camera (Linux: it appears as /dev/video*; add yourself to the video "
-            "group); video files, stills and replays work without one",
+        named = ", ".join(
+            f"{c['source']} {c['name']}"
+            + (f" (up to {c['lines'][0].split()[0]})" if c["lines"] else "")
+            for c in cameras
         )
-    ]
+        checks.append(Check("cameras", OK, f"{named}; modes: posestage cameras"))
+    else:
+        checks.append(
+            Check(
+                "cameras",
+                MISSING,
+                f"none found ({found['driver']})",
+                "plug in a camera (Linux: it appears as /dev/video*; add yourself to the video "
+                "group; macOS: allow your terminal in Privacy & Security → Camera); video files, "
+                "stills, streams (rtsp://…) and replays work without one",
+            )
+        )
+    if not found["ndi"]:
+        checks.append(Check("ndi", INFO, f"not installed: optional, {INSTALL} for ndi:NAME"))
+    else:
+        sources = found["ndi_sources"]
+        seen = ", ".join(f"ndi:{name}" for name in sources) or "no source seen in 1 s"
+        checks.append(Check("ndi", OK, seen))
+    return checks
 
 
 def probe_midi() -> list[Check]:

@@ -168,6 +168,7 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         'source frame size "WxH", e.g. "640x480" (at most 7680x4320)',
         parse=vocabulary.SIZE,
     ),
+    Setting("fps", float, None, "the rate to ask a camera for (not set: 30)", parse=vocabulary.FPS),
     Setting("fullscreen", bool, False, "start in fullscreen"),
     Setting(
         "pace",

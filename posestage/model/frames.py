@@ -20,7 +20,8 @@ class PoseFrame:
     - ``index``: frame number since the stage started (0, 1, 2…; gaps mean frames were dropped
       because newer ones were ready — the newest frame always wins).
     - ``timestamp``: wall-clock capture time in this run (seconds since the epoch; use it for
-      OSC time tags). For a replay it is this run's time too, advancing as the recording did.
+      OSC time tags): when the frame was read on this machine, for every source — a video or
+      replay read at ``fast`` pace too (the tracker steps by the media's own times).
     - ``captured``: capture time on ``time.perf_counter()`` in this run, for latency arithmetic.
     - ``recorded``: for a replayed frame, the wall-clock time it was recorded at; None for
       live sources (camera, video, stills).
@@ -33,6 +34,10 @@ class PoseFrame:
       for privacy included (the empty room is the stage's), and the window never shows a live
       frame.
     - ``source``: a short description of where frames come from.
+    - ``media``: for a video or replay, the frame's time on the media's own clock in this run
+      (steps as recorded, at any pace: the tracker's clock, and what the recorder writes);
+      None for cameras and stills, whose clock is ``timestamp``. ``frame.clock`` is the one
+      or the other: use it for what steps with the content (dwell times, fades, velocities).
     - ``mirrored``: True when image and coordinates were mirrored (``[stage] mirror``; by
       default cameras are, files are not).
     - ``zones``: the scene's zones (``[room.zones]``) this frame, a :class:`ZoneCount` each
@@ -61,6 +66,7 @@ class PoseFrame:
     recorded: float | None = None
     zones: tuple[ZoneCount, ...] = ()
     zone_events: tuple[ZoneEvent, ...] = ()
+    media: float | None = None
 
     def __post_init__(self) -> None:  # frozen: set once, here, and never again
         object.__setattr__(self, "people", tuple(self.people))
@@ -75,6 +81,13 @@ class PoseFrame:
             if z.name == name:
                 return z
         return None
+
+    @property
+    def clock(self) -> float:
+        """The frame's time for what steps with the content (dwell times, fades, snapshots
+        every N minutes, velocities): ``media`` for a video or replay — the same at any pace,
+        so a replay gives the same result — else the capture ``timestamp``."""
+        return self.timestamp if self.media is None else self.media
 
     def person(self, slot: int) -> Person | None:
         """The person holding ``slot``, or None."""

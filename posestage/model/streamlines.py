@@ -105,7 +105,8 @@ class StreamFrame:
     def from_pose_frame(cls, frame: PoseFrame) -> StreamFrame:
         """What the recorder keeps of a :class:`PoseFrame`: raw keypoints and ids, no pixels.
 
-        A mirrored frame is recorded unmirrored (``x → width - 1 - x``, the stage's mirror
+        Its time is the frame's ``media`` time when it has one (a video or replay: the steps
+        the tracker saw), else its capture ``timestamp``. A mirrored frame is recorded unmirrored (``x → width - 1 - x``, the stage's mirror
         undone), so every stream is in camera coordinates whatever the stage's mirror was.
         """
         people = []
@@ -124,9 +125,12 @@ class StreamFrame:
                     floor=p.floor,
                 )
             )
+        # when the people moved: a file's own clock (a replay then steps as this run tracked),
+        # else the capture time
+        when = frame.timestamp if getattr(frame, "media", None) is None else frame.media
         return cls(
             index=int(frame.index),
-            timestamp=float(frame.timestamp),
+            timestamp=float(when),
             width=int(frame.width),
             height=int(frame.height),
             people=people,

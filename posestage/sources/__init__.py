@@ -1,12 +1,18 @@
 """Frame sources: where the stage's frames come from. One module per kind of source:
 
 =========================  =====================================================================
-``camera``, ``camera:N``   :mod:`.camera`: a camera through ``pygame.camera`` (N: index in
-                           :func:`list_cameras`, or a device name such as ``camera:/dev/video2``)
+``camera``, ``camera:N``   :mod:`.camera`: a camera through PyAV's device inputs (N: index in
+``camera:NAME``            :func:`list_cameras`; NAME: a unique part of its name, or a device
+                           such as ``camera:/dev/video2``); modes and drivers in :mod:`.devices`
+                           and :mod:`.platforms`
 ``clip.mp4`` (any video)   :mod:`.video`: a video file decoded with PyAV, at its own frame rate
                            (pace ``realtime``) or as fast as the consumer takes it (``fast``)
 ``photo.jpg``              :mod:`.stills`: one still image: one frame (forever with ``loop``)
 ``folder/``, ``'shots/*.png'``  :mod:`.stills`: the stills of a folder or glob, natural order
+``rtsp://…``, ``http://…``  :mod:`.stream`: network video (also ``srt://``, ``udp://``): low
+                           latency, reconnected when it drops
+``ndi:NAME``               :mod:`.ndi`: an NDI source found by part of its name (optional extra
+                           ``posestage[ndi]``)
 ``replay:poses.jsonl``     :mod:`.replay`: a recorded pose stream (:mod:`posestage.model.posestream`):
                            frames carry ``poses`` and no image, so the stage runs no model
 (in memory)                :mod:`.array`: :class:`ArraySource`, frames from numpy arrays

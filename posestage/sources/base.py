@@ -50,10 +50,11 @@ Class attributes that tell the stage how to consume the source:
 the source ended early (a truncated video); the stage reports it.
 
 Times on a :class:`SourceFrame`: ``timestamp`` is the wall-clock capture time *in this run*
-(``time.time()`` scale; paced sources may compute it from the media time, so it advances by
-exactly one frame period per frame); ``captured`` is ``time.perf_counter()`` when the frame was
-read; a replayed frame also carries its ``recorded`` stream frame, whose ``timestamp`` is the
-wall time it was recorded at.
+(``time.time()`` when the frame was read, also at ``fast`` pace: the OSC time tag);
+``media`` is the frame's time on the media's own clock in this run (videos and replays: it
+advances by exactly one recorded step per frame, and the tracker uses it); ``captured`` is
+``time.perf_counter()`` when the frame was read; a replayed frame also carries its
+``recorded`` stream frame, whose ``timestamp`` is the wall time it was recorded at.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posestage.config.vocabulary import PACE, SIZE, VocabularyError
+from posestage.config.vocabulary import FPS, PACE, SIZE, VocabularyError
 from posestage.errors import SourceError
 from posestage.model.people import Person
 from posestage.model.poses import Pose
@@ -84,8 +85,9 @@ RESYNC_SECONDS = 0.5
 MAX_WAIT_SECONDS = 1.0
 
 VALID_FORMS = (
-    "camera, camera:N, a video file, an image file, a folder of stills, "
-    "a quoted glob like 'shots/*.jpg', or replay:FILE.jsonl"
+    "camera, camera:N, camera:NAME, a video file, an image file, a folder of stills, "
+    "a quoted glob like 'shots/*.jpg', replay:FILE.jsonl, a stream (rtsp://, http://, "
+    "srt://, udp://) or ndi:NAME"
 )
 
 
@@ -97,6 +99,7 @@ class SourceOptions:
       None keeps the source's size. Replayed poses are scaled to it.
     - ``pace``: ``"realtime"`` plays videos and replays at their recorded pace, ``"fast"`` as
       fast as the consumer takes frames. Cameras are always realtime, stills always consumer-paced.
+    - ``fps``: the rate to ask a camera for (``--fps``); None: 30 when offered. Files ignore it.
     - ``loop``: start again at the end (videos, stills, replays), timestamps keep increasing.
     - ``hold``: stills only: after the last still (without ``loop``), wait until closed instead
       of ending, so a window keeps showing it until the performer quits. The stage sets it
@@ -107,6 +110,7 @@ class SourceOptions:
     pace: str = "realtime"
     loop: bool = False
     hold: bool = False
+    fps: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -118,6 +122,11 @@ class SourceOptions:
                 self.res = SIZE(self.res)
             except VocabularyError as err:
                 raise SourceError(f"--res: {err}") from None
+        if self.fps is not None:
+            try:
+                self.fps = FPS(self.fps)
+            except VocabularyError as err:
+                raise SourceError(f"--fps: {err}") from None
 
 
 @dataclass
@@ -125,8 +134,8 @@ class SourceFrame:
     """One frame from a source.
 
     - ``image``: (H, W, 3) uint8 RGB, or None when replaying poses.
-    - ``timestamp``: wall-clock capture time in this run, seconds since the epoch (for videos
-      and replays: the run's start time plus the frame's time in the media).
+    - ``timestamp``: wall-clock capture time in this run, seconds since the epoch: when the
+      frame was read (decoded, received) on this machine — the OSC bundle's time tag.
     - ``captured``: ``time.perf_counter()`` when the frame was read.
     - ``width``, ``height``: image size in pixels (for replays the recorded, or ``res``, size).
     - ``poses``: on replay the recorded detections — the stage then skips the model. They
@@ -141,6 +150,10 @@ class SourceFrame:
       floor positions. The stage then runs no model, no tracker and no mirror on them; who
       entered and who left is read from the ids (:mod:`posestage.tracking.given`). The source
       keeps the tracker's promises: an id never reused, a slot kept while its person stays.
+    - ``media``: the frame's time on the media's own clock, in this run (the run's start plus
+      the frame's time in the video or recording): the tracker's and smoother's time, so a
+      file read at ``fast`` pace steps as recorded, whatever speed it is read at. None: the
+      source has no clock of its own (cameras, stills): ``timestamp`` is used.
     """
 
     image: np.ndarray | None
@@ -152,6 +165,7 @@ class SourceFrame:
     index: int = 0
     recorded: StreamFrame | None = None
     people: list[Person] | None = None
+    media: float | None = None
 
 
 class Source:

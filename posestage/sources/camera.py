@@ -1,116 +1,217 @@
-"""Cameras through ``pygame.camera`` (V4L2 on Linux, MSMF on Windows, OpenCV elsewhere):
-``camera`` (the first), ``camera:N`` (the N-th of :func:`list_cameras`) or ``camera:/dev/video2``.
-Live, continuous and mirrored by default (a performer facing the screen)."""
+"""Cameras through PyAV's device inputs (AVFoundation on macOS, V4L2 on Linux, DirectShow on
+Windows; see :mod:`.devices` for why): ``camera`` (the first), ``camera:N`` (the N-th of
+``posestage cameras``), ``camera:NAME`` (a unique part of its name) or ``camera:/dev/video2``.
+``--res`` and ``--fps`` pick the mode (MJPEG when the camera offers it at that size). Live,
+continuous and mirrored by default (a performer facing the screen). A camera unplugged
+mid-show fails its reads; the stage reports it and calls :meth:`CameraSource.recover`, which
+finds the camera again by name (its number may have changed) and reopens it."""
 
 from __future__ import annotations
 
-import os
+import logging
 import time
-
-import numpy as np
 
 from posestage.errors import SourceError, one_line
 from posestage.sources.base import Source, SourceFrame, SourceOptions
+from posestage.sources.devices import Camera, Driver, Request, pick_mode
+from posestage.sources.platforms import driver, ffmpeg_log
+
+__all__ = [
+    "OPEN_TIMEOUT",
+    "READ_TIMEOUT",
+    "CameraSource",
+    "NoCamera",
+    "find_camera",
+    "find_cameras",
+    "list_cameras",
+    "open_camera",
+]
+
+log = logging.getLogger("posestage.sources")
+
+#: Seconds a camera may take to open (a Mac camera warms up for about a second).
+OPEN_TIMEOUT = 10.0
+#: Seconds without a frame before a read fails (the camera is reported away and reopened).
+READ_TIMEOUT = 3.0
+
+ELSEWHERE = "use a video file, stills or replay:FILE (e.g. --source replay:scenes/demo.jsonl)"
 
 
-def _camera_module():
-    """pygame.camera, initialised; a SourceError if this system has no camera backend."""
+class NoCamera(SourceError):
+    """``camera`` or ``camera:N`` asked for where there is no such camera."""
+
+
+def find_cameras(drv: Driver | None = None) -> list[Camera]:
+    """The cameras this system's driver finds now (empty if none, or if listing fails)."""
+    drv = drv or driver()
     try:
-        import pygame.camera as camera
-
-        camera.init()
-    except Exception as err:  # pygame raises various errors without a usable backend
-        raise SourceError(
-            f"--source camera: no camera backend ({err}); use a video file, stills or replay:FILE"
-        ) from None
-    return camera
-
-
-def list_cameras() -> list[str]:
-    """Names of the cameras pygame finds (``camera:N`` is the N-th); empty if none."""
-    try:
-        return [str(c) for c in _camera_module().list_cameras()]
-    except SourceError:
+        return drv.cameras()
+    except Exception as err:  # noqa: BLE001 - a broken device must not stop the listing
+        log.debug("listing cameras failed: %s", err)
         return []
 
 
+def list_cameras() -> list[str]:
+    """Names of the cameras found (``camera:N`` is the N-th); empty if none."""
+    return [camera.describe() for camera in find_cameras()]
+
+
+def find_camera(arg: str | None, cameras: list[Camera], spec: str) -> Camera:
+    """The camera ``camera:ARG`` means: none or a number (index), a device (``/dev/video2``)
+    or a unique part of a name (case ignored). One-line :class:`SourceError` otherwise."""
+    found = ", ".join(f"camera:{i} ({c.describe()})" for i, c in enumerate(cameras)) or "none"
+    arg = (arg or "").strip()
+    if not arg or arg.isdigit():
+        index = int(arg or 0)
+        if index < len(cameras):
+            return cameras[index]
+        what = "no camera found" if not cameras else f"there is no camera {index}"
+        raise NoCamera(
+            f"--source {spec}: {what}; cameras found: {found}. Connect one, or {ELSEWHERE}"
+        )
+    exact = [c for c in cameras if arg in (c.device, c.name)]
+    if exact:
+        return exact[0]
+    matches = [c for c in cameras if arg.lower() in c.name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SourceError(
+            f"--source {spec}: {len(matches)} cameras match {arg!r} "
+            f"({', '.join(c.name for c in matches)}); give more of the name, or camera:N"
+        )
+    raise SourceError(f"--source {spec}: no such camera; cameras found: {found}")
+
+
 class CameraSource(Source):
-    """A live camera via ``pygame.camera`` (V4L2 on Linux, MSMF on Windows, OpenCV elsewhere)."""
+    """A live camera opened through PyAV in the mode :func:`pick_mode` chose."""
 
     live = True
     mirror_by_default = True
 
-    def __init__(self, device: str, options: SourceOptions):
+    def __init__(self, camera: Camera, options: SourceOptions, drv: Driver, spec: str = ""):
         super().__init__()
-        import pygame
-
-        self._pygame = pygame
-        self._res = options.res
-        self._device = device
-        self._cam = None
+        self.camera, self.options, self.driver = camera, options, drv
+        self.spec = spec or f"camera:{camera.name}"
+        self.name = f"camera:{camera.name}"
+        self.request: Request | None = pick_mode(camera.modes, options.res, options.fps)
+        self._container = None
+        self._frames = None
         self._open()
-        self.width, self.height = options.res or tuple(self._cam.get_size())
-        self.name = f"camera:{device}"
+        cc = self._stream.codec_context
+        self.width, self.height = options.res or (int(cc.width), int(cc.height))
+        if self.width <= 0 or self.height <= 0:
+            self._close()
+            raise SourceError(f"--source {self.spec}: the camera gave no picture size")
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.fps = float(rate) if rate else (self.request.fps if self.request else 0.0)
+        log.info("%s: %s", self.name, self.mode_line)
+
+    @property
+    def mode_line(self) -> str:
+        """What the camera was opened in, e.g. ``1280x720@30 mjpeg``."""
+        cc = self._stream.codec_context if self._container is not None else None
+        fmt = self.request.mode.pixel_format if self.request else ""
+        if cc is not None:
+            fmt = fmt or (cc.pix_fmt or cc.name or "")
+        size = f"{cc.width}x{cc.height}" if cc is not None else "?"
+        return f"{size}@{self.fps:g} {fmt}".strip() if self.fps else f"{size} {fmt}".strip()
 
     def _open(self) -> None:
-        camera, device = _camera_module(), self._device
+        import av
+
         try:
-            self._cam = camera.Camera(device, self._res or (640, 480), "RGB")
-            self._cam.start()
-        except Exception as err:
-            self._close()  # release the device a half-started camera may hold
+            url, av_options = self.driver.input(
+                self.camera, self.request, self.options.res, self.options.fps
+            )
+        except OSError as err:
             raise SourceError(
-                f"--source camera: cannot open camera {device!r} ({one_line(err)}); is another "
-                "program using it? Close it, or pick another with camera:N"
+                f"--source {self.spec}: cannot open the camera ({one_line(err)})"
             ) from None
 
+        def action():
+            return av.open(
+                url,
+                format=self.driver.format,
+                options=av_options,
+                timeout=(OPEN_TIMEOUT, READ_TIMEOUT),
+            )
+
+        container, err, text = ffmpeg_log(action)
+        if err is not None:
+            raise SourceError(self._cannot_open(err, text)) from None
+        if not container.streams.video:
+            container.close()
+            raise SourceError(f"--source {self.spec}: the device gives no video")
+        self._container = container
+        self._stream = container.streams.video[0]
+        self._frames = self._decode()
+
+    def _cannot_open(self, err: BaseException, text: str) -> str:
+        last = [line for line in text.splitlines() if line.strip()]
+        why = one_line(getattr(err, "strerror", None) or err)
+        hint = self.driver.explain(self.camera, err, text)
+        if not hint:
+            hint = f"{'FFmpeg: ' + last[-1].strip() + '; ' if last else ''}{BUSY_OR_ELSEWHERE}"
+        return f"--source {self.spec}: cannot open camera {self.camera.describe()} ({why}): {hint}"
+
+    def _decode(self):
+        """Decoded frames with their arrival time on the wall clock (the capture time)."""
+        for packet in self._container.demux(self._stream):
+            arrived = time.time()
+            for frame in packet.decode():
+                yield frame, arrived
+
     def recover(self) -> None:
+        """Find the camera again (by name: it may come back as another number) and reopen it;
+        raise while it is away."""
         with self._lock:
             self._close()
+            if self.closed:
+                return
+            cameras = find_cameras(self.driver)
+            again = [c for c in cameras if c.name == self.camera.name] or [
+                c for c in cameras if c.device == self.camera.device
+            ]
+            if not again:
+                raise SourceError(f"{self.name} is away; plug it back in")
+            self.camera = again[0]
             self._open()
 
     def _read(self) -> SourceFrame | None:
-        pg = self._pygame
-        if self._cam is None:
-            raise SourceError(f"--source {self.name}: the camera is not open")
+        import av
+
+        if self._frames is None:
+            raise SourceError(f"{self.name}: the camera is away; waiting for it")
         try:
-            surface = self._cam.get_image()
-        except Exception as err:
-            raise SourceError(f"--source {self.name}: the camera stopped ({err})") from None
-        captured, stamp = time.perf_counter(), time.time()
-        if surface.get_size() != (self.width, self.height):
-            surface = pg.transform.scale(surface, (self.width, self.height))
-        data = bytearray(pg.image.tobytes(surface, "RGB"))
-        image = np.frombuffer(data, dtype=np.uint8).reshape(self.height, self.width, 3)
-        return SourceFrame(image, stamp, captured, self.width, self.height)
+            item = next(self._frames, None)
+        except (av.FFmpegError, OSError) as err:
+            self._close()
+            raise SourceError(f"{self.name}: the camera stopped ({one_line(err)})") from None
+        if item is None:
+            if self.closed:
+                return None
+            self._close()
+            raise SourceError(f"{self.name}: the camera stopped sending frames (unplugged?)")
+        frame, arrived = item
+        image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
+        return SourceFrame(image, arrived, time.perf_counter(), self.width, self.height)
 
     def _close(self) -> None:
-        cam, self._cam = getattr(self, "_cam", None), None
-        if cam is not None:
+        container, self._container, self._frames = self._container, None, None
+        if container is not None:
             try:
-                cam.stop()
-            except Exception:
+                container.close()
+            except Exception:  # noqa: BLE001 - a gone device may fail to close
                 pass
 
 
+BUSY_OR_ELSEWHERE = "is another program using it? Close it, or pick another with camera:N"
+
+
 def open_camera(arg: str | None, options: SourceOptions) -> CameraSource:
-    cameras = list_cameras()
+    """``camera`` / ``camera:ARG`` opened (see :func:`find_camera`)."""
     spec = "camera" if arg is None else f"camera:{arg}"
-    found = ", ".join(f"camera:{i} ({name})" for i, name in enumerate(cameras)) or "none"
-    if arg is None or arg.strip() == "":
-        index: int | None = 0
-    else:
-        index = int(arg) if arg.strip().isdigit() else None
-    if index is not None:
-        if index >= len(cameras):
-            what = "no camera found" if not cameras else f"there is no camera {index}"
-            raise SourceError(
-                f"--source {spec}: {what}; cameras found: {found}. "
-                "Connect one, or use a video file, stills or replay:FILE"
-            )
-        device = cameras[index]
-    else:
-        device = arg
-        if device not in cameras and not os.path.exists(device):
-            raise SourceError(f"--source {spec}: no such camera; cameras found: {found}")
-    return CameraSource(device, options)
+    drv = driver()
+    camera = find_camera(arg, find_cameras(drv), spec)
+    return CameraSource(camera, options, drv, spec)

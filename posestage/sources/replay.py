@@ -18,10 +18,11 @@ class ReplaySource(Source):
     """A recorded pose stream: frames with ``poses`` (and the ``recorded`` frame) but no image.
 
     Realtime pace waits for each frame's recorded time; fast pace hands frames over as the
-    consumer asks. A frame's ``timestamp`` is this run's time: the wall clock when the replay
-    started plus the time since the first recorded frame, so the tracker sees the recorded
-    time steps and reproduces the recorded people; ``recorded.timestamp`` is the recorded wall
-    time. A gap longer than :data:`~posestage.sources.base.MAX_WAIT_SECONDS` between two
+    consumer asks. A frame's ``timestamp`` is when it was read, on this machine's wall clock
+    (the OSC time tag, also at ``fast`` pace); its ``media`` time is the wall clock when the
+    replay started plus the time since the first recorded frame, so the tracker sees the
+    recorded time steps and reproduces the recorded people; ``recorded.timestamp`` is the
+    recorded wall time. A gap longer than :data:`~posestage.sources.base.MAX_WAIT_SECONDS` between two
     recorded frames (a recording across a break) is shortened to that, in the pacing and in the
     timestamps, so a replay never stalls for the length of the break. A stream without any
     frame is refused when it is opened; a bad line further on is skipped and counted
@@ -101,8 +102,9 @@ class ReplaySource(Source):
         t = self._advance(record.timestamp)
         if self.live and not self._sleep(self._clock.delay(t)):
             return None
+        now = time.time()  # the capture time of a replayed frame: when it was read
         if self._start_wall is None:
-            self._start_wall = time.time()
+            self._start_wall = now
         poses = record.poses()
         if self.options.res is not None and (record.width, record.height) != self.options.res:
             scale = np.array(
@@ -115,12 +117,13 @@ class ReplaySource(Source):
             width, height = record.width, record.height
         return SourceFrame(
             None,
-            self._start_wall + t,
+            now,
             time.perf_counter(),
             width,
             height,
             poses=poses,
             recorded=record,
+            media=self._start_wall + t,
         )
 
     @property

@@ -150,10 +150,16 @@ class VideoSource(Source):
                 if not self._sleep(delay):
                     return None
             image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
-            if self._start_wall is None:  # this run's time starts with the first frame
-                self._start_wall = time.time() - media
+            now = time.time()  # the capture time: when the frame was decoded, on the wall clock
+            if self._start_wall is None:  # this run's media time starts with the first frame
+                self._start_wall = now - media
             return SourceFrame(
-                image, self._start_wall + media, time.perf_counter(), self.width, self.height
+                image,
+                now,
+                time.perf_counter(),
+                self.width,
+                self.height,
+                media=self._start_wall + media,
             )
 
     def _close(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from posestage.config.scenes import Scene
+from posestage.errors import SourceError
 from posestage.host import PluginHost
 from posestage.sources import Source
 from posestage.stage.options import StageOptions
@@ -19,7 +20,7 @@ from posestage.stage.options import StageOptions
 if TYPE_CHECKING:  # the engine (and its interpreter) is imported when a model is loaded
     from posestage.engine.pose_engine import PoseEngine
 
-__all__ = ["ENGINE_SETTINGS", "load_engine", "load_scenes", "open_scene_source"]
+__all__ = ["ENGINE_SETTINGS", "load_engine", "load_scenes", "needs_a_camera", "open_scene_source"]
 
 #: ``[stage]`` settings handed to :class:`~posestage.engine.pose_engine.PoseEngine`
 #: (scene key → argument).
@@ -53,6 +54,7 @@ def open_scene_source(scene: Scene, options: StageOptions, host: PluginHost) -> 
     """The source ``--source`` (or the scene) names, with the scene's ``res``, ``pace``,
     ``loop``; plugins' sources (``posestage_sources``) are offered too."""
     from posestage.sources import SourceOptions, open_source
+    from posestage.sources.camera import NoCamera
 
     spec = options.source or scene.source_spec()
     res = options.res or scene.stage_value("res")
@@ -62,8 +64,24 @@ def open_scene_source(scene: Scene, options: StageOptions, host: PluginHost) -> 
         pace=options.pace or scene.stage_value("pace", "realtime"),
         loop=bool(loop),
         hold=not options.headless,  # a window keeps showing the last still
+        fps=options.fps or scene.stage_value("fps"),
     )
-    return open_source(str(spec), source_options, extra=host.sources() or None)
+    try:
+        return open_source(str(spec), source_options, extra=host.sources() or None)
+    except NoCamera:
+        if options.source:  # --source named the camera: its own line says it all
+            raise
+        raise SourceError(needs_a_camera(scene, str(spec))) from None
+
+
+def needs_a_camera(scene: Scene, spec: str) -> str:
+    """One line for a scene whose camera is not here: what to run it with instead."""
+    where = f"scene {scene.path}" if scene.path else f"scene {scene.name!r}"
+    return (
+        f'{where} needs a camera (source = "{spec}") and none is found here: try it on the demo '
+        "replay with --source replay:scenes/demo.jsonl, or on a video with --source VIDEO.mp4 "
+        "(posestage cameras lists the cameras)"
+    )
 
 
 def load_engine(scene: Scene, options: StageOptions, source: Source) -> PoseEngine:

@@ -11,13 +11,15 @@ from posestage.stage.mailbox import Mailbox
 from posestage.stage.report import StageReport
 from posestage.stage.show import Show
 
-__all__ = ["SOURCE_RETRY_SECONDS", "Capture"]
+__all__ = ["AWAY_PIN", "SOURCE_RETRY_SECONDS", "Capture"]
 
 log = logging.getLogger("posestage.stage")
 
 
 #: After a live source's read fails, wait this long before reopening it and reading again.
 SOURCE_RETRY_SECONDS = 1.0
+#: The key of the line kept on screen while a live source is away (``Show.pin``).
+AWAY_PIN = "source away"
 
 
 class Capture:
@@ -59,6 +61,7 @@ class Capture:
                     self._failed(err, failures)
                     continue
                 if failures:
+                    show.pin(AWAY_PIN, None)
                     show.report(f"source {source.name}: back after {failures} failed read(s)")
                     failures = 0
                 if frame is None:
@@ -81,13 +84,17 @@ class Capture:
             box.close()
 
     def _failed(self, err: BaseException, failures: int) -> None:
-        """One failed read of a live source: report it (the first few times, then now and
-        then), wait :data:`SOURCE_RETRY_SECONDS`, and let the source reopen its device. People
-        leave through the tracker's dropout grace meanwhile; plugins keep running."""
-        if failures <= 3 or failures % 30 == 0:
-            why = err if isinstance(err, PosestageError) else describe_error(err)
-            every = f"{SOURCE_RETRY_SECONDS:g} s"
+        """One failed read of a live source: report the drop once (then a log line now and
+        then), keep a line on screen while the source is away, wait
+        :data:`SOURCE_RETRY_SECONDS`, and let the source reopen its device. People leave
+        through the tracker's dropout grace meanwhile; plugins keep running."""
+        why = err if isinstance(err, PosestageError) else describe_error(err)
+        every = f"{SOURCE_RETRY_SECONDS:g} s"
+        if failures == 1:
             self.show.report(f"{why} (read failed {failures}x; retrying every {every})")
+        elif failures % 30 == 0:
+            log.warning("%s (read failed %dx; retrying every %s)", why, failures, every)
+        self.show.pin(AWAY_PIN, f"{self.source.name} is away: {why}; retrying every {every}")
         if self.show.stopping.wait(SOURCE_RETRY_SECONDS):
             return
         try:

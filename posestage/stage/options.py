@@ -24,6 +24,8 @@ class StageOptions:
     model: str | None = None
     device: str | None = None
     res: tuple[int, int] | None = None
+    #: ``--fps``: the rate to ask a camera for (None: as the scene says, else 30)
+    fps: float | None = None
     mirror: bool | None = None
     pace: str | None = None
     loop: bool | None = None

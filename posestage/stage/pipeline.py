@@ -247,13 +247,15 @@ class PosePipeline:
         with self._lock:
             mirror = self._mirror and sf.people is None  # given people are never mirrored
             strict = self._strict
+            # The tracker's clock: the media's own (a file at fast pace steps as recorded)
+            clock = sf.timestamp if sf.media is None else sf.media
             if sf.people is not None:  # tracked by the source itself (the MQTT merger)
                 update = self.given.update(sf.people)
             else:
                 if mirror:
                     mirror_in_place(poses, width)
-                update = self.tracker.update(poses, width, height, sf.timestamp)
-            zones, zone_events = self.zones.update(update.people, update.left, sf.timestamp, mirror)
+                update = self.tracker.update(poses, width, height, clock)
+            zones, zone_events = self.zones.update(update.people, update.left, clock, mirror)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
@@ -275,6 +277,7 @@ class PosePipeline:
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
             zones=zones,
             zone_events=zone_events,
+            media=sf.media,
         )
         host = self.host
         for person in update.left:
@@ -297,9 +300,8 @@ class PosePipeline:
         image = sf.image
         if wanted and not strict and image is not None and mirror:
             image = image[:, ::-1]
-        self.room.see(
-            image, people, sf.timestamp, mirrored=mirror, wanted=wanted, allowed=not strict
-        )
+        clock = sf.timestamp if sf.media is None else sf.media
+        self.room.see(image, people, clock, mirrored=mirror, wanted=wanted, allowed=not strict)
 
     def _pixels(self, image: np.ndarray | None, mirror: bool, private: bool) -> np.ndarray | None:
         """The image plugins get: None in privacy mode (for every plugin, the one that asked

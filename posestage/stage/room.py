@@ -7,8 +7,8 @@ the stage:
 - :class:`EmptyRoom` is shown every frame by the **pose thread**, after tracking and *before any
   plugin runs*: the camera image (mirrored as plugins would see it) and how many people the
   tracker follows — those in a dropout grace count as present. Once nobody has been in view
-  for ``wait`` seconds of *frame time* (``frame.timestamp``: a replay or a test is
-  deterministic), that frame is copied — in memory only, immutable — as the **plate**. It is
+  for ``wait`` seconds of *frame time* (the media's own time for a video or replay, else the
+  capture time: a replay or a test is deterministic), that frame is copied — in memory only, immutable — as the **plate**. It is
   forgotten on recapture (the R key, the ``recapture`` control message), on a new image size or
   mirror, when no plugin wants the room any more, and under strict privacy (``[stage] privacy
   = true``: no camera pixel anywhere, not even the window). Nothing a plugin does can change

@@ -98,7 +98,7 @@ def test_the_stage_records_what_it_replays(tmp_path):
     assert again.people == first.people and again.entered == first.entered
     assert again.left == first.left
     for a, b in zip(first.frames, again.frames, strict=True):
-        assert b.recorded == a.timestamp  # the replay knows when the first run saw the frame
+        assert b.recorded == a.media  # the replay knows when, in the first run's media, it was
         for p, q in zip(a.people, b.people, strict=True):
             assert (p.id, p.slot, p.missing) == (q.id, q.slot, q.missing)
             assert np.array_equal(p.raw_xy, q.raw_xy)
@@ -141,8 +141,8 @@ def test_replay_of_a_recording_reproduces_the_people(tmp_path):
     rec.posestage_unconfigure(stage())
 
     header, recorded = read_posestream(rec.path)
-    # the recorded time reproduces the smoothing bit for bit; this run's time (the replayed
-    # frames' timestamp, for OSC time tags) advances by the same steps
+    # the recorded time reproduces the smoothing bit for bit; this run's media time (the
+    # replayed frames' clock; their timestamp is when each was read) advances by the same steps
     replayed = [
         t.frame.people
         for t in track(
@@ -151,7 +151,7 @@ def test_replay_of_a_recording_reproduces_the_people(tmp_path):
         )
     ]  # fmt: skip
     replay = run_plugins([], source=rec.path)
-    steps = np.diff([f.timestamp for f in replay.frames])
+    steps = np.diff([f.clock for f in replay.frames])
     assert replay.errors == [] and len(replay.frames) == len(frames)
     assert steps == pytest.approx(np.diff([f.timestamp for f in frames]), abs=1e-6)
     assert len(replayed) == len(frames)
