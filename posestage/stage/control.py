@@ -20,11 +20,18 @@ from typing import Any
 from posestage.config.scenes import Scene, SceneWatcher
 from posestage.context import ControlInbox, StageContext, StageFacts
 from posestage.errors import PosestageError, describe_error
-from posestage.hookspecs import ControlReply
+from posestage.hookspecs import ControlMessage, ControlReply
 from posestage.host import PluginHost, PluginUse
 from posestage.host.dispatch import real_interrupt
 from posestage.stage.jobs import ControlThread
-from posestage.stage.messages import MAX_LINE, Refusals, check_message, scene_index, shown
+from posestage.stage.messages import (
+    MAX_LINE,
+    Refusals,
+    check_message,
+    is_remote,
+    scene_index,
+    shown,
+)
 from posestage.stage.options import StageOptions
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import StageReport
@@ -75,7 +82,8 @@ class SceneControl:
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
-        self.refusals = Refusals()
+        self.refusals = Refusals()  # local senders' (keys, plugins): on screen and in the log
+        self.remote_refusals = Refusals()  # the control port's: in the log only
         self._watcher: SceneWatcher | None = None
         self._replies: deque[tuple[Future, ControlReply]] = deque()
 
@@ -142,7 +150,7 @@ class SceneControl:
     @property
     def rejected(self) -> int:
         """Control messages refused so far."""
-        return self.refusals.count
+        return self.refusals.count + self.remote_refusals.count
 
     def fill(self, report: StageReport) -> None:
         report.rejected = self.rejected
@@ -171,7 +179,9 @@ class SceneControl:
         """A posted message: checked here, the built-in actions done on the control thread,
         then every valid message passed to the plugins' ``posestage_event``. A bad message of
         any shape is refused with one line and counted (:attr:`StageReport.rejected`)."""
+        remote = False
         try:
+            remote = isinstance(message, ControlMessage) and is_remote(message.source)
             action, target, name, value, origin = check_message(message)
             if action == "scene":
                 self._scene_message(value, origin, future)
@@ -190,19 +200,21 @@ class SceneControl:
         except BaseException as err:  # noqa: BLE001 - no message ends the show
             if isinstance(err, KeyboardInterrupt) and real_interrupt():
                 raise
-            self._reject(future, err)
+            self._reject(future, err, remote)
             return
         self.host.event(message)
 
-    def _reject(self, future: Future | None, err: BaseException) -> None:
-        """Refused: the sender is told; the screen and log get the first refusal, then one
-        line now and then with the count (a flood of bad requests is not a flood of lines)."""
+    def _reject(self, future: Future | None, err: BaseException, remote: bool = False) -> None:
+        """Refused: the sender is told; the log (and, for a local sender, the screen) gets the
+        first refusal, then one line now and then with the count (a flood of bad requests is
+        not a flood of lines). A remote sender's refusals are never painted over the
+        performers: the sender has its reply, the operator the log and the report."""
         line = str(err) if isinstance(err, PosestageError) else describe_error(err)
         if len(line) > MAX_LINE:
             line = line[: MAX_LINE - 3] + "..."
-        shown_line = self.refusals.add(line)
+        shown_line = (self.remote_refusals if remote else self.refusals).add(line)
         if shown_line is not None:
-            self.show.report(shown_line)
+            self.show.report(shown_line, on_screen=not remote)
         self._reply(future, False, line)
 
     def _done(self, origin: str, text: str) -> None:
@@ -219,7 +231,7 @@ class SceneControl:
             except BaseException as err:  # noqa: BLE001
                 if isinstance(err, KeyboardInterrupt) and real_interrupt():
                     raise
-                self._reject(future, err)
+                self._reject(future, err, is_remote(origin))
                 return
             self._done(origin, text)
             self._reply(future, True, text)
