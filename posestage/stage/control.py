@@ -33,6 +33,7 @@ from posestage.stage.messages import (
     shown,
 )
 from posestage.stage.options import StageOptions
+from posestage.stage.osc_targets import with_osc_targets
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import StageReport
 from posestage.stage.show import Show
@@ -312,6 +313,7 @@ class SceneControl:
             self.show.report(message, on_screen=False)
             return
         self.show.pin("scene", None)
+        got = with_osc_targets(got, self.options.osc, self.host)  # checked at start
         self.scenes[self.scene_index] = got
         self.jobs.submit(lambda: self._change_scene(got))
 

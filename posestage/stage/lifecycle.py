@@ -26,6 +26,7 @@ from posestage.stage.control_port import ControlPort, open_control_port
 from posestage.stage.jobs import ControlThread
 from posestage.stage.mailbox import Mailbox
 from posestage.stage.options import StageOptions
+from posestage.stage.osc_targets import with_osc_targets
 from posestage.stage.overlay import Overlay
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.rehearsal import Rehearsal
@@ -257,7 +258,7 @@ class Stage:
             from posestage.host.plugindir import load_into
 
             loaded = load_into(host, opts.plugin_dir)
-        scenes = load_scenes(self._scene_specs, host)
+        scenes = [with_osc_targets(s, opts.osc, host) for s in load_scenes(self._scene_specs, host)]
         if self.source is None:
             self.source = open_scene_source(scenes[0], opts, host)
         source = self.source
