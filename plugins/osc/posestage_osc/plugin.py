@@ -242,6 +242,12 @@ class OscOut:
         return list(SETTINGS)
 
     @hookimpl
+    def posestage_commands(self, subparsers: Any) -> None:
+        from .commands import add_commands  # posestage osc patch / dump
+
+        add_commands(subparsers)
+
+    @hookimpl
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self._close()
         self.stage = stage
