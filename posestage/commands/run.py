@@ -9,6 +9,7 @@ Options given here override the scene's ``[stage]`` settings. Examples::
     posestage run photo.jpg                # a still stays on screen until Esc/Q
     posestage run a.toml --control 9001    # OSC control in on 127.0.0.1:9001 (docs/osc.md)
     posestage run demo.toml --osc 10.0.0.5:10000,layout=values   # OSC out, in every scene
+    posestage run demo.toml --web 8080     # control page, OSCQuery, pose stream on 127.0.0.1:8080
 
 A still (or a folder of stills) stays in the window until the performer quits; headless it is
 processed once and the run ends.
@@ -43,6 +44,7 @@ STAGE_OPTIONS = {
     "privacy": ("", None),
     "fullscreen": ("", None),
     "control": ("", "[HOST:]PORT"),
+    "web": ("", "[HOST:]PORT"),
 }
 
 
@@ -191,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         plugin_dir=args.plugin_dir,
         control=args.control,
         osc=list(args.osc),
+        web=args.web,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

@@ -69,6 +69,7 @@ class SceneControl:
         jobs: ControlThread,
         options: StageOptions,
         mirror_default: bool,
+        prepare: Callable[[Scene], Scene] | None = None,
     ) -> None:
         self.scenes = scenes
         self.host = host
@@ -80,6 +81,8 @@ class SceneControl:
         self.jobs = jobs
         self.options = options
         self.mirror_default = mirror_default
+        #: what a reloaded scene goes through, as the scenes given did (--osc, the web tap)
+        self.prepare = prepare or (lambda scene: with_osc_targets(scene, options.osc, host))
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
@@ -313,7 +316,7 @@ class SceneControl:
             self.show.report(message, on_screen=False)
             return
         self.show.pin("scene", None)
-        got = with_osc_targets(got, self.options.osc, self.host)  # checked at start
+        got = self.prepare(got)
         self.scenes[self.scene_index] = got
         self.jobs.submit(lambda: self._change_scene(got))
 

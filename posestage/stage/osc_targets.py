@@ -1,4 +1,5 @@
-"""``posestage run --osc HOST:PORT[,layout=NAME]``: OSC targets added to every scene.
+"""``posestage run --osc HOST:PORT[,layout=NAME]``: OSC targets added to every scene; and the
+web server's tap (:func:`tapped`): a twin of every target sending to the server, for OSCQuery.
 
 An operator points OSC at another computer or port without editing a scene file (a copy of a
 scene elsewhere would break its relative replay path). Each ``--osc`` is one more receiver of
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from posestage.config.scenes import PluginCheck, PluginUse, Scene
 from posestage.errors import PosestageError, SceneError
@@ -29,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["OSC_PLUGIN", "osc_target", "with_osc_targets"]
+__all__ = ["OSC_PLUGIN", "osc_target", "preparer", "tapped", "with_osc_targets"]
 
 #: The plugin ``--osc`` targets belong to.
 OSC_PLUGIN = "osc"
@@ -80,3 +82,37 @@ def with_osc_targets(scene: Scene, tables: Sequence[dict], host: PluginCheck) ->
     if added:
         uses.append(checked)
     return dataclasses.replace(scene, plugins=uses)
+
+
+#: Keys of a target table that say where it sends, not what: a tap's twin leaves them out.
+_WHERE = ("target", "broadcast", "ttl")
+
+
+def tapped(scene: Scene, port: int) -> Scene:
+    """``scene`` with, for every distinct target of its ``osc`` plugin, a twin sending the same
+    (layout, options) to ``127.0.0.1:port`` — the web server's tap."""
+    uses = []
+    for use in scene.plugins:
+        if use.name == OSC_PLUGIN and use.validated:
+            tables = list(use.settings.get("targets") or [{}])
+            twins: dict = {}
+            for table in tables:
+                what = {k: v for k, v in dict(table).items() if k not in _WHERE and v is not None}
+                twins.setdefault(repr(sorted(what.items())), what)
+            extra = [{**w, "target": f"127.0.0.1:{port}"} for w in twins.values()]
+            settings = dict(use.settings)
+            settings["targets"] = [*tables, *extra]
+            use = dataclasses.replace(use, settings=settings)
+        uses.append(use)
+    return dataclasses.replace(scene, plugins=uses)
+
+
+def preparer(tables: Sequence[dict], host: PluginCheck, tap: int | None) -> Any:
+    """What every scene goes through when loaded or reloaded: the ``--osc`` targets, then the
+    tap's twins (``tap``: the web server's port, None without one)."""
+
+    def prepare(scene: Scene) -> Scene:
+        scene = with_osc_targets(scene, tables, host)
+        return tapped(scene, tap) if tap is not None else scene
+
+    return prepare

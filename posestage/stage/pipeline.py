@@ -91,6 +91,8 @@ class PosePipeline:
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
+        #: called with each dispatched frame on the pose thread: each must only hand it over
+        self.watchers: list[Callable[[PoseFrame], None]] = []
         self.fps = 0.0
         self.dispatched = 0
         self.engine_errors = 0
@@ -252,6 +254,8 @@ class PosePipeline:
             host.person_enter(person, frame)
         host.frame(frame)
         self.frame = frame
+        for watch in self.watchers:
+            watch(frame)
         if self.host.dispatcher.has("posestage_draw"):
             self.show.wake.set()  # the display has something to draw (else it ticks for chores)
         self.dispatched += 1

@@ -248,6 +248,21 @@ class OscOut:
         add_commands(subparsers)
 
     @hookimpl
+    def posestage_osc_addresses(self, settings: Any) -> list[dict]:
+        """Every address of every target, from the layout description (fixed slots)."""
+        from .namespace import addresses
+
+        out: dict[str, dict] = {}
+        for _, _, options, _ in resolve(settings):
+            for a in addresses(options):
+                out.setdefault(a.path, {
+                    "address": a.path, "types": a.types, "description": a.description,
+                    "ranges": [[v.low, v.high] for v in a.values],
+                    "units": [v.unit for v in a.values],
+                })  # fmt: skip
+        return list(out.values())
+
+    @hookimpl
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self._close()
         self.stage = stage
