@@ -49,6 +49,12 @@ function settingControl(plugin, s) {
     input.step = s.type === "i" ? 1 : (ranged ? (s.max - s.min) / 100 : "any");
     input.value = s.value === null ? "" : s.value;
   }
+  if (input.type === "range") {
+    const shown = document.createElement("output");
+    shown.textContent = " " + input.value;
+    input.addEventListener("input", () => (shown.textContent = " " + input.value));
+    name.append(shown);
+  }
   input.disabled = !s.live;
   input.dataset.setting = plugin + "." + s.name;
   input.dataset.testid = "setting-" + plugin + "-" + s.name;
