@@ -157,6 +157,8 @@ class WebServer:
     def _serve(self) -> None:
         from aiohttp import web
 
+        # a malformed request is answered 400 and counted, not logged with a traceback each
+        logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
         self.loop = loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
