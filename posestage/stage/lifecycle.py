@@ -313,8 +313,7 @@ class Stage:
         self._update_facts()
         self._open_control_port(scenes[0])  # before any plugin: a port in use stops here
         control.start()
-        if self.web is not None:
-            self.web.share_token(getattr(self.control_port, "authority", None))
+        if self.web is not None:  # one token with the control port; its address for the QR code
             self.web.start(self)
         self._update_facts()
         self._started = time.perf_counter()

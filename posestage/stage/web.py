@@ -53,6 +53,18 @@ PAGES = {
 _CONTROL_WORDS = ("scene", "set", "enable", "disable", "recapture")
 
 
+def _reachable() -> str:
+    """This computer's address on its network (no packet is sent), else 127.0.0.1."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
 def _listen_socket(host: str, port: int) -> socket.socket:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -106,14 +118,20 @@ class WebServer:
 
     @property
     def url(self) -> str:
+        """Where a browser opens the page (this computer's address on the network when the
+        server listens on every interface), with the token when there is one."""
         host, port = self.address
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = _reachable() if host in ("0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
         token = self.access.token
         return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
     def start(self, stage: Any) -> None:
+        """Serve ``stage``: its token is the control port's when both need one; the window
+        shows the address (with the token) as a QR code."""
         self.stage = stage
+        self.share_token(getattr(stage.control_port, "authority", None))
+        stage.show.qr = self.url if self.access.token else None
         stage.pipeline.watchers.append(self._on_frame)
         self._thread = threading.Thread(target=self._serve, name="posestage-web", daemon=True)
         self._thread.start()
