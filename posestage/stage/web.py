@@ -37,6 +37,7 @@ from posestage.stage import oscquery, pose_json
 from posestage.stage.authority import Authority
 from posestage.stage.messages import REMOTE
 from posestage.stage.web_access import COOKIE, TOKEN_PAGE, WebAccess
+from posestage.stage.web_mdns import Announcement
 from posestage.stage.web_oscquery import OscQueryService, Tap
 
 __all__ = ["MAX_CLIENTS", "PAGES", "WebServer", "open_web"]
@@ -97,6 +98,7 @@ class WebServer:
         self.tap_port = self.tap.getsockname()[1]
         self.access = WebAccess(Authority(str(self.address[0]), allow, token, where="web"))
         self.stage: Any = None
+        self.announcement: Announcement | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: Any = None
@@ -132,6 +134,11 @@ class WebServer:
         self.stage = stage
         self.share_token(getattr(stage.control_port, "authority", None))
         stage.show.qr = self.url if self.access.token else None
+        if not self.access.authority.loopback:  # found by OSCQuery clients on the network
+            port = stage.control_port
+            osc = int(port.address[1]) if port is not None else None
+            self.announcement = Announcement(self.url.split("/")[2].rsplit(":", 1)[0].strip("[]"),
+                                             int(self.address[1]), osc)  # fmt: skip
         stage.pipeline.watchers.append(self._on_frame)
         self._thread = threading.Thread(target=self._serve, name="posestage-web", daemon=True)
         self._thread.start()
@@ -141,6 +148,8 @@ class WebServer:
             log.warning("web: token %s — open %s", self.access.token, self.url)
 
     def close(self, timeout: float = 3.0) -> None:
+        if self.announcement is not None:
+            self.announcement.close()
         loop = self.loop
         if loop is not None and self._thread is not None and self._thread.is_alive():
             try:
