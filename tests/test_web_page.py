@@ -3,7 +3,7 @@
 The page loads, draws the live skeletons from the pose stream, switches a scene (the second
 one mirrored: the skeletons move to the other side), moves a setting (the stage's plugin takes
 it), refuses nothing it should take; on a phone-sized viewport too. Screenshots go to
-``POSESTAGE_SCREENSHOTS`` when set (docs/web-page.png and docs/web-phone.png were made so).
+``POSESTAGE_SCREENSHOTS`` when set; the docs' pictures are tools/web_screenshots.py's.
 """
 
 from __future__ import annotations
