@@ -237,3 +237,23 @@ def test_the_token_is_asked_for_and_then_opens_page_and_stream(tmp_path):
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_binary_osc_over_the_websocket_is_a_control_message(tmp_path):
+    from posestage import osc_wire as wire
+
+    async def write(port: int) -> None:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"ws://127.0.0.1:{port}/") as ws:
+                await ws.send_bytes(wire.message("/posestage/plugin/skeleton/thickness", [5]))
+                await ws.send_bytes(wire.message("/posestage/plugin/skeleton/thickness", ["fat"]))
+
+    with Running([scene("one")], tmp_path) as run:
+        asyncio.run(write(run.port))
+        deadline = time.monotonic() + 10
+        while run.stage.host.settings_of("skeleton")["thickness"] != 5:
+            assert time.monotonic() < deadline, "the setting never changed"
+            time.sleep(0.05)
+        value = json.loads(run.get("/posestage/plugin/skeleton/thickness?VALUE")[2])
+    assert value == {"VALUE": [5]}
+    assert run.report.rejected == 1  # "fat": refused as a scene file would be
