@@ -257,3 +257,25 @@ def test_binary_osc_over_the_websocket_is_a_control_message(tmp_path):
         value = json.loads(run.get("/posestage/plugin/skeleton/thickness?VALUE")[2])
     assert value == {"VALUE": [5]}
     assert run.report.rejected == 1  # "fat": refused as a scene file would be
+
+
+def test_any_page_may_read_the_pose_stream_but_not_steer(tmp_path):
+    async def connect(port: int, path: str) -> str:
+        headers = {"Origin": "https://editor.p5js.org"}
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(
+                    f"ws://127.0.0.1:{port}{path}", headers=headers
+                ) as ws:
+                    if path == "/_/poses":
+                        return json.loads((await ws.receive(timeout=10)).data)["type"]
+                    return "open"
+            except aiohttp.WSServerHandshakeError as err:
+                return str(err.status)
+
+    with Running([scene("one")], tmp_path) as run:
+        poses = asyncio.run(connect(run.port, "/_/poses"))
+        steer = asyncio.run(connect(run.port, "/"))
+        post = run.post("/_/control", b'{"action": "scene", "value": "one"}',
+                        {"Origin": "https://editor.p5js.org"})  # fmt: skip
+    assert poses == "hello" and steer == "403" and post[0] == 403

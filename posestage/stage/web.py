@@ -240,7 +240,8 @@ class WebServer:
         )
         refusal = self.access.refusal(
             peer=str(peer), host=request.headers.get("Host", ""),
-            origin=request.headers.get("Origin"), unsafe=upgrade or request.method != "GET",
+            origin=request.headers.get("Origin"),
+            unsafe=(upgrade and request.path != "/_/poses") or request.method != "GET",
             given=given,
         )  # fmt: skip
         if refusal is not None:

@@ -8,8 +8,10 @@ cookie (HttpOnly, SameSite=Strict) and the address bar loses the token. Tools se
 ``Authorization: Bearer <token>`` or ``?token=``. Without it: nothing but a page asking for it.
 
 Requests that could come from another web site in the operator's own browser are refused too:
-a WebSocket or a POST whose ``Origin`` is not this server, and, on 127.0.0.1, any request whose
-``Host`` is not a loopback name (DNS rebinding).
+a POST or a WebSocket that can steer (OSCQuery's, which takes OSC) whose ``Origin`` is not this
+server, and, on 127.0.0.1, any request whose ``Host`` is not a loopback name (DNS rebinding).
+The pose stream, numbers that steer nothing, may be read from any page (a sketch in the p5.js
+web editor, a file opened in the browser) — with the token, off 127.0.0.1.
 """
 
 from __future__ import annotations
