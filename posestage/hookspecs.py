@@ -167,6 +167,7 @@ __all__ = [
     "posestage_settings",
     "posestage_sources",
     "posestage_commands",
+    "posestage_osc_addresses",
     "posestage_configure",
     "posestage_privacy",
     "posestage_settings_changed",
@@ -231,6 +232,20 @@ def posestage_commands(subparsers: argparse._SubParsersAction) -> None:
     set ``func=handler`` with ``parser.set_defaults(func=handler)``; ``handler(args) -> int``
     is the exit status. A name already taken, an error raised here or a return value other
     than None is refused with a one-line warning; the command line keeps working.
+    """
+
+
+@hookspec
+def posestage_osc_addresses(settings: Values) -> list[dict] | None:
+    """Publish the OSC addresses this plugin sends with ``settings`` (the stage's OSCQuery tree).
+
+    Called by the stage's web server (its own thread, any time) for each active plugin with its
+    current validated settings: compute the answer from ``settings`` alone, touch no state of
+    the plugin. Return one dict per address: ``address`` (``"/pose/0/nose/x"``), ``types`` (OSC
+    type tags, ``"f"``), and optionally ``ranges`` (one ``[low, high]`` per value, None for
+    open), ``units`` (one text per value, ``""`` for none), ``description``. A fixed set: the
+    same settings give the same addresses, whoever is in view. None: nothing to publish. An
+    answer of another shape is ignored, with one line naming the plugin.
     """
 
 

@@ -423,3 +423,31 @@ def test_a_control_port_in_use_or_a_bad_address_is_one_line_exit_2(capsys):
         taken.close()
     assert run_cli("run", "--control", "everywhere", "--headless") == 2
     assert "[HOST:]PORT" in capsys.readouterr().err
+
+
+def test_refused_remote_requests_are_not_painted_over_the_performers(tmp_path):
+    port = free_port()
+    text = f'[stage]\ncontrol = "{port}"\n[plugins.skeleton]\n'
+    seen: dict = {}
+
+    def during(show):
+        client = Client(port)
+        try:
+            seen["remote"] = client.ask(padded("/posestage/scene", "nowhere"))
+            seen["bad set"] = client.ask(padded("/posestage/plugin/skeleton/thickness", "fat"))
+            local = show.post(ControlMessage("scene", value="elsewhere", source="key"))
+            seen["local"] = local.result(WAIT)
+            overlay = show._stage.overlay
+            seen["painted"] = show.wait_for(lambda: overlay.errors(time.perf_counter()))
+            seen["lines"] = overlay.errors(time.perf_counter())
+        finally:
+            client.close()
+
+    run = run_scene(text, source=f"replay:{DEMO}", pace="realtime", loop=True, duration=60,
+                    headless=False, during=during)  # fmt: skip
+    assert seen["remote"][0] == "error" and "nowhere" in seen["remote"][1]
+    assert seen["bad set"][0] == "error" and not seen["local"].ok
+    assert seen["painted"], "a local refusal is shown on the window"
+    assert all("nowhere" not in line and "fat" not in line for line in seen["lines"])
+    assert any("elsewhere" in line for line in seen["lines"])
+    assert run.report.rejected == 3

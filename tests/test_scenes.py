@@ -140,7 +140,7 @@ def test_without_a_host_plugin_settings_stay_raw(tmp_path):
             "stage.mirorr: unknown setting (did you mean 'mirror'?); valid: source, model, device, "
             "input_size, resize, threshold, max_poses, num_threads, mirror, privacy, "
             "privacy_ends, empty_seconds, room_pixels, res, fps, fullscreen, pace, loop, control, "
-            "control_allow, control_token",
+            "control_allow, control_token, web",
         ),
         (
             '[stage]\nresize = "crop"\n',

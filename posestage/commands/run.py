@@ -8,6 +8,8 @@ Options given here override the scene's ``[stage]`` settings. Examples::
     posestage run --source replay:show.jsonl --pace fast --headless
     posestage run photo.jpg                # a still stays on screen until Esc/Q
     posestage run a.toml --control 9001    # OSC control in on 127.0.0.1:9001 (docs/osc.md)
+    posestage run demo.toml --osc 10.0.0.5:10000,layout=values   # OSC out, in every scene
+    posestage run demo.toml --web 8080     # control page, OSCQuery, pose stream on 127.0.0.1:8080
 
 A still (or a folder of stills) stays in the window until the performer quits; headless it is
 processed once and the run ends.
@@ -43,6 +45,7 @@ STAGE_OPTIONS = {
     "privacy": ("", None),
     "fullscreen": ("", None),
     "control": ("", "[HOST:]PORT"),
+    "web": ("", "[HOST:]PORT"),
 }
 
 
@@ -87,6 +90,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "scene (a photo, a video, camera:1, replay:take.jsonl) is the source, like --source",
     )
     add_stage_options(p)
+    p.add_argument(
+        "--osc",
+        action="append",
+        default=[],
+        type=_osc_target,
+        metavar="HOST:PORT[,layout=NAME]",
+        help="also send OSC there, in every scene (repeatable); after the address, keys of a "
+        "[[plugins.osc.targets]] table: layout=values, y_up=true…",
+    )
     p.add_argument("--headless", action="store_true", help="no window (servers, CI)")
     p.add_argument("--frames", type=v.cli_type(v.FRAMES), metavar="N", help="stop after N frames")
     p.add_argument(
@@ -127,6 +139,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.set_defaults(func=run)
     return p
+
+
+def _osc_target(text: str) -> dict:
+    from posestage.stage.osc_targets import osc_target
+
+    try:
+        return osc_target(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def is_scene(arg: str) -> bool:
@@ -173,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
         trace_hooks=args.trace_file or ("-" if args.trace_hooks else None),
         plugin_dir=args.plugin_dir,
         control=args.control,
+        osc=list(args.osc),
+        web=args.web,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

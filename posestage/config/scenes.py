@@ -204,6 +204,15 @@ STAGE_SETTINGS: tuple[Setting, ...] = (
         "screen); on by itself when control listens beyond this computer without control_allow",
         live=False,
     ),
+    Setting(
+        "web",
+        str,
+        None,
+        "[HOST:]PORT of the web server (control page, OSCQuery, pose stream), open for the whole "
+        "run; a port alone listens on 127.0.0.1; beyond it control_allow and the token apply",
+        parse=vocabulary.LISTEN,
+        live=False,
+    ),
 )
 
 #: The ``[tracking]`` table, derived from :class:`posestage.tracking.tracker.TrackingSettings` (its

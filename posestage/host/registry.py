@@ -365,6 +365,30 @@ class Registry:
                     found[scheme] = opener
         return found
 
+    def osc_addresses(self, name: str, settings: Any) -> list[dict]:
+        """What plugin ``name`` publishes with ``settings`` (``posestage_osc_addresses``), each
+        answer checked; [] for none, a failure or a bad answer (one line logged)."""
+        info = self.plugins.get(name)
+        impl = info.impls.get("posestage_osc_addresses") if info is not None else None
+        if impl is None:
+            return []
+        try:
+            got = impl.function(*[{"settings": settings}[a] for a in impl.argnames])
+            if got is None:
+                return []
+            out = [dict(d) for d in got if isinstance(d, dict)]
+            if len(out) != len(got) or not all(
+                isinstance(d.get("address"), str) and d["address"].startswith("/")
+                and isinstance(d.get("types", ""), str) for d in out
+            ):  # fmt: skip
+                raise TypeError("expected a list of dicts with an address and types")
+        except BaseException as err:  # noqa: BLE001 - the plugin's failure, not the server's
+            if isinstance(err, KeyboardInterrupt) and real_interrupt():
+                raise
+            log.warning("plugin %s: posestage_osc_addresses() failed: %s", name, one_line(err))
+            return []
+        return out
+
     def add_commands(self, subparsers: Any) -> None:
         """Let every loaded plugin add CLI sub-commands (``posestage_commands``)."""
         for name, info in self.plugins.items():

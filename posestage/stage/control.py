@@ -20,12 +20,20 @@ from typing import Any
 from posestage.config.scenes import Scene, SceneWatcher
 from posestage.context import ControlInbox, StageContext, StageFacts
 from posestage.errors import PosestageError, describe_error
-from posestage.hookspecs import ControlReply
+from posestage.hookspecs import ControlMessage, ControlReply
 from posestage.host import PluginHost, PluginUse
 from posestage.host.dispatch import real_interrupt
 from posestage.stage.jobs import ControlThread
-from posestage.stage.messages import MAX_LINE, Refusals, check_message, scene_index, shown
+from posestage.stage.messages import (
+    MAX_LINE,
+    Refusals,
+    check_message,
+    is_remote,
+    scene_index,
+    shown,
+)
 from posestage.stage.options import StageOptions
+from posestage.stage.osc_targets import with_osc_targets
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import StageReport
 from posestage.stage.show import Show
@@ -61,6 +69,7 @@ class SceneControl:
         jobs: ControlThread,
         options: StageOptions,
         mirror_default: bool,
+        prepare: Callable[[Scene], Scene] | None = None,
     ) -> None:
         self.scenes = scenes
         self.host = host
@@ -72,10 +81,13 @@ class SceneControl:
         self.jobs = jobs
         self.options = options
         self.mirror_default = mirror_default
+        #: what a reloaded scene goes through, as the scenes given did (--osc, the web tap)
+        self.prepare = prepare or (lambda scene: with_osc_targets(scene, options.osc, host))
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
-        self.refusals = Refusals()
+        self.refusals = Refusals()  # local senders' (keys, plugins): on screen and in the log
+        self.remote_refusals = Refusals()  # the control port's: in the log only
         self._watcher: SceneWatcher | None = None
         self._replies: deque[tuple[Future, ControlReply]] = deque()
 
@@ -143,7 +155,7 @@ class SceneControl:
     @property
     def rejected(self) -> int:
         """Control messages refused so far."""
-        return self.refusals.count
+        return self.refusals.count + self.remote_refusals.count
 
     def fill(self, report: StageReport) -> None:
         report.rejected = self.rejected
@@ -172,7 +184,9 @@ class SceneControl:
         """A posted message: checked here, the built-in actions done on the control thread,
         then every valid message passed to the plugins' ``posestage_event``. A bad message of
         any shape is refused with one line and counted (:attr:`StageReport.rejected`)."""
+        remote = False
         try:
+            remote = isinstance(message, ControlMessage) and is_remote(message.source)
             action, target, name, value, origin = check_message(message)
             if action == "scene":
                 self._scene_message(value, origin, future)
@@ -191,19 +205,21 @@ class SceneControl:
         except BaseException as err:  # noqa: BLE001 - no message ends the show
             if isinstance(err, KeyboardInterrupt) and real_interrupt():
                 raise
-            self._reject(future, err)
+            self._reject(future, err, remote)
             return
         self.host.event(message)
 
-    def _reject(self, future: Future | None, err: BaseException) -> None:
-        """Refused: the sender is told; the screen and log get the first refusal, then one
-        line now and then with the count (a flood of bad requests is not a flood of lines)."""
+    def _reject(self, future: Future | None, err: BaseException, remote: bool = False) -> None:
+        """Refused: the sender is told; the log (and, for a local sender, the screen) gets the
+        first refusal, then one line now and then with the count (a flood of bad requests is
+        not a flood of lines). A remote sender's refusals are never painted over the
+        performers: the sender has its reply, the operator the log and the report."""
         line = str(err) if isinstance(err, PosestageError) else describe_error(err)
         if len(line) > MAX_LINE:
             line = line[: MAX_LINE - 3] + "..."
-        shown_line = self.refusals.add(line)
+        shown_line = (self.remote_refusals if remote else self.refusals).add(line)
         if shown_line is not None:
-            self.show.report(shown_line)
+            self.show.report(shown_line, on_screen=not remote)
         self._reply(future, False, line)
 
     def _done(self, origin: str, text: str) -> None:
@@ -220,7 +236,7 @@ class SceneControl:
             except BaseException as err:  # noqa: BLE001
                 if isinstance(err, KeyboardInterrupt) and real_interrupt():
                     raise
-                self._reject(future, err)
+                self._reject(future, err, is_remote(origin))
                 return
             self._done(origin, text)
             self._reply(future, True, text)
@@ -301,6 +317,7 @@ class SceneControl:
             self.show.report(message, on_screen=False)
             return
         self.show.pin("scene", None)
+        got = self.prepare(got)
         self.scenes[self.scene_index] = got
         self.jobs.submit(lambda: self._change_scene(got))
 

@@ -26,12 +26,14 @@ from posestage.stage.control_port import ControlPort, open_control_port
 from posestage.stage.jobs import ControlThread
 from posestage.stage.mailbox import Mailbox
 from posestage.stage.options import StageOptions
+from posestage.stage.osc_targets import preparer
 from posestage.stage.overlay import Overlay
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.rehearsal import Rehearsal
 from posestage.stage.report import StageReport
 from posestage.stage.room import Backdrop
 from posestage.stage.show import Show
+from posestage.stage.web import WebServer, open_web
 from posestage.stage.window import JOIN_SECONDS, Display, Headless, Window
 from posestage.tracking.tracker import Tracker, TrackingSettings
 
@@ -93,6 +95,7 @@ class Stage:
         self.rehearsal: Rehearsal | None = None
         #: the control port (OSC in), open for the whole run; None without ``control``
         self.control_port: ControlPort | None = None
+        self.web: WebServer | None = None
         self.ticks = 0  #: main-loop rounds (tests watch it to see the loop live)
         self._trace: HookTrace | None = None
         self._signals: dict[int, Any] = {}
@@ -258,6 +261,9 @@ class Stage:
 
             loaded = load_into(host, opts.plugin_dir)
         scenes = load_scenes(self._scene_specs, host)
+        self.web = open_web(opts, scenes[0])  # bound now: a port in use stops here
+        prepare = preparer(opts.osc, host, self.web.tap_port if self.web else None)
+        scenes = [prepare(s) for s in scenes]
         if self.source is None:
             self.source = open_scene_source(scenes[0], opts, host)
         source = self.source
@@ -287,6 +293,7 @@ class Stage:
             jobs=self._jobs,
             options=opts,
             mirror_default=source.mirror_by_default,
+            prepare=prepare,
         )
         control.apply_settings(scenes[0])  # after the source: mirror defaults to the source's
         self._room_pixels = scenes[0].stage_value("room_pixels", "window")
@@ -306,6 +313,8 @@ class Stage:
         self._update_facts()
         self._open_control_port(scenes[0])  # before any plugin: a port in use stops here
         control.start()
+        if self.web is not None:  # one token with the control port; its address for the QR code
+            self.web.start(self)
         self._update_facts()
         self._started = time.perf_counter()
         self.capture.start()
@@ -425,13 +434,23 @@ class Stage:
         else:
             for _, future in self._inbox.close():  # (message, future) pairs
                 future.set_result(ControlReply(False, "the stage has stopped"))
+        if self.web is not None:
+            self.web.close()
         if self.control_port is not None:  # last: every request it posted has its reply
             self.control_port.close()
         self._fill_report()
 
     def _fill_report(self) -> None:
         r = self.report
-        for part in (self.capture, self.pipeline, self.display, self.control, self.control_port):
+        parts = (
+            self.capture,
+            self.pipeline,
+            self.display,
+            self.control,
+            self.control_port,
+            self.web,
+        )
+        for part in parts:
             if part is not None:
                 part.fill(r)
         r.dropped = self._mailbox.dropped

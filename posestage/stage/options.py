@@ -46,6 +46,12 @@ class StageOptions:
     #: ``--control [HOST:]PORT``: (host, port) of the control port; None: the first scene's
     #: ``[stage] control`` (not set there either: no control port)
     control: tuple[str, int] | None = None
+    #: ``--osc HOST:PORT[,key=value]``: raw ``[[plugins.osc.targets]]`` tables added to every
+    #: scene (:mod:`posestage.stage.osc_targets`)
+    osc: list[dict] = field(default_factory=list)
+    #: ``--web [HOST:]PORT``: (host, port) of the web server; None: the first scene's
+    #: ``[stage] web`` (not set there either: no web server)
+    web: tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):

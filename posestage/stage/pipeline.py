@@ -101,6 +101,8 @@ class PosePipeline:
         #: people a source tracked itself (``SourceFrame.people``): entered/left from the ids
         self.given = GivenPeople()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
+        #: called with each dispatched frame on the pose thread: each must only hand it over
+        self.watchers: list[Callable[[PoseFrame], None]] = []
         self.fps = 0.0
         self.dispatched = 0
         self.engine_errors = 0
@@ -286,6 +288,8 @@ class PosePipeline:
             host.person_enter(person, frame)
         host.frame(frame)
         self.frame = frame
+        for watch in self.watchers:
+            watch(frame)
         if self.host.dispatcher.has("posestage_draw"):
             self.show.wake.set()  # the display has something to draw (else it ticks for chores)
         self.dispatched += 1

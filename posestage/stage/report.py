@@ -50,6 +50,8 @@ class StageReport:
     #: the control port's counts: datagrams, requests, replies, and ``refused`` per reason
     #: (not allowed, no token, over the rate, not OSC…); empty without a control port
     remote: dict = field(default_factory=dict)
+    #: the web server's counts: requests, refused, WebSockets; empty without one
+    web: dict = field(default_factory=dict)
     redraws: int = 0
     errors: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)

@@ -35,6 +35,8 @@ class Show:
         self.wake = threading.Event()
         self.stopped_by = ""
         self.fatal: BaseException | None = None
+        #: the web server's address with its token, shown as a QR code with the help (H)
+        self.qr: str | None = None
         self._errors: deque[str] = deque(maxlen=KEPT_LINES)
         self._fresh: deque[str] = deque(maxlen=KEPT_LINES)  # not yet on screen
         self._slow: deque[str] = deque(maxlen=KEPT_LINES)  # hooks over their time budget

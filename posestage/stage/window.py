@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from posestage.draw.floor import FloorView
+from posestage.draw.qr import draw_qr
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
@@ -262,6 +263,8 @@ class Window(Display):
                         window.fill((0, 0, 0))
                     timings = self.host.timing_summary() if overlay.show_timings else None
                     overlay.draw(window, self._status(), timings)
+                    if overlay.show_help:
+                        draw_qr(window, self.show.qr)  # the web page's address, for a phone
                     pygame.display.flip()
                     last_redraw = now
                 clock.tick(self.options.display_fps)

@@ -6,6 +6,10 @@
   the stage's control port;
 - :mod:`posestage_osc.encoder`: frames → bundles, fast, bytes identical to python-osc's;
 - :mod:`posestage_osc.plugin`: the ``osc`` plugin (targets, sockets, enter/leave, health);
+- :mod:`posestage_osc.namespace`: every concrete address a target sends (fixed slots), with
+  types and ranges — for the patches and the stage's OSCQuery tree;
+- :mod:`posestage_osc.patches`: receiving patches for Pure Data and Max, from the layouts;
+- :mod:`posestage_osc.commands`: ``posestage osc patch`` and ``posestage osc dump``;
 - :mod:`posestage_osc.control`: the deprecated ``control`` plugin (control in is the stage's:
   ``[stage] control``).
 """

@@ -242,6 +242,27 @@ class OscOut:
         return list(SETTINGS)
 
     @hookimpl
+    def posestage_commands(self, subparsers: Any) -> None:
+        from .commands import add_commands  # posestage osc patch / dump
+
+        add_commands(subparsers)
+
+    @hookimpl
+    def posestage_osc_addresses(self, settings: Any) -> list[dict]:
+        """Every address of every target, from the layout description (fixed slots)."""
+        from .namespace import addresses
+
+        out: dict[str, dict] = {}
+        for _, _, options, _ in resolve(settings):
+            for a in addresses(options):
+                out.setdefault(a.path, {
+                    "address": a.path, "types": a.types, "description": a.description,
+                    "ranges": [[v.low, v.high] for v in a.values],
+                    "units": [v.unit for v in a.values],
+                })  # fmt: skip
+        return list(out.values())
+
+    @hookimpl
     def posestage_configure(self, stage: Any, settings: Any) -> None:
         self._close()
         self.stage = stage
