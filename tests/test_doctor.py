@@ -9,7 +9,7 @@ from posestage.commands import doctor
 from posestage.engine.decoding import available_kernels
 
 NAMES = ("python", "runtime", "threads", "edge tpu", "decoder", "models", "cameras", "midi",
-         "fluidsynth", "soundfont", "audio")  # fmt: skip
+         "fluidsynth", "soundfont", "audio", "sound")  # fmt: skip
 LINE = re.compile(r"^  (ok|missing|-) +(\S+(?: \S+)?) {2,}(.+)$")
 
 

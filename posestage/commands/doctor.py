@@ -3,7 +3,8 @@
 Each line is one small probe (:data:`PROBES`): Python, the TFLite runtime and its version, the
 inference threads, the Edge TPU delegate and devices, the decoder kernel, the models
 (downloaded, checksums), cameras, and what the sound and MIDI plugins need — MIDI backends and
-ports, FluidSynth, a soundfont, audio servers. Optional modules (mido, rtmidi, fluidsynth) are
+ports, FluidSynth, a soundfont, audio servers — and a short note played through the route the
+synth plugin takes (``--no-sound``: none), said reached or not. Optional modules (mido, rtmidi, fluidsynth) are
 probed, never required. Anything missing comes with its one-line fix. A probe that fails
 reports its error on its own line; the others still run. Exit status 0 when poses can be
 detected here (a runtime and a model), else 1.
@@ -45,11 +46,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Probe this machine: runtime, Edge TPU, decoder kernel, threads, models, "
         "cameras, MIDI and audio; each missing piece with its one-line fix.",
     )
+    p.add_argument("--no-sound", action="store_true", help="do not play the short test note")
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    _SOUND["play"] = not getattr(args, "no_sound", False)
     checks = [check for probe in PROBES for check in safely(probe)]
     width = max(len(c.name) for c in checks)
     print("posestage doctor")
@@ -355,10 +358,19 @@ def probe_soundfont() -> list[Check]:
     return [Check("soundfont", MISSING, "no .sf2 found", "apt install fluid-soundfont-gm")]
 
 
+def jack_answers() -> bool:
+    """A JACK server answers (the synth plugin's probe, which never starts one); without the
+    plugin, JACK's files in /dev/shm (which a crashed server leaves behind)."""
+    if has_module("posestage_synth"):
+        with native_output_hidden():
+            return importlib.import_module("posestage_synth.route").jack_answers()
+    return bool(glob.glob(f"/dev/shm/jack-{os.getuid()}/*") or glob.glob("/dev/shm/jack_sem.*"))
+
+
 def audio_servers() -> list[str]:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     found = []
-    if glob.glob(f"/dev/shm/jack-{os.getuid()}/*") or glob.glob("/dev/shm/jack_sem.*"):
+    if jack_answers():
         found.append("JACK")
     if os.path.exists(os.path.join(runtime, "pipewire-0")):
         found.append("PipeWire")
@@ -392,6 +404,59 @@ def probe_audio() -> list[Check]:
     ]
 
 
+#: How long ``doctor``'s test note sounds (seconds); ``--no-sound`` skips it.
+NOTE_SECONDS = 0.4
+_SOUND = {"play": True}
+
+
+def probe_sound() -> list[Check]:
+    """A short note through the synth plugin's own route (``driver = "auto"``): which audio
+    server it chose, and whether the note reached an output (JACK playback ports, a PulseAudio
+    or PipeWire sink); the plugin's code, so doctor and the show cannot disagree."""
+    if not _SOUND["play"]:
+        return [Check("sound", INFO, "not played (--no-sound)")]
+    if not has_module("posestage_synth"):
+        return [Check("sound", INFO, "the synth plugin is not installed (pip install "
+                      "./plugins/synth): no note played")]  # fmt: skip
+    import time
+
+    from posestage.errors import PosestageError
+
+    with native_output_hidden(), contextlib.redirect_stdout(io.StringIO()):
+        synth = importlib.import_module("posestage_synth")
+        try:
+            port = synth.FluidPort(synth.find_soundfont(), "auto", gain=0.3)
+        except PosestageError as err:
+            text = str(err).removeprefix("synth: ")
+            what, _, fix = text.partition("; ")
+            return [Check("sound", MISSING, what, fix or "see docs/synth.md")]
+    route = f"{port.route.server} ({port.route.why})"
+    try:
+        port.synth.program_select(0, port.sfid, 0, 0)
+        port.synth.noteon(0, 69, 90)  # A4 on a piano
+        time.sleep(NOTE_SECONDS)
+        reached = port.outputs()
+        port.synth.noteoff(0, 69)
+    finally:
+        with native_output_hidden():
+            port.close()
+    if reached is None:
+        return [Check("sound", OK, f"{route}: a note played on driver {port.driver} "
+                      "(the device opened; your ears tell the rest)")]  # fmt: skip
+    if reached:
+        return [Check("sound", OK, f"{route}: a note reached {', '.join(reached)}")]
+    return [
+        Check(
+            "sound",
+            MISSING,
+            f"{route}: a note played but reached no output",
+            "connect posestage-synth's ports to the playback ports (qjackctl, jack_connect)"
+            if port.driver == "jack"
+            else "choose an output device for FluidSynth in your sound settings (pavucontrol)",
+        )
+    ]
+
+
 PROBES: tuple[Callable[[], list[Check]], ...] = (
     probe_python,
     probe_runtime,
@@ -404,4 +469,5 @@ PROBES: tuple[Callable[[], list[Check]], ...] = (
     probe_synth,
     probe_soundfont,
     probe_audio,
+    probe_sound,
 )

@@ -179,4 +179,13 @@ def run(args: argparse.Namespace) -> int:
     if report.error:
         log.error("error: %s", report.error)
         return 2
+    if report.refused:  # the show ran, without what the scene asked for: not a silent 0
+        count = len(report.refused)
+        log.error(
+            "run: %s of the first scene never ran (said above); the show ran without %s: "
+            "exit status 1",
+            "a plugin" if count == 1 else f"{count} plugins",
+            "it" if count == 1 else "them",
+        )
+        return 1
     return 0

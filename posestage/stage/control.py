@@ -75,6 +75,7 @@ class SceneControl:
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
+        self.refused: list[str] = []  # the first scene's plugins that did not start
         self.refusals = Refusals()
         self._watcher: SceneWatcher | None = None
         self._replies: deque[tuple[Future, ControlReply]] = deque()
@@ -120,7 +121,8 @@ class SceneControl:
         thread. Then the scene file is watched."""
         scene = self.current_scene
         self.host.run_later = self.jobs.submit
-        self.host.activate(scene.plugins, self.context)
+        problems = self.host.activate(scene.plugins, self.context)
+        self.refused = [line for line in problems if "disabled (--disable)" not in line]
         self.activated = True
         self.jobs.start()
         self._watch(scene)
@@ -146,6 +148,7 @@ class SceneControl:
 
     def fill(self, report: StageReport) -> None:
         report.rejected = self.rejected
+        report.refused = list(self.refused)
 
     def _watch(self, scene: Scene) -> None:
         """Watch the running scene's file: edits reload it live (see :meth:`_poll_scene`)."""
