@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -165,3 +166,68 @@ def test_a_run_whose_synth_is_refused_ends_with_status_1_and_only_posestage_line
     verbose = _run_synth_scene("--verbose", tmp_path=tmp_path)
     assert verbose.returncode == 1
     assert "jack server is not running" in verbose.stderr  # JACK's own words, asked for
+
+
+@pytest.fixture
+def pulse(tmp_path, monkeypatch):
+    """A private PulseAudio server with one null sink, ``posestage_test``, on a socket of its
+    own; this process sees it (``PULSE_SERVER``) and no JACK server."""
+    if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
+        if os.environ.get("POSESTAGE_REQUIRE_JACK") == "1":  # CI: every sound server tested
+            pytest.fail("pulseaudio is not installed (apt install pulseaudio pulseaudio-utils)")
+        pytest.skip("pulseaudio is not installed (apt install pulseaudio pulseaudio-utils)")
+    socket = tmp_path / "native"
+    (tmp_path / "run").mkdir()
+    env = dict(os.environ, HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path / "run"))
+    server = subprocess.Popen(
+        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
+         "-F", "/dev/null",
+         f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1",
+         "--load=module-null-sink sink_name=posestage_test"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{socket}")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"posestage-nobody-{os.getpid()}")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    try:
+        for _ in range(200):
+            done = subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True,
+                                  text=True, timeout=10)  # fmt: skip
+            if "posestage_test" in done.stdout:
+                break
+            if server.poll() is not None:
+                pytest.fail(f"pulseaudio exited with status {server.returncode}")
+            time.sleep(0.05)
+        else:
+            pytest.fail("the private pulseaudio never showed its sink")
+        yield "posestage_test"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_auto_plays_into_a_running_pulseaudio_and_the_sink_hears_it(pulse, tmp_path):
+    synth = Synth()
+    synth.posestage_configure(stage(), settings())  # driver = "auto"
+    heard = tmp_path / "heard.raw"
+    try:
+        assert synth.out.raw.driver == "pulseaudio" and "PulseAudio" in synth.out.name
+        assert synth.out.raw.outputs() == [f"FluidSynth → {pulse}"]
+        with heard.open("wb") as sink:
+            recorder = subprocess.Popen(
+                ["parec", "-d", f"{pulse}.monitor", "--raw", "--format=s16le", "--channels=2"],
+                stdout=sink, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                for i in range(20):
+                    synth.posestage_frame(playing_frame(i))
+                    time.sleep(0.05)
+                assert synth.voices[0].note is not None
+                time.sleep(1.0)
+            finally:
+                recorder.terminate()
+                recorder.wait(10)
+    finally:
+        synth.posestage_unconfigure(stage())
+    samples = np.frombuffer(heard.read_bytes()[: heard.stat().st_size // 2 * 2], np.int16)
+    assert samples.size and np.abs(samples).max() > 1000  # the note came out of the sink
