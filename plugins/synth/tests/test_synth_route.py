@@ -126,18 +126,14 @@ def test_auto_prefers_jack_then_pipewire_then_pulseaudio(no_audio_server, tmp_pa
 
 
 def test_doctor_plays_a_note_and_says_it_reached_the_playback_ports(jack, capsys):
-    from posestage.cli import main
-
-    main(["doctor"])
+    kit.run_cli("doctor")
     line = next(x for x in capsys.readouterr().out.splitlines() if x.split()[1:2] == ["sound"])
     assert line.split()[0] == "ok", line
     assert "JACK" in line and f"{route.JACK_CLIENT}:left → system:playback_" in line
 
 
 def test_doctor_without_an_audio_server_says_what_to_start(no_audio_server, capsys):
-    from posestage.cli import main
-
-    main(["doctor"])
+    kit.run_cli("doctor")
     lines = capsys.readouterr().out.splitlines()
     i = next(i for i, x in enumerate(lines) if x.split()[1:2] == ["sound"])
     assert lines[i].split()[0] == "missing" and "no audio server" in lines[i]
