@@ -91,6 +91,7 @@ class PosePipeline:
         #: the empty room, decided here from the tracker's people before any plugin runs
         self.room = EmptyRoom()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
+        self._recorded: int | None = None  # a replay's last recorded frame index (loops)
         self.fps = 0.0
         self.dispatched = 0
         self.engine_errors = 0
@@ -224,6 +225,7 @@ class PosePipeline:
             strict = self._strict
             if mirror:
                 mirror_in_place(poses, width)
+            looped = self._looped(sf)
             update = self.tracker.update(poses, width, height, sf.timestamp)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
@@ -246,7 +248,7 @@ class PosePipeline:
             recorded=sf.recorded.timestamp if sf.recorded is not None else None,
         )
         host = self.host
-        for person in update.left:
+        for person in [*looped, *update.left]:
             host.person_leave(person, frame)
         for person in update.entered:
             host.person_enter(person, frame)
@@ -258,6 +260,16 @@ class PosePipeline:
         self._latency.append(frame.latency_ms)
         if inference_ms:
             self._inference.append(inference_ms)
+
+    def _looped(self, sf: SourceFrame) -> list:
+        """A replay that started again (its recorded frame index went back): everyone tracked
+        leaves — no ghost of the end of the take stays into its beginning."""
+        recorded = sf.recorded
+        if recorded is None:
+            return []
+        back = self._recorded is not None and recorded.index < self._recorded
+        self._recorded = recorded.index
+        return self.tracker.reset() if back else []
 
     def _see_room(self, sf: SourceFrame, mirror: bool, strict: bool, people: int) -> None:
         """The empty room decided from the stage's own detections (the tracker's people, those

@@ -70,6 +70,7 @@ from posestage.testing.scenes import (
     load_scene,
     run_cli,
     run_scene,
+    window_picture,
 )
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "check_plugin",
     "installed_plugin",
     "run_cli",
+    "window_picture",
     # what hooks are handed
     "FPS",
     "SIZE",
