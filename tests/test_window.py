@@ -270,3 +270,20 @@ def test_the_window_is_resizable_and_the_text_follows(tmp_path):
     small.resize(240)
     big.resize(1080)
     assert big.line > small.line
+
+
+def test_screenshot_saves_the_window_as_last_shown(tmp_path):
+    shot = tmp_path / "stage.png"
+
+    def steps(st, seen):
+        seen["size"] = pygame.display.get_surface().get_size()
+        frames = st.pipeline.dispatched
+        assert wait_until(lambda: st.pipeline.dispatched > frames + 3)
+
+    seen = drive(
+        st := Stage([str(scene_file(tmp_path))], StageOptions(screenshot=str(shot))), steps
+    )
+    assert st is not None and seen["report"].error is None
+    image = pygame.image.load(str(shot))
+    assert image.get_size() == seen["size"]
+    assert pixels(image).any()

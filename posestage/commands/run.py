@@ -124,6 +124,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="FILE",
         help="--trace-hooks into FILE instead (JSON Lines if it ends in .jsonl)",
     )
+    p.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help="save the window as last shown (PNG) when the run ends (e.g. with --duration)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -171,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         trace_hooks=args.trace_file or ("-" if args.trace_hooks else None),
         plugin_dir=args.plugin_dir,
         control=args.control,
+        screenshot=args.screenshot,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())

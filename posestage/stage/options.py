@@ -44,6 +44,8 @@ class StageOptions:
     #: ``--control [HOST:]PORT``: (host, port) of the control port; None: the first scene's
     #: ``[stage] control`` (not set there either: no control port)
     control: tuple[str, int] | None = None
+    #: ``--screenshot FILE``: the window as last shown, saved (PNG) when the run ends
+    screenshot: str | None = None
 
     def __post_init__(self) -> None:
         if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):

@@ -331,8 +331,22 @@ class Window(Display):
                 self.frames += 1
                 self._span = (self._span[0] or now, now)
         finally:
+            self._save_screenshot(window)
             self._surface = None
             pygame.display.quit()
+
+    def _save_screenshot(self, window: Any) -> None:
+        """``--screenshot FILE``: the window as last shown, saved when the run ends."""
+        path = self.options.screenshot
+        if not path or window is None:
+            return
+        import pygame
+
+        try:
+            pygame.image.save(window, path)
+            log.info("screenshot: %s (%dx%d)", path, *window.get_size())
+        except (pygame.error, OSError) as err:
+            log.error("--screenshot %s: cannot save it (%s)", path, err)
 
     def _show_errors(self) -> None:
         """The show's new and pinned lines onto the overlay, and the plugins in a hook past its
