@@ -280,10 +280,9 @@ def test_screenshot_saves_the_window_as_last_shown(tmp_path):
         frames = st.pipeline.dispatched
         assert wait_until(lambda: st.pipeline.dispatched > frames + 3)
 
-    seen = drive(
-        st := Stage([str(scene_file(tmp_path))], StageOptions(screenshot=str(shot))), steps
-    )
-    assert st is not None and seen["report"].error is None
+    st = Stage([str(scene_file(tmp_path))], StageOptions(screenshot=str(shot)))
+    seen = drive(st, steps)
+    assert seen["report"].error is None
     image = pygame.image.load(str(shot))
     assert image.get_size() == seen["size"]
     assert pixels(image).any()
