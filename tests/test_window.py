@@ -286,3 +286,51 @@ def test_screenshot_saves_the_window_as_last_shown(tmp_path):
     image = pygame.image.load(str(shot))
     assert image.get_size() == seen["size"]
     assert pixels(image).any()
+
+
+def test_fullscreen_under_a_real_x_server_shows_the_picture_at_the_screens_size(tmp_path):
+    """Under Xvfb (a real X server, as a projector's desktop would be): ``--fullscreen`` takes
+    the screen's 1600x900 and the picture is there, not a black screen."""
+    import shutil
+    import subprocess
+    import sys
+
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is not installed (apt install xvfb)")
+        pytest.skip("Xvfb is not installed (apt install xvfb)")
+    display = None
+    for number in range(140, 200):  # a display number nobody uses
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            display = f":{number}"
+            break
+    assert display is not None
+    server = subprocess.Popen(
+        [xvfb, display, "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
+        assert wait_until(lambda: socket.exists() or server.poll() is not None)
+        assert server.poll() is None, "Xvfb exited"
+        shot = tmp_path / "full.png"
+        env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+        env["DISPLAY"] = display
+        done = subprocess.run(
+            [sys.executable, "-m", "posestage", "run", str(ROOT / "scenes" / "demo.toml"),
+             "--fullscreen", "--duration", "3", "--screenshot", str(shot)],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+    image = pygame.image.load(str(shot))
+    assert image.get_size() == (1600, 900)
+    drawn = pixels(image)
+    assert drawn[60:-80].any(axis=-1).mean() > 0.001  # skeletons in the picture, not black
