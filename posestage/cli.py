@@ -71,6 +71,11 @@ def build_parser(
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let JACK, ALSA and FluidSynth print their own messages (silenced otherwise)",
+    )
+    parser.add_argument(
         "-p",
         "--plugin",
         dest="global_enable",
@@ -120,6 +125,9 @@ def global_plugins(argv: list[str]) -> list[str]:
             break  # the sub-command: its own -p belongs to it
     return found
 
+
+#: The commands whose sound and MIDI libraries would print their own chatter (``--verbose``).
+NATIVE_CHATTER = ("run", "doctor")
 
 #: After the command returned, how long threads a plugin left running (not daemons) may take
 #: to end before the process ends anyway (seconds): ``posestage run`` always ends.
@@ -187,6 +195,8 @@ def _main(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in NATIVE_CHATTER and not (args.verbose or args.debug):
+        logs.quiet_native_libraries()
     try:
         return int(args.func(args) or 0)
     except PosestageError as err:

@@ -30,8 +30,10 @@ __all__ = [
     "ControlInbox",
     "ControlMessage",
     "ControlReply",
+    "Outgoing",
     "StageContext",
     "StageFacts",
+    "TargetLoad",
 ]
 
 #: Messages posted and not yet handled, at most (more are refused at once).
@@ -115,6 +117,71 @@ class StageFacts:
         self.floor: Any = RoomSettings()
 
 
+@dataclass(frozen=True)
+class TargetLoad:
+    """What went to one target over the last second: datagrams, bytes, the OSC addresses."""
+
+    target: str
+    datagrams: int
+    bytes: int
+    addresses: tuple[str, ...]
+
+
+class Outgoing:
+    """What plugins sent, datagram by datagram (:meth:`StageContext.sent`), kept for the last
+    :attr:`SECONDS` — the stage's OSC monitor reads :meth:`last_second`. Safe from any thread;
+    a send costs one append (addresses are decoded only when someone looks)."""
+
+    SECONDS = 2.0
+    #: At most this many datagrams are kept (a flood keeps the newest).
+    KEEP = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sent: deque[tuple[float, str, bytes]] = deque(maxlen=self.KEEP)
+        self._targets: dict[str, None] = {}
+
+    def add(self, target: str, datagram: bytes, now: float | None = None) -> None:
+        import time
+
+        stamp = time.monotonic() if now is None else now
+        with self._lock:
+            self._sent.append((stamp, target, datagram))
+            if target not in self._targets:
+                self._targets[target] = None
+
+    @property
+    def targets(self) -> list[str]:
+        """Every target something was sent to, in the order first seen."""
+        with self._lock:
+            return list(self._targets)
+
+    def last_second(self, now: float | None = None) -> list[TargetLoad]:
+        """Per target (every one seen, idle ones with zeros): datagrams, bytes and the OSC
+        addresses sent within the last second before ``now``."""
+        import time
+
+        from posestage.model.osc_wire import OscError, decode
+
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = [s for s in reversed(self._sent) if now - s[0] <= 1.0]
+            targets = list(self._targets)
+        loads = []
+        for target in targets:
+            mine = [d for _, t, d in recent if t == target]
+            addresses: dict[str, None] = {}
+            for datagram in mine:
+                try:
+                    addresses.update(dict.fromkeys(m.address for m in decode(datagram)))
+                except OscError:
+                    addresses["(not OSC)"] = None
+            loads.append(
+                TargetLoad(target, len(mine), sum(map(len, mine)), tuple(sorted(addresses)))
+            )
+        return loads
+
+
 class ControlInbox:
     """Messages posted from any thread, each with the future its sender waits on."""
 
@@ -175,14 +242,21 @@ class StageContext:
     - ``floor``: the running scene's ``[room]`` (:class:`~posestage.config.room.RoomSettings`):
       its floor ``calibration`` (None when not calibrated) and ``zones`` (name → corners, metres
       on a calibrated floor, else camera pixels) — numbers only, never an image;
-    - :meth:`post`: hand a control message to the stage, from any thread.
+    - :meth:`post`: hand a control message to the stage, from any thread;
+    - :meth:`sent`: say a datagram went out (the stage's OSC monitor counts it).
     """
 
-    __slots__ = ("_facts", "_inbox")
+    __slots__ = ("_facts", "_inbox", "_outgoing")
 
-    def __init__(self, facts: StageFacts | None = None, inbox: ControlInbox | None = None):
+    def __init__(
+        self,
+        facts: StageFacts | None = None,
+        inbox: ControlInbox | None = None,
+        outgoing: Outgoing | None = None,
+    ):
         object.__setattr__(self, "_facts", facts if facts is not None else StageFacts())
         object.__setattr__(self, "_inbox", inbox if inbox is not None else ControlInbox())
+        object.__setattr__(self, "_outgoing", outgoing if outgoing is not None else Outgoing())
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"the stage context is read-only ({name!r} cannot be set)")
@@ -210,6 +284,12 @@ class StageContext:
         (``"scene 2: touchdesigner"``), or ``ok=False`` and the one-line error. A message posted after the stage stopped is answered ``ok=False`` at once.
         """
         return self._inbox.put(message)
+
+    def sent(self, target: str, datagram: bytes) -> None:
+        """Tell the stage a datagram went to ``target`` (``"host:port"``): the stage's OSC
+        monitor (key O) shows, per target, what went out in the last second. Safe from any
+        thread, cheap (one append); the bytes are kept as they are, never changed."""
+        self._outgoing.add(target, datagram)
 
     def __repr__(self) -> str:
         f = self._facts

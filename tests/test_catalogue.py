@@ -261,3 +261,30 @@ def test_models_cli_fetch_needs_a_name_or_test_data(capsys):
     assert main(["models", "fetch"]) == 2
     err = capsys.readouterr().err
     assert "give a model name" in err and "--test-data" in err and err.count("\n") == 1
+
+
+def test_offline_fetch_test_data_lists_every_file_with_its_url_checksum_and_folder(
+    tmp_path, monkeypatch, capsys
+):
+    """No network (here: a proxy nobody listens on): one try, then every file the tests need
+    listed to fetch by hand — URL, sha256, where it goes — and exit status 1."""
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["models", "fetch", "--test-data", "--dir", str(tmp_path / "data")]) == 1
+    out, err = capsys.readouterr()
+    plan = catalogue.test_data_plan(tmp_path / "data")
+    assert (
+        out.splitlines()[0] == f"{len(plan)} files to fetch by hand (URL, sha256, where it goes):"
+    )
+    for entry, folder in plan:
+        assert f"  {entry.url}\n    sha256 {entry.sha256}\n    into {folder / entry.file}\n" in out
+    assert err.count("  ") == 1  # one file announced (tried), the rest only listed
+    assert err.splitlines()[-1].startswith("error: cannot download ")

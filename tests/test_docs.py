@@ -60,3 +60,13 @@ def test_the_tutorial_links_resolve():
     for target in re.findall(r"\]\(plugins\.md#([^)]+)\)", text):
         assert target in anchors(plugins), target
     assert "plugin-tutorial.md" in plugins
+
+
+def test_the_tutorials_osc_example_runs_as_written():
+    """The OSC example is a whole plugin and its test: run that test, as a reader would."""
+    text = (DOCS / "plugin-tutorial.md").read_text(encoding="utf-8")
+    section = text.split("### What was sent: OSC", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "plugin-tutorial.md OSC example", "exec"), namespace)
+    namespace["test_sends_the_nose"]()

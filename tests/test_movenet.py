@@ -358,7 +358,7 @@ def test_crop_tracking_finds_a_small_person(lightning, squat, squat_truth, scale
 
 
 @pytest.fixture(scope="module")
-def engine():
+def engine(models_dir):
     return PoseEngine("movenet-lightning", device="cpu")
 
 
@@ -412,7 +412,7 @@ def test_engine_decoder_overrides(models_dir, squat):
     assert strict.detect(squat).poses == []
 
 
-def test_engine_refuses_a_fixed_size_change():
+def test_engine_refuses_a_fixed_size_change(models_dir):
     with pytest.raises(ModelError, match="192x192"):
         PoseEngine("movenet-lightning", device="cpu", input_size=(256, 256))
 
@@ -436,7 +436,7 @@ def test_edgetpu_build_fails_like_posenet_without_a_tpu(models_dir, device):
     assert _without_names(message, movenet) == _without_names(str(theirs.value), posenet)
 
 
-def test_catalogue_name_on_edgetpu_device_fails_clearly():
+def test_catalogue_name_on_edgetpu_device_fails_clearly(models_dir):
     with pytest.raises(DeviceError, match="--device cpu"):
         PoseEngine("movenet-lightning", device="edgetpu")
 

@@ -56,6 +56,7 @@ def test_the_project_files(tmp_path):
         "demo.toml",
         "posestage_glow.py",
         "pyproject.toml",
+        "rehearsal/sketch.py",
         "tests/poses.jsonl",
         "tests/test_posestage_glow.py",
     ]
@@ -90,6 +91,26 @@ def test_the_generated_plugin_draws_on_the_recorded_people(tmp_path):
     assert (run.canvas == module.COLOUR).all(axis=2).sum() > 100
 
 
+def test_the_rehearsal_folder_the_readme_names_holds_a_sketch_that_draws(tmp_path):
+    """`posestage run demo.toml --plugin-dir ./rehearsal`, as the README says: the folder is
+    there, and its sketch is a plugin that draws on the recorded people."""
+    from posestage.stage import Stage, StageOptions
+
+    folder = create_plugin("glow", tmp_path)
+    sketch = load_module(folder / "rehearsal" / "sketch.py")
+    run = run_plugin(sketch, name="sketch", source=folder / "tests" / "poses.jsonl")
+    assert run.errors == [] and (run.canvas == sketch.COLOUR).all(axis=2).sum() > 100
+    options = StageOptions(  # the plugin itself as posestage install -e . would give it
+        headless=True,
+        frames=5,
+        plugin_dir=str(folder / "rehearsal"),
+        enable=[str(folder / "posestage_glow.py")],
+    )
+    report = Stage([str(folder / "demo.toml")], options).run()
+    assert report.frames == 5 and report.errors == [] and report.refused == []
+    assert "posestage run demo.toml --plugin-dir ./rehearsal" in (folder / "README.md").read_text()
+
+
 def test_the_demo_scene_names_the_plugin_and_the_stream(tmp_path):
     from posestage.config.scenes import load_scene
 
@@ -113,6 +134,9 @@ def test_the_command(tmp_path, capsys):
     assert f"created {tmp_path / 'posestage-glow'}/" in out and "python -m pytest" in out
     # the install step brings what the next step runs: the project's test extra has pytest
     assert "posestage install -e '.[test]'" in out
+    assert "--plugin-dir ./rehearsal" in out
+    # another machine: posestage from where it came from (no index has it yet), then the plugin
+    assert "elsewhere" in out and "pip install posestage-glow" in out
     pyproject = (tmp_path / "posestage-glow" / "pyproject.toml").read_text()
     assert 'test = ["pytest' in pyproject
     assert main(["new-plugin", "glow", "--dir", str(tmp_path)]) == 2  # exists, not empty

@@ -20,6 +20,7 @@ from posestage.errors import PluginError
 from posestage.hookspecs import ControlMessage, ControlReply, hookimpl
 from posestage.model.posestream import read_posestream
 from posestage.stage import Stage, StageOptions
+from posestage.testing import shared_models
 
 CAMERA = (201, 13, 77)  # the colour of every camera pixel in these tests
 W, H = 320, 240
@@ -126,6 +127,7 @@ class Snoop:
 
 
 def privacy_stage(anonymizer, snoop, script, *, first_stage="", frames=60):
+    shared_models()  # the stage's default model on the camera frames
     pacer = Pacer(script)
     host = host_with_named(pacer, anonymizer, snoop)
     first = parse_scene(
@@ -224,6 +226,7 @@ def test_without_privacy_plugins_get_a_read_only_image():
     host = host_with_named(snoop)
     scene = parse_scene("[plugins.snoop]\n", None, host)
     source = PosedSource(camera_frames(), count=20)
+    shared_models()
     Stage([scene], StageOptions(headless=True), host=host, source=source).run()
     assert len(snoop.after) >= 20 and all(got for _, _, got in snoop.after)
     assert snoop.writes == []  # neither a write nor making the array writeable worked
@@ -323,7 +326,7 @@ def test_an_in_place_filter_and_a_greedy_plugin_reach_no_camera_pixel(tmp_path):
     from PIL import Image
 
     from posestage.sources import ArraySource
-    from posestage.testing import run_scene, shared_models, shared_path
+    from posestage.testing import run_scene, shared_path
 
     shared_models()
     photo = np.asarray(Image.open(shared_path("images", "two_people.bmp")).convert("RGB"))

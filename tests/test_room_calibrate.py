@@ -106,8 +106,9 @@ def test_the_c_key_and_clicks_calibrate_the_running_stage(tmp_path):
         try:
             assert wait_until(lambda: st.display_ticks > 0 and plugin.draws > 0)
             post(pygame.KEYDOWN, key=pygame.K_c, mod=0, unicode="")
-            for x, y in CAM.to_image(MARKS):  # the window is the picture's size here
-                post(pygame.MOUSEBUTTONDOWN, pos=(int(round(x)), int(round(y))), button=1)
+            for x, y in CAM.to_image(MARKS):  # where the window shows that picture pixel
+                at = st.display.layout.to_window(x, y)
+                post(pygame.MOUSEBUTTONDOWN, pos=at, button=1)
             seen["calibrated"] = wait_until(
                 lambda: st.pipeline.room_settings.calibration is not None, 20
             )

@@ -714,10 +714,12 @@ def test_overlay_text_and_drawing():
     overlay.set_error("scene", None)
     overlay.show_help = True
     surface = pygame.Surface((640, 480))
-    overlay.draw(surface, status, {}, now=200.0)
+    parts = overlay.draw(surface, status, {}, now=200.0)
     drawn = pygame.surfarray.array3d(surface)
     assert drawn[:30, :200].max() > 200  # the status line is there, top-left
-    assert drawn[300:, 400:].max() == 0  # nothing elsewhere
+    assert parts.side is not None  # the help in a column of its own
+    c = parts.canvas  # nothing over the picture's part of the window
+    assert drawn[c.x : c.right, c.y : c.bottom].max() == 0
 
 
 # -- the command line --------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Each line is one small probe (:data:`PROBES`): Python, the TFLite runtime and its version, the
 inference threads, the Edge TPU delegate and devices, the decoder kernel, the models
 (downloaded, checksums), cameras, and what the sound and MIDI plugins need — MIDI backends and
-ports, FluidSynth, a soundfont, audio servers. Optional modules (mido, rtmidi, fluidsynth) are
+ports, FluidSynth, a soundfont, audio servers — and a short note played through the route the
+synth plugin takes (``--no-sound``: none), said reached or not. Optional modules (mido, rtmidi, fluidsynth) are
 probed, never required. Anything missing comes with its one-line fix. A probe that fails
 reports its error on its own line; the others still run. Exit status 0 when poses can be
 detected here (a runtime and a model), else 1.
@@ -12,30 +13,29 @@ detected here (a runtime and a model), else 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
-import importlib
-import importlib.util
-import io
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-OK, MISSING, INFO = "ok", "missing", "-"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: what was probed, how it went, what it found, the fix."""
-
-    name: str
-    status: str  # ok, missing or "-" (nothing wrong, nothing needed)
-    detail: str
-    fix: str = ""
-    essential: bool = False  # missing → no poses at all on this machine
+from posestage.commands.probing import (
+    INFO,
+    MISSING,
+    OK,
+    Check,
+    has_module,
+    native_output_hidden,
+    version_of,
+)
+from posestage.commands.sound_probes import (
+    SOUND,
+    probe_audio,
+    probe_sound,
+    probe_soundfont,
+    probe_synth,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -45,11 +45,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Probe this machine: runtime, Edge TPU, decoder kernel, threads, models, "
         "cameras, MIDI and audio; each missing piece with its one-line fix.",
     )
+    p.add_argument("--no-sound", action="store_true", help="do not play the short test note")
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    SOUND["play"] = not getattr(args, "no_sound", False)
     checks = [check for probe in PROBES for check in safely(probe)]
     width = max(len(c.name) for c in checks)
     print("posestage doctor")
@@ -70,41 +72,6 @@ def safely(probe: Callable[[], list[Check]]) -> list[Check]:
     except Exception as err:  # noqa: BLE001 - one broken probe must not hide the others
         text = str(err).strip().splitlines()
         return [Check(name, MISSING, f"probe failed: {text[0] if text else type(err).__name__}")]
-
-
-@contextlib.contextmanager
-def native_output_hidden() -> Iterator[None]:
-    """Silence what native libraries (ALSA, JACK, rtmidi) print to fd 2 while probing."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def version_of(distribution: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
-def has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 # -- the probes, in screen order -------------------------------------------------------------
@@ -328,86 +295,6 @@ def probe_midi() -> list[Check]:
     ]
 
 
-def probe_synth() -> list[Check]:
-    if not has_module("fluidsynth"):
-        return [
-            Check(
-                "fluidsynth",
-                MISSING,
-                "pyfluidsynth not installed",
-                "apt install libfluidsynth3 && pip install pyfluidsynth",
-            )
-        ]
-    try:
-        # pyfluidsynth prints where it found the library to stdout when CI is set
-        with native_output_hidden(), contextlib.redirect_stdout(io.StringIO()):
-            importlib.import_module("fluidsynth")
-    except (ImportError, OSError) as err:
-        return [
-            Check(
-                "fluidsynth",
-                MISSING,
-                f"pyfluidsynth cannot load the library ({str(err).strip()[:60]})",
-                "apt install libfluidsynth3",
-            )
-        ]
-    return [Check("fluidsynth", OK, f"pyfluidsynth {version_of('pyfluidsynth') or '?'}")]
-
-
-SOUNDFONT_GLOBS = (
-    "/usr/share/sounds/sf2/*.sf2",
-    "/usr/share/soundfonts/*.sf2",
-    "/usr/local/share/soundfonts/*.sf2",
-    "~/.local/share/soundfonts/*.sf2",
-    "/opt/homebrew/share/soundfonts/*.sf2",
-)
-
-
-def probe_soundfont() -> list[Check]:
-    found = sorted({p for g in SOUNDFONT_GLOBS for p in glob.glob(os.path.expanduser(g))})
-    if found:
-        shown = ", ".join(found[:3]) + (f" (+{len(found) - 3})" if len(found) > 3 else "")
-        return [Check("soundfont", OK, shown)]
-    return [Check("soundfont", MISSING, "no .sf2 found", "apt install fluid-soundfont-gm")]
-
-
-def audio_servers() -> list[str]:
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
-    found = []
-    if glob.glob(f"/dev/shm/jack-{os.getuid()}/*") or glob.glob("/dev/shm/jack_sem.*"):
-        found.append("JACK")
-    if os.path.exists(os.path.join(runtime, "pipewire-0")):
-        found.append("PipeWire")
-    if os.path.exists(os.path.join(runtime, "pulse", "native")):
-        found.append("PulseAudio")
-    try:
-        cards = Path("/proc/asound/cards").read_text()
-        if cards.strip() and "no soundcards" not in cards:
-            found.append("ALSA")
-    except OSError:
-        pass
-    if platform.system() == "Darwin":
-        found.append("CoreAudio")
-    return found
-
-
-def probe_audio() -> list[Check]:
-    if not hasattr(os, "getuid"):  # Windows: its own drivers
-        return [Check("audio", INFO, "not probed on this system")]
-    found = audio_servers()
-    if found:
-        return [Check("audio", OK, "drivers: " + ", ".join(found))]
-    return [
-        Check(
-            "audio",
-            MISSING,
-            "no sound card, JACK, PipeWire or PulseAudio",
-            "start one (e.g. jackd -d dummy &, or a desktop session's PipeWire); synth plugins "
-            "stay silent meanwhile",
-        )
-    ]
-
-
 PROBES: tuple[Callable[[], list[Check]], ...] = (
     probe_python,
     probe_runtime,
@@ -420,4 +307,5 @@ PROBES: tuple[Callable[[], list[Check]], ...] = (
     probe_synth,
     probe_soundfont,
     probe_audio,
+    probe_sound,
 )

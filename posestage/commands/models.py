@@ -110,18 +110,32 @@ class _Progress:
 
 
 def fetch_test_data(folder: Path | None) -> int:
+    """Every model, photo and reference the tests use. What cannot be downloaded (offline,
+    a server gone) is listed, every file with its URL, sha256 and folder, to fetch by hand;
+    then one line and exit status 1."""
     from posestage.engine.catalogue import fetch_test_data as fetch_all
 
     progress = _Progress()
+    unfetched: list = []
 
     def announce(name: str) -> None:
         progress.end()
         print(f"  {name}", file=sys.stderr)
 
     try:
-        paths = fetch_all(folder=folder, progress=progress, announce=announce)
+        paths = fetch_all(folder=folder, progress=progress, announce=announce, unfetched=unfetched)
     finally:
         progress.end()
+    if unfetched:
+        print(f"{len(unfetched)} files to fetch by hand (URL, sha256, where it goes):")
+        for entry, destination, _ in unfetched:
+            print(f"  {entry.url}\n    sha256 {entry.sha256}\n    into {destination / entry.file}")
+        print(
+            "or set POSESTAGE_SHARED to a folder with models/, images/ and reference/ "
+            "(the catalogue: models/catalogue.toml)"
+        )
+        print(f"error: {unfetched[0][2]}", file=sys.stderr)
+        return 1
     print(
         f"{len(paths)} files checked: models in {paths[0].parent}, photos and references in "
         f"{paths[-1].parent.parent}"

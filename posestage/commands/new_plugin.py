@@ -11,6 +11,7 @@ The project (folder ``posestage-NAME``)::
     demo.toml               a scene replaying tests/poses.jsonl with the plugin, no camera
     tests/test_posestage_NAME.py   runs the plugin through the real stage (posestage.testing)
     tests/poses.jsonl       a recorded pose stream (posestage.testing.SAMPLE_POSES)
+    rehearsal/sketch.py     a plain .py plugin for ``posestage run --plugin-dir ./rehearsal``
     .gitignore
 
 It installs (``pip install -e .``) and passes its own tests as created.
@@ -37,6 +38,7 @@ FILES = {
     "demo.toml.tmpl": "demo.toml",
     "gitignore.tmpl": ".gitignore",
     "tests/test_plugin.py.tmpl": "tests/test_{module}.py",
+    "rehearsal/sketch.py.tmpl": "rehearsal/sketch.py",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
@@ -81,6 +83,7 @@ def create_plugin(text: str, parent: str | Path = ".", description: str = "") ->
         )
     major, minor = __version__.split(".")[:2]
     values = {
+        "elsewhere": "\n".join(f"    {line}" for line in elsewhere_steps(names.distribution)),
         "name": names.name,
         "module": names.module,
         "distribution": names.distribution,
@@ -97,6 +100,7 @@ def create_plugin(text: str, parent: str | Path = ".", description: str = "") ->
             raise PosestageError(f"new-plugin: template {template} is broken: {err}") from None
     try:
         (target / "tests").mkdir(parents=True, exist_ok=True)
+        (target / "rehearsal").mkdir(exist_ok=True)
         for rel, content in texts.items():
             (target / rel).write_text(content, encoding="utf-8")
         from posestage.model.posestream import SAMPLE
@@ -107,6 +111,47 @@ def create_plugin(text: str, parent: str | Path = ".", description: str = "") ->
             f"new-plugin {text}: cannot write {target}: {err.strerror or err}"
         ) from None
     return target
+
+
+# -- where posestage came from -------------------------------------------------------------------
+
+
+def posestage_origin() -> str:
+    """What to give pip for the posestage installed here: ``posestage`` from an index (no
+    PEP 610 ``direct_url.json``), else the requirement naming where it came from — a VCS URL
+    at its commit (``posestage @ git+https://…@abc123``), an archive or wheel URL, a folder
+    (``posestage @ file:///…``)."""
+    import json
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        text = distribution("posestage").read_text("direct_url.json")
+    except PackageNotFoundError:
+        return "posestage"
+    if not text:
+        return "posestage"
+    try:
+        origin = json.loads(text)
+    except ValueError:
+        return "posestage"
+    url = str(origin.get("url", ""))
+    vcs = origin.get("vcs_info")
+    if vcs:
+        commit = vcs.get("commit_id") or vcs.get("requested_revision") or ""
+        return f"posestage @ {vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else "")
+    return f"posestage @ {url}" if url else "posestage"
+
+
+def elsewhere_steps(distribution: str) -> list[str]:
+    """How another machine installs the plugin while posestage is on no index: posestage first,
+    from where this one came from, then the plugin (its ``posestage>=…`` is then met)."""
+    origin = posestage_origin()
+    if origin == "posestage":
+        return [f"pip install {distribution}          # posestage comes with it"]
+    return [
+        f"pip install '{origin}'   # posestage, from where it came from (not on an index yet)",
+        f"pip install {distribution}   # or the wheel: pip install dist/*.whl",
+    ]
 
 
 # -- the sub-command ---------------------------------------------------------------------------
@@ -134,4 +179,8 @@ def run(args: argparse.Namespace) -> int:
     print("  posestage install -e '.[test]'   # with pytest; or: pip install -e '.[test]'")
     print("  python -m pytest                 # runs it on tests/poses.jsonl, headless")
     print("  posestage run demo.toml          # see it on the recorded people")
+    print("  posestage run demo.toml --plugin-dir ./rehearsal   # plain .py sketches, reloaded")
+    print("elsewhere (another machine or environment):")
+    for line in elsewhere_steps(names.distribution):
+        print(f"  {line}")
     return 0

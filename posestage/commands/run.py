@@ -137,6 +137,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="FILE",
         help="--trace-hooks into FILE instead (JSON Lines if it ends in .jsonl)",
     )
+    p.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help="save the window as last shown (PNG) when the run ends (e.g. with --duration)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -196,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         control=args.control,
         osc=list(args.osc),
         web=args.web,
+        screenshot=args.screenshot,
     )
     report = Stage(scenes, options).run()
     log.info("%s", report.summary())
@@ -204,4 +210,13 @@ def run(args: argparse.Namespace) -> int:
     if report.error:
         log.error("error: %s", report.error)
         return 2
+    if report.refused:  # the show ran, without what the scene asked for: not a silent 0
+        count = len(report.refused)
+        log.error(
+            "run: %s of the first scene never ran (said above); the show ran without %s: "
+            "exit status 1",
+            "a plugin" if count == 1 else f"{count} plugins",
+            "it" if count == 1 else "them",
+        )
+        return 1
     return 0

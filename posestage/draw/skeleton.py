@@ -107,7 +107,13 @@ STYLE_SETTINGS = (
     ),
     Setting("labels", bool, False, "write a label above each person"),
     Setting("label", str, "id", "what the label shows", choices=("id", "slot", "both")),
-    Setting("missing", str, "dim", "people in a tracking dropout", choices=("dim", "show", "hide")),
+    Setting(
+        "missing",
+        str,
+        "dim",
+        "people in a tracking dropout: dim (a ghost: dim, thin), show or hide",
+        choices=("dim", "show", "hide"),
+    ),
     Setting(
         "outline",
         bool,
@@ -189,17 +195,22 @@ def draw_people(surface: pygame.Surface, frame, style: SkeletonStyle = SkeletonS
         if person.missing and style.missing == "hide":
             continue
         color = color_for(person.slot if style.color_by == "slot" else person.id)
-        if person.missing and style.missing == "dim":
+        ghost = bool(person.missing) and style.missing == "dim"
+        if ghost:  # a ghost: kept through a dropout, not seen — dim, thin, no outline
             color = tuple(c // 2 for c in color)
         points = np.rint(person.xy * scale).astype(int).tolist()
         visible = (person.scores >= style.threshold).tolist()
-        draw_skeleton(surface, points, visible, color, thickness, radius, edge)
+        if ghost:
+            draw_skeleton(surface, points, visible, color, max(1, thickness // 2),
+                          max(1, radius // 2))  # fmt: skip
+        else:
+            draw_skeleton(surface, points, visible, color, thickness, radius, edge)
         if style.labels and any(visible):
             text = {
                 "id": f"#{person.id}",
                 "slot": f"slot {person.slot}",
                 "both": f"#{person.id} slot {person.slot}",
-            }[style.label]
+            }[style.label] + (" ghost" if ghost else "")
             xs = [p[0] for p, v in zip(points, visible) if v]
             top = min(p[1] for p, v in zip(points, visible) if v)
             gap = radius + edge + 2

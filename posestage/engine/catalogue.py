@@ -147,30 +147,56 @@ def test_data_dir() -> Path:
     return Path(user_cache_dir("posestage")) / "test-data"
 
 
+def test_data_plan(
+    folder: Path | None = None, catalogue: Path | None = None
+) -> list[tuple[ModelFile | TestFile, Path]]:
+    """Every file ``fetch_test_data`` fetches, with the folder it goes into: every catalogue
+    model (CPU and Edge TPU files) into the models cache, the test photos and references into
+    :func:`test_data_dir` (or ``folder/models``, ``folder/images``, ``folder/reference``)."""
+    models_folder = Path(folder) / "models" if folder else cache_dir()
+    data_folder = Path(folder) if folder else test_data_dir()
+    plan: list[tuple[ModelFile | TestFile, Path]] = []
+    for model in load_catalogue(catalogue).values():
+        plan += [(variant, models_folder) for variant in model.files]
+    plan += [(item, data_folder / item.folder) for item in load_test_data(catalogue)]
+    return plan
+
+
 def fetch_test_data(
     *,
     folder: Path | None = None,
     progress: Progress | None = None,
     announce: Callable[[str], None] | None = None,
     catalogue: Path | None = None,
+    unfetched: list[tuple[ModelFile | TestFile, Path, str]] | None = None,
 ) -> list[Path]:
-    """Download every catalogue model (CPU and Edge TPU files) into the models cache and the
-    test photos and references into :func:`test_data_dir` (or ``folder/models``,
-    ``folder/images``, ``folder/reference``), each checked against its sha256. Files already
-    there with the right checksum are kept. ``announce(name)`` is called before each file;
-    ``catalogue`` reads another catalogue file (tests serve one locally)."""
-    models_folder = Path(folder) / "models" if folder else cache_dir()
-    data_folder = Path(folder) if folder else test_data_dir()
+    """Download :func:`test_data_plan`'s files, each checked against its sha256. Files
+    already there with the right checksum are kept. ``announce(name)`` is called before each
+    file; ``catalogue`` reads another catalogue file (tests serve one locally).
+
+    With ``unfetched`` (a list) a file that cannot be downloaded is put there as (entry,
+    folder, why) instead of raising; after a failure that is not the server's answer (no
+    network), the files left are not tried, only listed — what to fetch by hand."""
     paths = []
-    for model in load_catalogue(catalogue).values():
-        for variant in model.files:
-            if announce:
-                announce(variant.file)
-            paths.append(download(variant, models_folder, progress=progress))
-    for item in load_test_data(catalogue):
+    offline = ""
+    for entry, destination in test_data_plan(folder, catalogue):
+        target = destination / entry.file
+        if offline:
+            if not (target.is_file() and sha256_of(target) == entry.sha256):
+                unfetched.append((entry, destination, offline))  # type: ignore[union-attr]
+            else:
+                paths.append(target)
+            continue
         if announce:
-            announce(item.file)
-        paths.append(download(item, data_folder / item.folder, progress=progress))
+            announce(entry.file)
+        try:
+            paths.append(download(entry, destination, progress=progress))
+        except ModelError as err:
+            if unfetched is None:
+                raise
+            unfetched.append((entry, destination, str(err)))
+            if getattr(err, "offline", False):
+                offline = "not tried: offline"
     return paths
 
 
@@ -304,10 +330,15 @@ def download(
                 if isinstance(variant, TestFile)
                 else f"{ENV_PATH} to a folder that has {variant.file}"
             )
-            raise ModelError(
+            failed = ModelError(
                 f"cannot download {variant.url} ({reason}): download it by hand and put "
                 f"it in {folder}, or set {elsewhere}"
-            ) from None
+            )
+            # no answer from any server (not an HTTP error): the next files would fail alike
+            failed.offline = isinstance(err, urllib.error.URLError) and not isinstance(
+                err, urllib.error.HTTPError
+            )
+            raise failed from None
         actual = digest.hexdigest()
         if actual != variant.sha256:
             raise ModelError(

@@ -111,26 +111,24 @@ class Calibrating:
         self.message = (f"calibrated: reprojection error {self.result.error:.1f} px; "
                         f"written to {self.path.name}")  # fmt: skip
 
-    def draw(self, window, image_size, mirrored: bool) -> None:
-        """The prompt and the clicks so far, over the window."""
+    def notice(self) -> str | None:
+        """The line the window shows (in its log strip): the prompt while calibrating, the
+        outcome for a while after; None when there is nothing to say."""
+        if not self.message or (not self.active and time.monotonic() - self.since > SHOW_SECONDS):
+            return None
+        return self.message
+
+    def draw(self, picture, image_size, mirrored: bool) -> None:
+        """The clicks so far, on ``picture``: the surface the image is shown on (letterboxed
+        into it)."""
         import pygame
 
-        if not self.message or (not self.active and time.monotonic() - self.since > SHOW_SECONDS):
-            return
-        if not pygame.font.get_init():
-            pygame.font.init()
-        font = pygame.font.Font(None, 24)
-        text = font.render(self.message, True, (255, 255, 255))
-        back = pygame.Surface((text.get_width() + 12, text.get_height() + 8), pygame.SRCALPHA)
-        back.fill((0, 0, 0, 180))
-        ww, wh = window.get_size()
-        window.blit(back, (10, wh - back.get_height() - 40))
-        window.blit(text, (16, wh - back.get_height() - 36))
         if not self.active:
             return
+        ww, wh = picture.get_size()
         iw, ih = image_size
         scale = min(ww / iw, wh / ih)
         for x, y in self.clicks:
             sx = ((iw - 1) - x) if mirrored else x
             p = ((ww - iw * scale) / 2 + sx * scale, (wh - ih * scale) / 2 + y * scale)
-            pygame.draw.circle(window, (255, 200, 40), p, 6, 2)
+            pygame.draw.circle(picture, (255, 200, 40), p, 6, 2)

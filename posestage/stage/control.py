@@ -86,6 +86,7 @@ class SceneControl:
         self.current_scene: Scene = scenes[0]
         self.scene_index = 0
         self.activated = False
+        self.refused: list[str] = []  # the first scene's plugins that did not start
         self.refusals = Refusals()  # local senders' (keys, plugins): on screen and in the log
         self.remote_refusals = Refusals()  # the control port's: in the log only
         self._watcher: SceneWatcher | None = None
@@ -133,7 +134,8 @@ class SceneControl:
         thread. Then the scene file is watched."""
         scene = self.current_scene
         self.host.run_later = self.jobs.submit
-        self.host.activate(scene.plugins, self.context)
+        problems = self.host.activate(scene.plugins, self.context)
+        self.refused = [line for line in problems if "disabled (--disable)" not in line]
         self.activated = True
         self.jobs.start()
         self._watch(scene)
@@ -159,6 +161,7 @@ class SceneControl:
 
     def fill(self, report: StageReport) -> None:
         report.rejected = self.rejected
+        report.refused = list(self.refused)
 
     def _watch(self, scene: Scene) -> None:
         """Watch the running scene's file: edits reload it live (see :meth:`_poll_scene`)."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from posestage import signals
 from posestage.config.scenes import Scene
-from posestage.context import ControlInbox, StageContext, StageFacts
+from posestage.context import ControlInbox, Outgoing, StageContext, StageFacts
 from posestage.errors import PosestageError, describe_error, one_line
 from posestage.hookspecs import ControlReply
 from posestage.host import PluginHost
@@ -87,7 +87,9 @@ class Stage:
         self._facts = StageFacts()
         self._inbox = ControlInbox(notify=self.show.wake.set)  # a message wakes the display
         #: what plugins get as ``stage``: facts and post(), nothing that reaches pixels
-        self.context = StageContext(self._facts, self._inbox)
+        #: what plugins said they sent (``stage.sent``): the OSC monitor's numbers
+        self.outgoing = Outgoing()
+        self.context = StageContext(self._facts, self._inbox, self.outgoing)
         self.capture: Capture | None = None
         self.pipeline: PosePipeline | None = None
         self.control: SceneControl | None = None
@@ -306,7 +308,9 @@ class Stage:
             self.display = Headless(*parts, backdrop=backdrop)
         else:
             size = (int(source.width), int(source.height))
-            self.display = Window(*parts, size=size, backdrop=backdrop)
+            self.display = Window(
+                *parts, size=size, backdrop=backdrop, outgoing=self.outgoing, source=source
+            )
         self.display.open()
         self.capture = Capture(source, self._mailbox, show)
 

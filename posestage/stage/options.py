@@ -52,6 +52,8 @@ class StageOptions:
     #: ``--web [HOST:]PORT``: (host, port) of the web server; None: the first scene's
     #: ``[stage] web`` (not set there either: no web server)
     web: tuple[str, int] | None = None
+    #: ``--screenshot FILE``: the window as last shown, saved (PNG) when the run ends
+    screenshot: str | None = None
 
     def __post_init__(self) -> None:
         if self.frames is not None and (isinstance(self.frames, bool) or int(self.frames) < 1):

@@ -103,6 +103,7 @@ class PosePipeline:
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
         #: called with each dispatched frame on the pose thread: each must only hand it over
         self.watchers: list[Callable[[PoseFrame], None]] = []
+        self._recorded: int | None = None  # a replay's last recorded frame index (loops)
         self.fps = 0.0
         self.dispatched = 0
         self.engine_errors = 0
@@ -251,13 +252,15 @@ class PosePipeline:
             strict = self._strict
             # The tracker's clock: the media's own (a file at fast pace steps as recorded)
             clock = sf.timestamp if sf.media is None else sf.media
+            looped = self._looped(sf)  # a replay that started again: everyone leaves
             if sf.people is not None:  # tracked by the source itself (the MQTT merger)
                 update = self.given.update(sf.people)
             else:
                 if mirror:
                     mirror_in_place(poses, width)
                 update = self.tracker.update(poses, width, height, clock)
-            zones, zone_events = self.zones.update(update.people, update.left, clock, mirror)
+            left = [*looped, *update.left]
+            zones, zone_events = self.zones.update(update.people, left, clock, mirror)
         private = strict or self.host.privacy
         self._see_room(sf, mirror, strict, len(update.people))
         pixels = self._pixels(sf.image, mirror, private)
@@ -282,7 +285,7 @@ class PosePipeline:
             media=sf.media,
         )
         host = self.host
-        for person in update.left:
+        for person in left:
             host.person_leave(person, frame)
         for person in update.entered:
             host.person_enter(person, frame)
@@ -296,6 +299,16 @@ class PosePipeline:
         self._latency.append(frame.latency_ms)
         if inference_ms:
             self._inference.append(inference_ms)
+
+    def _looped(self, sf: SourceFrame) -> list:
+        """A replay that started again (its recorded frame index went back): everyone tracked
+        leaves — no ghost of the end of the take stays into its beginning."""
+        recorded = sf.recorded
+        if recorded is None:
+            return []
+        back = self._recorded is not None and recorded.index < self._recorded
+        self._recorded = recorded.index
+        return self.tracker.reset() if back else []
 
     def _see_room(self, sf: SourceFrame, mirror: bool, strict: bool, people: int) -> None:
         """The empty room decided from the stage's own detections (the tracker's people, those

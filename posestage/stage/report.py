@@ -58,6 +58,9 @@ class StageReport:
     failures: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     missed: dict = field(default_factory=dict)
+    #: the first scene's plugins that did not start (refused their settings, failed to load):
+    #: ``posestage run`` then ends with status 1, the show having run without them
+    refused: list[str] = field(default_factory=list)
     stopped_by: str = ""
     error: str | None = None
     profile: list[str] = field(default_factory=list)

@@ -137,18 +137,22 @@ class Backdrop:
 
     ``private()`` tells whether the stage is in privacy mode now. Not private: the frame's
     live image (None without one). Private: the ``room``'s plate when a plugin wants the
-    room, a black surface with :data:`WAITING` (or :data:`NO_IMAGE`) until there is one;
+    room, black until there is one — :attr:`notice` then says why (:data:`WAITING` or
+    :data:`NO_IMAGE`; the window shows it in its log strip, never across the performers);
     otherwise None (black). Surfaces are kept between calls while nothing changed."""
 
     def __init__(self, room: EmptyRoom, private: Any) -> None:
         self.room = room
         self.private = private
+        #: why the picture is black while the room is wanted (None: nothing to say)
+        self.notice: str | None = None
         self._live: tuple[Any, Any] = (None, None)  # (frame, surface)
         self._shown: tuple[Any, Any] = (None, None)  # (key, surface)
 
     def __call__(self, frame: Any) -> Any:
         import pygame
 
+        self.notice = None
         if not self.private():
             self._shown = (None, None)
             image = getattr(frame, "image", None)
@@ -166,6 +170,8 @@ class Backdrop:
             return None
         size = (int(frame.width), int(frame.height))
         plate = room.plate
+        if plate is None:
+            self.notice = WAITING if room.pixels else NO_IMAGE
         key = (room.version, id(plate), size, room.pixels)
         if self._shown[0] == key:
             return self._shown[1]
@@ -175,10 +181,7 @@ class Backdrop:
             if (w, h) != size:
                 surface = pygame.transform.smoothscale(surface, size)
         else:
-            from posestage.draw.skeleton import draw_message
-
             surface = pygame.Surface(size)
             surface.fill((0, 0, 0))
-            draw_message(surface, WAITING if room.pixels else NO_IMAGE)
         self._shown = (key, surface)
         return surface

@@ -8,21 +8,31 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from posestage.draw.floor import FloorView
-from posestage.draw.qr import draw_qr
+from posestage.context import Outgoing
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
-from posestage.stage.calibrate import Calibrating
+from posestage.sources.stills import StillsSource
 from posestage.stage.control import SceneControl
+from posestage.stage.layout import Layout, initial_window, text_size
 from posestage.stage.options import StageOptions
-from posestage.stage.overlay import Overlay, StageStatus
+from posestage.stage.overlay import HELP_LINES, Overlay, Panel, StageStatus
+from posestage.stage.panels import RoomPanels
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import Rate, StageReport
 from posestage.stage.room import Backdrop
 from posestage.stage.show import Show
 
-__all__ = ["IDLE_REDRAW", "JOIN_SECONDS", "MAX_WINDOW", "Display", "Headless", "Window"]
+__all__ = [
+    "IDLE_REDRAW",
+    "JOIN_SECONDS",
+    "MAX_WINDOW",
+    "Display",
+    "Headless",
+    "Window",
+    "compose",
+    "shown_layout",
+]
 
 log = logging.getLogger("posestage.stage")
 
@@ -30,15 +40,18 @@ log = logging.getLogger("posestage.stage")
 JOIN_SECONDS = 3.0
 #: The window is redrawn at least this often (seconds), even with nothing new to show.
 IDLE_REDRAW = 0.25
-#: Default window is the source size, shrunk to fit in this (width, height).
+#: Default window: the source size shrunk to fit in this (width, height), with the status bar
+#: and the log strip; the window is resizable, and F makes it the display's size.
 MAX_WINDOW = (1280, 800)
 
 
-def _stage_keys() -> frozenset[int]:
+def _stage_keys(overlay: Overlay | None = None) -> frozenset[int]:
     import pygame
 
-    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t, pygame.K_v, pygame.K_c]
-    return frozenset(keys + list(range(pygame.K_1, pygame.K_9 + 1)))
+    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t, pygame.K_o]
+    keys += [pygame.K_v, pygame.K_c]  # the floor view, calibrating by clicking (RoomPanels)
+    panels = overlay.keys if overlay is not None else frozenset()
+    return frozenset(keys + list(range(pygame.K_1, pygame.K_9 + 1))) | panels
 
 
 class Display:
@@ -152,13 +165,59 @@ class Headless(Display):
                 return
 
 
+def compose(
+    window: Any,
+    canvas: Any,
+    overlay: Overlay,
+    status: StageStatus,
+    timings: Any = None,
+    size: tuple[int, int] = (640, 480),
+) -> Layout:
+    """One redraw of the window: the ``canvas`` (None: nothing yet, a black picture of
+    ``size``) scaled into its part, keeping its aspect ratio; the status bar, the log strip and
+    the open side panels around it, never over it. Returns where everything went."""
+    import pygame
+
+    parts = overlay.layout(window.get_size(), canvas.get_size() if canvas is not None else size)
+    window.fill((0, 0, 0), parts.stage.as_tuple())
+    if canvas is not None:
+        box = parts.canvas
+        if canvas.get_size() == (box.w, box.h):
+            window.blit(canvas, (box.x, box.y))
+        else:
+            window.blit(pygame.transform.scale(canvas, (box.w, box.h)), (box.x, box.y))
+    overlay.draw(window, status, timings, layout=parts)
+    _SHOWN[0] = parts
+    return parts
+
+
+#: The layout of the last window redraw (main thread): :func:`shown_layout`.
+_SHOWN: list[Layout | None] = [None]
+
+
+def shown_layout() -> Layout | None:
+    """Where the picture and the panels went at the window's last redraw (None: no window
+    drew yet) — for tests that look at the window as the audience sees it."""
+    return _SHOWN[0]
+
+
 class Window(Display):
     """The pygame window, sized to ``size`` (the source's, shrunk to fit :data:`MAX_WINDOW`):
     stage keys, plugins' events, the overlay (status line, help, timings, errors)."""
 
-    def __init__(self, *args: Any, size: tuple[int, int], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        size: tuple[int, int],
+        outgoing: Outgoing | None = None,
+        source: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.size = size
+        self.outgoing = outgoing if outgoing is not None else Outgoing()
+        self.still = isinstance(source, StillsSource)
+        self.layout: Layout | None = None  #: where everything went at the last redraw
         self.frames = 0  #: display ticks so far
         self.display_fps = 0.0
         self._span = (0.0, 0.0)  # first and last display tick (perf_counter)
@@ -174,9 +233,12 @@ class Window(Display):
         try:
             pygame.display.init()
             pygame.font.init()
-            w, h = self.size[0] or 640, self.size[1] or 480
-            fit = min(MAX_WINDOW[0] / w, MAX_WINDOW[1] / h, 1.0)
-            self._window_size = (max(int(w * fit), 1), max(int(h * fit), 1))
+            canvas = (self.size[0] or 640, self.size[1] or 480)
+
+            def line(height: int) -> int:
+                return pygame.font.Font(None, text_size(height)).get_linesize()
+
+            self._window_size = initial_window(canvas, MAX_WINDOW, line)
             fullscreen = self.options.fullscreen or self.control.current_scene.stage_value(
                 "fullscreen", False
             )
@@ -197,8 +259,16 @@ class Window(Display):
             )
         pygame.display.set_caption(self._caption())
         self.overlay = Overlay()
-        self.floor_view = FloorView()  # the room from above (V; [room] view)
-        self.calibrating = Calibrating()  # the floor calibrated by clicking (C)
+        self.overlay.resize(self._surface.get_height())
+        self.overlay.help_rows = self._help_rows
+        self.overlay.add_panel(
+            Panel("monitor", pygame.K_o, self._monitor_rows, title="sent in the last second")
+        )
+        pipeline, scene = self.pipeline, lambda: self.control.current_scene.path
+        room, frame = (lambda: pipeline.room_settings), (lambda: pipeline.frame)
+        # the floor view (V), calibrating (C), the web page's QR code
+        self.room_panels = RoomPanels(self.overlay, room, frame, lambda: self.show.qr, scene)
+        self.floor_view = self.room_panels.floor_view
 
     def close(self) -> None:
         if self._surface is not None:
@@ -245,26 +315,23 @@ class Window(Display):
                     pygame.display.set_caption(caption)
                 self._show_errors()
                 now = time.perf_counter()
-                seen = (overlay.errors(now), overlay.show_help, overlay.show_timings)
-                if seen != overlay_seen:
+                seen = (overlay.errors(), tuple(p.open for p in overlay.panels))
+                if seen != overlay_seen or overlay.fading():
                     overlay_seen, dirty = seen, True
                 frame = self.pipeline.frame
                 ask = dirty or animate or frame is not drawn or now - last_redraw >= IDLE_REDRAW
                 if ask or dispatcher.layers_changed:
+                    canvas = None
                     if frame is not None:
                         # a plugin's layer finished late: composite again, asking nobody
                         animate = self.paint(frame, ask=ask, within=period) or (animate and not ask)
                         drawn = frame
-                        self._present(window, self.canvas)
-                        if self.floor_view.visible(self.pipeline.room_settings):
-                            self.floor_view.draw(window, frame, self.pipeline.room_settings)
-                        self.calibrating.draw(window, (frame.width, frame.height), frame.mirrored)
-                    else:
-                        window.fill((0, 0, 0))
+                        canvas = self.canvas
+                    self.room_panels.sync()
                     timings = self.host.timing_summary() if overlay.show_timings else None
-                    overlay.draw(window, self._status(), timings)
-                    if overlay.show_help:
-                        draw_qr(window, self.show.qr)  # the web page's address, for a phone
+                    status = self._status()
+                    self.layout = compose(window, canvas, overlay, status, timings, self.size)
+                    self.room_panels.draw(window, self.layout)
                     pygame.display.flip()
                     last_redraw = now
                 clock.tick(self.options.display_fps)
@@ -273,8 +340,22 @@ class Window(Display):
                 self.frames += 1
                 self._span = (self._span[0] or now, now)
         finally:
+            self._save_screenshot(window)
             self._surface = None
             pygame.display.quit()
+
+    def _save_screenshot(self, window: Any) -> None:
+        """``--screenshot FILE``: the window as last shown, saved when the run ends."""
+        path = self.options.screenshot
+        if not path or window is None:
+            return
+        import pygame
+
+        try:
+            pygame.image.save(window, path)
+            log.info("screenshot: %s (%dx%d)", path, *window.get_size())
+        except (pygame.error, OSError) as err:
+            log.error("--screenshot %s: cannot save it (%s)", path, err)
 
     def _show_errors(self) -> None:
         """The show's new and pinned lines onto the overlay, and the plugins in a hook past its
@@ -289,6 +370,7 @@ class Window(Display):
             for key, line in pinned.items():
                 overlay.set_error(key, line)
             self._pinned = pinned
+        overlay.set_notice("room", getattr(self.backdrop, "notice", None))
         late = self.host.running_late()
         for name in self._late - late.keys():
             overlay.set_error(f"late:{name}", None)
@@ -297,12 +379,19 @@ class Window(Display):
         self._late = set(late)
 
     def _set_mode(self, fullscreen: bool):
+        """The window: resizable at its last size, or fullscreen at the display's own
+        resolution (the picture and the text scaled to it)."""
         import pygame
 
         self._fullscreen = fullscreen
         if fullscreen:
-            return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-        return pygame.display.set_mode(self._window_size)
+            sizes = pygame.display.get_desktop_sizes() or [(0, 0)]
+            surface = pygame.display.set_mode(sizes[0], pygame.FULLSCREEN)
+        else:
+            surface = pygame.display.set_mode(self._window_size, pygame.RESIZABLE)
+        if self.overlay is not None:
+            self.overlay.resize(surface.get_height())
+        return surface
 
     def _on_event(self, event):
         """Stage keys (Esc/Q, F, H, T, 1-9) are the stage's; every other event goes to plugins
@@ -317,33 +406,23 @@ class Window(Display):
             room.recapture()  # the empty room is the stage's; the key still reaches plugins
         if event.type == pygame.QUIT:
             self.show.stop("quit")
+        elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            new_window = pygame.display.get_surface()
+            if new_window is not None:
+                if not self._fullscreen:
+                    self._window_size = new_window.get_size()
+                overlay.resize(new_window.get_height())
         elif event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):
             self.show.stop("quit")
         elif event.type == pygame.KEYDOWN and event.key == pygame.K_f:
             new_window = self._set_mode(not self._fullscreen)
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_h:
-            overlay.show_help = not overlay.show_help
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_t:
-            overlay.show_timings = not overlay.show_timings
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_v:
-            self.floor_view.toggle(self.pipeline.room_settings)
-        elif event.type == pygame.KEYDOWN and event.key == pygame.K_c:
-            room, scene = self.pipeline.room_settings, self.control.current_scene
-            marks = room.to_click or (room.calibration.floor if room.calibration else ())
-            self.calibrating.toggle(marks, scene.path)
-        elif self.calibrating.active and event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
-            frame = self.pipeline.frame
-            if event.type == pygame.KEYDOWN and event.key == pygame.K_BACKSPACE:
-                self.calibrating.undo()
-            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and frame is not None:
-                size, mirrored = (frame.width, frame.height), frame.mirrored
-                window_size = pygame.display.get_surface().get_size()
-                self.calibrating.click(event.pos, window_size, size, mirrored)
-            else:
-                mine = False
+        elif self.room_panels.on_event(event, self.layout):
+            pass
+        elif event.type == pygame.KEYDOWN and event.key in overlay.keys:
+            overlay.toggle(event.key)
         elif event.type == pygame.KEYDOWN and pygame.K_1 <= event.key <= pygame.K_9:
-            self.control.switch_scene(event.key - pygame.K_1)
-        elif event.type == pygame.KEYUP and event.key in _stage_keys():
+            self._scene_key(event.key - pygame.K_1)
+        elif event.type == pygame.KEYUP and event.key in _stage_keys(overlay):
             pass
         else:
             mine = False
@@ -351,21 +430,39 @@ class Window(Display):
             self.host.event(event)
         return new_window
 
-    def _present(self, window, canvas) -> None:
-        """The canvas scaled into the window, keeping its aspect ratio (letterboxed)."""
-        import pygame
-
-        ww, wh = window.get_size()
-        cw, ch = canvas.get_size()
-        if (ww, wh) == (cw, ch):
-            window.blit(canvas, (0, 0))
+    def _scene_key(self, index: int) -> None:
+        """Number key ``index + 1``: that scene, or a line saying which numbers have one."""
+        scenes = self.control.scenes
+        if index < len(scenes):
+            self.control.switch_scene(index)
             return
-        scale = min(ww / cw, wh / ch)
-        size = (max(int(cw * scale), 1), max(int(ch * scale), 1))
-        window.fill((0, 0, 0))
-        target = pygame.Rect(0, 0, *size)
-        target.center = (ww // 2, wh // 2)
-        window.blit(pygame.transform.scale(canvas, size), target)
+        have = ", ".join(f"{i + 1} {s.name}" for i, s in enumerate(scenes))
+        self.overlay.add_message(f"no scene {index + 1}: the scenes are {have}")
+
+    def _help_rows(self) -> list[str | list[str]]:
+        """The help panel: the stage's keys, each scene's number, where things go."""
+        rows: list[str | list[str]] = list(HELP_LINES)
+        current = self.control.scene_index
+        for i, scene in enumerate(self.control.scenes[:9]):
+            rows.append([str(i + 1), scene.name + ("  (now)" if i == current else "")])
+        control = self.options.control
+        if control:
+            rows.append(["control in", str(control)])
+        for target in self.outgoing.targets:
+            rows.append(["OSC out", target])
+        return rows
+
+    def _monitor_rows(self) -> list[list[str]]:
+        """The OSC monitor: per target, what went out in the last second."""
+        rows: list[list[str]] = []
+        for load in self.outgoing.last_second():
+            rows.append([load.target, f"{load.datagrams} datagrams", f"{load.bytes} bytes"])
+            shown = ", ".join(load.addresses[:3])
+            more = len(load.addresses) - 3
+            rows.append(
+                ["", f"{len(load.addresses)} addresses", shown + (" …" if more > 0 else "")]
+            )
+        return rows or [["nothing sent yet (the osc plugin counts here)"]]
 
     def _status(self) -> StageStatus:
         pipeline = self.pipeline
@@ -375,6 +472,8 @@ class Window(Display):
             inference_ms=frame.inference_ms if frame and pipeline.engine is not None else None,
             latency_ms=frame.latency_ms if frame else 0.0,
             people=sum(1 for p in frame.people if p.missing == 0) if frame else 0,
+            ghosts=sum(1 for p in frame.people if p.missing > 0) if frame else 0,
+            still=self.still,
             display_fps=self.display_fps,
             scene=self.control.scene if len(self.control.scenes) > 1 else "",
             privacy=pipeline.privacy,

@@ -74,6 +74,7 @@ from posestage.testing.scenes import (
     load_scene,
     run_cli,
     run_scene,
+    window_picture,
 )
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "check_plugin",
     "installed_plugin",
     "run_cli",
+    "window_picture",
     # what hooks are handed
     "FPS",
     "SIZE",

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from posestage.model.poses import Pose
 from posestage.model.synthetic import standing_person, standing_xy
 
 __all__ = [
+    "NO_TEST_DATA",
     "SIZE",
     "T0",
     "FPS",
@@ -48,6 +49,7 @@ __all__ = [
     "TestContext",
     "context",
     "frame",
+    "no_test_data",
     "person",
     "shared_models",
     "shared_path",
@@ -314,22 +316,42 @@ def shared_path(*parts: str, required: bool = True) -> Path:
     """A path in the shared test data (models, ``images/``, ``reference/``): the folder
     ``$POSESTAGE_SHARED`` names, else the ``shared`` folder beside the working directory's
     repository (``../shared``), else the user cache where ``posestage models fetch
-    --test-data`` puts it. ``required``: a missing path fails the test with how to get it
-    (else skips it)."""
-    import pytest
-
-    tried = []
+    --test-data`` puts it. Missing, the test is skipped (:func:`no_test_data`); ``required``
+    tests fail instead in CI."""
     for root, layout in _shared_roots():
         target = root.joinpath(*(layout.get(parts[0], parts[0]), *parts[1:])) if parts else root
-        tried.append(str(root))
         if target.exists():
             return target
+    no_test_data(required)
+
+
+def shared_places() -> list[str]:
+    """Where the shared test data is looked for, in order."""
+    return [str(root) for root, _ in _shared_roots()]
+
+
+def shared_required() -> bool:
+    """In CI (``CI`` set, or ``POSESTAGE_REQUIRE_TEST_DATA=1``) missing test data fails."""
+    required = os.environ.get("POSESTAGE_REQUIRE_TEST_DATA", "")
+    return required == "1" or (required != "0" and os.environ.get("CI", "") not in ("", "0"))
+
+
+#: The start of the one reason every test skipped without the test data gives.
+NO_TEST_DATA = "no test data"
+
+
+def no_test_data(required: bool = True) -> NoReturn:
+    """Skip the test: no test data. The same words from the same line for every such test, so
+    pytest folds them into one line (``-rs``: ``SKIPPED [92] …``); in CI (and ``required``)
+    it fails instead."""
+    import pytest
+
     why = (
-        f"test data {'/'.join(parts) or '(shared)'} not found in {', '.join(tried)}: run "
-        "`posestage models fetch --test-data` once, or set POSESTAGE_SHARED to a folder with "
-        "models/, images/ and reference/"
+        f"{NO_TEST_DATA} in {', '.join(shared_places())}: run `posestage models fetch "
+        "--test-data` once (models, Coral's test photos and references, checksummed, into the "
+        "user cache), or set POSESTAGE_SHARED to a folder with models/, images/ and reference/"
     )
-    if required:
+    if required and shared_required():
         pytest.fail(why, pytrace=False)
     pytest.skip(why)
 

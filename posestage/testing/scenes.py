@@ -204,3 +204,25 @@ def run_scene(
     if failed:
         raise failed[0]
     return run
+
+
+def window_picture() -> Any:
+    """The stage's picture as the window showed it at its last redraw — the part between the
+    status bar, the log strip and the side panels, scaled back to the canvas size — as an
+    (H, W, 3) uint8 array; None without a window. Main thread, or a plugin's draw hook (the
+    window as last presented)."""
+    import numpy as np
+    import pygame
+
+    from posestage.stage.window import shown_layout
+
+    window = pygame.display.get_surface() if pygame.display.get_init() else None
+    parts = shown_layout()
+    if window is None or parts is None or window.get_size() != parts.window:
+        return None
+    box = parts.canvas
+    picture = window.subsurface(pygame.Rect(box.as_tuple()).clip(window.get_rect())).copy()
+    size = (round(box.w / parts.scale), round(box.h / parts.scale))
+    if picture.get_size() != size:
+        picture = pygame.transform.scale(picture, size)
+    return np.ascontiguousarray(pygame.surfarray.array3d(picture).transpose(1, 0, 2))

@@ -332,11 +332,14 @@ class OscOut:
         dropped = dropped if isinstance(dropped, int) else 0
         device = getattr(stage, "device", "")
         device = device if isinstance(device, str) else ""
+        sent = getattr(stage, "sent", None)  # the stage's OSC monitor counts what went out
         for t in self.targets:
             for data in t.encoder.encode(frame, entered, left, dropped=dropped, device=device):
                 try:
                     t.sock.sendto(data, t.address)
                     t.sent += 1
+                    if sent is not None:
+                        sent(t.label, data)
                 except OSError as err:
                     t.dropped += 1
                     self._send_error(t, err)

@@ -41,6 +41,7 @@ from posestage_midi.ports import API_CHOICES, MidiOut, open_output
 from posestage_midi.release import NotePlayer, releasing
 
 from posestage import KEYPOINT_INDEX, OUTLINE, PluginError, Setting, color_for, hookimpl
+from posestage_synth import route
 
 log = logging.getLogger("posestage.synth")
 
@@ -157,7 +158,7 @@ DEFAULT_VOICES = [
 SETTINGS = [
     Setting("output", str, "fluidsynth", "fluidsynth (sound here) or midi (notes to a port)", choices=("fluidsynth", "midi")),
     Setting("soundfont", str, "", "General MIDI .sf2; \"\" = look in the usual places", live=False, max_length=1024),
-    Setting("driver", str, "auto", "FluidSynth audio driver; none = render only (tests)", choices=DRIVERS),
+    Setting("driver", str, "auto", "FluidSynth audio driver; auto = the audio server running here, none = render only (tests)", choices=DRIVERS),
     Setting("gain", float, 0.5, "FluidSynth output gain", min=0.0, max=5.0),
     Setting("port", str, "", "output = midi: port name; \"\" = a virtual port", live=False),
     Setting("virtual_name", str, "posestage-synth", "output = midi: virtual port name", live=False),
@@ -254,23 +255,42 @@ class FluidPort:
             self.sfid = self.synth.sfload(str(soundfont))
             if self.sfid < 0:
                 raise PluginError(f"synth: {soundfont} is not a soundfont FluidSynth can read")
+            self.route = route.Route(driver, driver, "the scene's driver")
+            if driver == "auto":
+                self.route = auto_route(fluidsynth._fl)
+                driver = self.route.driver
             if driver != "none":
-                if driver != "auto":
-                    self.synth.setting("audio.driver", driver)
-                name = self.synth.get_setting("audio.driver")
-                self.synth.audio_driver = fluidsynth.new_fluid_audio_driver(
-                    self.synth.settings, self.synth.synth
-                )
-                if not self.synth.audio_driver:
-                    raise PluginError(
-                        f"synth: FluidSynth cannot open the {name!r} audio device; connect a "
-                        f"sound device, choose another driver (alsa, pulseaudio, jack, "
-                        f'coreaudio, wasapi…) or set output = "midi"'
-                    )
+                self._open_driver(fluidsynth, driver)
             self.driver = driver
         except BaseException:
             self.synth.delete()
             raise
+
+    def _open_driver(self, fluidsynth: Any, driver: str) -> None:
+        self.synth.setting("audio.driver", driver)
+        if driver == "jack":  # connected to the playback ports, under a name people know
+            os.environ.setdefault("JACK_NO_START_SERVER", "1")
+            self.synth.setting("audio.jack.autoconnect", 1)
+            self.synth.setting("audio.jack.id", route.JACK_CLIENT)
+        self.synth.audio_driver = fluidsynth.new_fluid_audio_driver(
+            self.synth.settings, self.synth.synth
+        )
+        if not self.synth.audio_driver:
+            raise PluginError(
+                f"synth: FluidSynth cannot open the {driver!r} audio device; connect a "
+                f"sound device, choose another driver (alsa, pulseaudio, jack, "
+                f'coreaudio, wasapi…) or set output = "midi"'
+            )
+
+    def describe(self) -> str:
+        """``"driver jack"``, or for ``auto`` what it chose and why."""
+        if self.route.why == "the scene's driver":
+            return f"driver {self.driver}"
+        return f"{self.route.server}: {self.route.why}, driver {self.driver}"
+
+    def outputs(self) -> list[str] | None:
+        """Where the sound reaches (:func:`posestage_synth.route.outputs`)."""
+        return route.outputs(self.driver) if self.driver != "none" else None
 
     def send(self, message: Any) -> None:
         s, kind = self.synth, message.type
@@ -341,9 +361,8 @@ class Synth(NotePlayer):
         else:
             font = find_soundfont(settings["soundfont"])
             port = FluidPort(font, settings["driver"], settings["gain"])
-            out = MidiOut(
-                port, f"FluidSynth ({font.name}, driver {settings['driver']})", "fluidsynth"
-            )
+            out = MidiOut(port, f"FluidSynth ({font.name}, {port.describe()})", "fluidsynth")
+            say_where_it_goes(port)
         self.out, self.voices, self.play = out, voices, play
         if midi:  # a port that goes is said and reopened (posestage_midi.watch)
             self.watch_port(reopen, port=port, virtual_name=virtual_name)
@@ -522,6 +541,34 @@ def _voices_and_play(settings: Any) -> tuple[list[Voice], Play]:
         settings["color_by"],
     )  # fmt: skip
     return voices, play
+
+
+def auto_route(fluidsynth_lib: Any) -> route.Route:
+    """``driver = "auto"``: the audio server running here (:func:`posestage_synth.route.choose`),
+    or one line saying there is none."""
+    chosen = route.choose(route.compiled_drivers(fluidsynth_lib))
+    if chosen is None:
+        raise PluginError(
+            "synth: no audio server or sound card here (JACK, PipeWire, PulseAudio, ALSA); "
+            "start one (jackd -d dummy &, or your desktop's sound server), plug in a sound "
+            'card, or set output = "midi"'
+        )
+    return chosen
+
+
+def say_where_it_goes(port: FluidPort) -> None:
+    """One line: where FluidSynth's sound reaches; a warning when it reaches no output."""
+    reached = port.outputs()
+    if reached is None:
+        log.info("synth: sound through %s", port.describe())
+    elif reached:
+        log.info("synth: sound to %s", ", ".join(reached))
+    elif port.driver == "jack":
+        log.warning(
+            "synth: FluidSynth's JACK ports (%s:left, :right) reach no playback port: "
+            "nothing is heard; connect them (qjackctl, jack_connect)",
+            route.JACK_CLIENT,
+        )
 
 
 def note_name(note: int) -> str:
