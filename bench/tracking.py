@@ -57,9 +57,9 @@ def bench(people: int, count: int, smoothing: bool) -> tuple[np.ndarray, int]:
         t0 = time.perf_counter()
         update = tracker.update(poses, WIDTH, HEIGHT, i / 30.0)
         times[i] = time.perf_counter() - t0
-        by_raw = {id(person.raw_xy): person.id for person in update.people}
+        by_raw = {person.raw_xy.tobytes(): person.id for person in update.people}  # copies
         for truth, pose in frame:
-            ids.setdefault(truth, set()).add(by_raw[id(pose.xy)])
+            ids.setdefault(truth, set()).add(by_raw[pose.xy.tobytes()])
     switches = sum(len(v) - 1 for v in ids.values())
     return times[20:] * 1000.0, switches
 

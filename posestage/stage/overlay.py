@@ -50,6 +50,8 @@ HELP_LINES: tuple[str, ...] = (
     "H         this help",
     "T         plugin timings",
     "O         OSC monitor",
+    "V         the floor from above",
+    "C         calibrate the floor (click each mark)",
     "1 … 9     scenes:",
 )
 #: The bars' and panels' backing: opaque, so nothing of the picture shows through text.
