@@ -41,6 +41,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", help="address prefix, as the osc plugin's prefix setting")
     p.add_argument("--slots", type=int, default=6, metavar="N", help="slots 0..N-1 (default 6)")
     p.add_argument("--health", action="store_true", help="also the health messages")
+    p.add_argument("--floor", action="store_true", help="also each slot's floor position")
+    p.add_argument("--zones", default="", metavar="A,B", help="also these zones' messages")
     p.add_argument(
         "-o", "--out", metavar="FILE",
         help="where to write (default posestage-LAYOUT.pd / .maxpat here; - for stdout)",
@@ -62,7 +64,8 @@ def patch(args: argparse.Namespace) -> int:
         raise PosestageError(f"--port {port}: give 1 to 65535")
     options = Options(layout=args.layout, prefix=args.prefix, slots=args.slots,
                       health=args.health)  # fmt: skip
-    text = (pd_patch if args.kind == "pd" else max_patch)(options, port)
+    room = {"zones": [z for z in args.zones.split(",") if z.strip()], "floor": args.floor}
+    text = (pd_patch if args.kind == "pd" else max_patch)(options, port, **room)
     if args.out == "-":
         sys.stdout.write(text)
         return 0

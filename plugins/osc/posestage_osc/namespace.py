@@ -4,13 +4,15 @@
 this expands them for one target's :class:`~posestage_osc.encoder.Options` into the fixed set a
 receiver can map once: slots ``0 … slots-1`` (people coming and going never change it; with
 ``address_by = "id"`` the slots stand for the first ids), the 17 keypoints, the ``health``
-messages only when the target sends them. Each value has its name, OSC type and numeric range.
+messages only when the target sends them, each person's ``floor`` only on a calibrated floor and
+the ``zone`` messages once per zone the scene names. Each value has its name, OSC type and numeric range.
 The receiving patches (:mod:`posestage_osc.patches`) and the stage's OSCQuery tree are made from
 this list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from posestage import KEYPOINT_NAMES
@@ -83,17 +85,29 @@ def _values(message: Message, options: Options, width: int | None, height: int |
     return tuple(out), rest
 
 
+ZONED = ("zone", "zone enter", "zone leave")
+
+
 def addresses(
-    options: Options, width: int | None = None, height: int | None = None
+    options: Options,
+    width: int | None = None,
+    height: int | None = None,
+    zones: Sequence[str] = (),
+    floor: bool = False,
 ) -> list[Address]:
     """Every address the target with ``options`` may send, in the layout's order (per slot:
-    its messages, then its keypoints' messages). ``width``/``height``: the frame size, for the
-    ranges of pixel coordinates (None: open)."""
+    its messages, then its keypoints' messages; then each zone's). ``width``/``height``: the
+    frame size, for the ranges of pixel coordinates (None: open); ``zones``: the scene's zone
+    names; ``floor``: the floor is calibrated (each slot's floor position is sent)."""
     layout, prefix = options.spec, options.resolved_prefix
     keys = range(options.slots)
     out: list[Address] = []
     fixed = [m for m in layout.messages if m.per in ("frame", "health")]
-    keyed = [m for m in layout.messages if m.per not in ("frame", "health")]
+    keyed = [
+        m
+        for m in layout.messages
+        if m.per not in ("frame", "health", *ZONED) and (floor or m.per != "floor")
+    ]
     for m in fixed:
         if m.per == "health" and not options.health:
             continue
@@ -107,4 +121,9 @@ def addresses(
                 path = _fill(m.address, prefix, key=key, index=key, j=j)
                 help_ = m.help or (f"{KEYPOINT_NAMES[j]} of slot {key}" if j >= 0 else "")
                 out.append(Address(path, values, help_, m.per, rest))
+    for name in zones:
+        for m in (m for m in layout.messages if m.per in ZONED):
+            values, rest = _values(m, options, width, height)
+            path = _fill(m.address.replace("{zone}", name), prefix)
+            out.append(Address(path, values, m.help, m.per, rest))
     return out

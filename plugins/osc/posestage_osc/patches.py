@@ -46,10 +46,10 @@ def _names(address: Address) -> list[str]:
     return names
 
 
-def receive_names(options: Options) -> dict[str, list[str]]:
+def receive_names(options: Options, zones=(), floor: bool = False) -> dict[str, list[str]]:
     """Address → the receiver names its values go to (in argument order; a trailing list of
-    varying length goes to ``<address>-<name>``)."""
-    return {a.path: _names(a) for a in addresses(options)}
+    varying length goes to ``<address>-<name>``); ``zones``, ``floor`` as :func:`addresses`."""
+    return {a.path: _names(a) for a in addresses(options, zones=zones, floor=floor)}
 
 
 # -- Pure Data ---------------------------------------------------------------------------------
@@ -86,9 +86,9 @@ class _Pd:
         self.connects.append(f"#X connect {src} {outlet} {dst} {inlet};")
 
 
-def _trie(options: Options) -> _Node:
+def _trie(all_addresses: list[Address]) -> _Node:
     root = _Node()
-    for a in addresses(options):
+    for a in all_addresses:
         node = root
         for part in (p for p in a.path.split("/") if p):
             node = node.children.setdefault(part, _Node())
@@ -145,10 +145,12 @@ def _pd_leaf(pd: _Pd, address: Address, src: int, outlet: int, depth: int) -> No
     pd.column += 1
 
 
-def pd_patch(options: Options, port: int) -> str:
-    """A Pure Data patch receiving ``options``' layout on UDP ``port``."""
+def pd_patch(options: Options, port: int, zones=(), floor: bool = False) -> str:
+    """A Pure Data patch receiving ``options``' layout on UDP ``port`` (and the floor and
+    ``zones``' messages: :func:`~posestage_osc.namespace.addresses`)."""
     pd = _Pd()
-    first = _names(addresses(options)[-1])[0]
+    all_addresses = addresses(options, zones=zones, floor=floor)
+    first = _names(all_addresses[-1])[0]
     pd.text(
         f"posestage OSC receiver: layout {options.layout} on UDP port {port}. Every value goes "
         f"to a named receiver such as [r {_pd_atom(first)}] - made by posestage osc patch from "
@@ -159,7 +161,7 @@ def pd_patch(options: Options, port: int) -> str:
     trim = pd.obj("list trim", 2)
     pd.connect(receive, 0, parse)
     pd.connect(parse, 0, trim)
-    _pd_emit(pd, _trie(options), trim, 0, 3)
+    _pd_emit(pd, _trie(all_addresses), trim, 0, 3)
     return "#N canvas 0 50 1200 800 10;\n" + "\n".join(pd.lines + pd.connects) + "\n"
 
 
@@ -169,8 +171,9 @@ def pd_patch(options: Options, port: int) -> str:
 MAX_ROUTE = 24
 
 
-def max_patch(options: Options, port: int) -> str:
-    """A Max patch (``.maxpat`` JSON) receiving ``options``' layout on UDP ``port``."""
+def max_patch(options: Options, port: int, zones=(), floor: bool = False) -> str:
+    """A Max patch (``.maxpat`` JSON) receiving ``options``' layout on UDP ``port`` (and the
+    floor and ``zones``' messages)."""
     boxes: list[dict] = []
     lines: list[dict] = []
 
@@ -193,7 +196,7 @@ def max_patch(options: Options, port: int) -> str:
         "value goes to a named receiver such as [r pose-0-nose-x] (posestage osc patch)",
     }})  # fmt: skip
     source, outlet = box(f"udpreceive {port}", 10, 40, 1, 1), 0
-    all_addresses = addresses(options)
+    all_addresses = addresses(options, zones=zones, floor=floor)
     column = 0
     for start in range(0, len(all_addresses), MAX_ROUTE):
         group = all_addresses[start : start + MAX_ROUTE]

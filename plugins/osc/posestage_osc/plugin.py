@@ -252,9 +252,12 @@ class OscOut:
         """Every address of every target, from the layout description (fixed slots)."""
         from .namespace import addresses
 
+        room = getattr(self.stage, "floor", None)  # the scene's [room]: floor and zones
+        zones = tuple(getattr(room, "zones", None) or ())
+        floor = bool(getattr(room, "calibrated", False))
         out: dict[str, dict] = {}
         for _, _, options, _ in resolve(settings):
-            for a in addresses(options):
+            for a in addresses(options, zones=zones, floor=floor):
                 out.setdefault(a.path, {
                     "address": a.path, "types": a.types, "description": a.description,
                     "ranges": [[v.low, v.high] for v in a.values],

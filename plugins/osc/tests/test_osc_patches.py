@@ -192,3 +192,18 @@ def test_dump_prints_what_arrives_and_a_bad_port_is_one_line(tmp_path, capsys):
         assert len(err) == 1 and "choose another port" in err[0]
     finally:
         taken.close()
+
+
+def test_floor_and_zone_addresses_only_where_the_room_has_them(tmp_path):
+    options = Options(layout="values", slots=2)
+    plain = {a.path for a in addresses(options)}
+    assert not any("/floor" in p or p.startswith("/zone/") for p in plain)
+    room = {a.path: a for a in addresses(options, zones=("door", "stage"), floor=True)}
+    assert {"/pose/0/floor", "/pose/1/floor"} <= set(room)
+    for zone in ("door", "stage"):
+        assert room[f"/zone/{zone}/count"].types == "ii"
+        assert f"/zone/{zone}/enter" in room and f"/zone/{zone}/leave" in room
+    out = tmp_path / "room.pd"
+    assert run_cli("osc", "patch", "--for", "pd", "--zones", "door", "--floor", "-o", out) == 0
+    text = out.read_text()
+    assert "door" in text and "floor" in text
