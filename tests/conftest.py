@@ -77,10 +77,13 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 def _ndi_on_loopback() -> None:
     """NDI in the tests (its runtime reads this once, when first loaded): senders and receivers
     find each other on 127.0.0.1 only, never on the machine's network, no mDNS needed."""
+    import atexit
     import json
+    import shutil
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="posestage-ndi-"))
+    atexit.register(shutil.rmtree, folder, True)
     config = {"ndi": {"networks": {"ips": "127.0.0.1"}, "multicast": {"recv": {"enable": False}}}}
     (folder / "ndi-config.v1.json").write_text(json.dumps(config), encoding="utf-8")
     os.environ["NDI_CONFIG_DIR"] = str(folder)
