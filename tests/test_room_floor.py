@@ -109,6 +109,23 @@ def test_floor_positions_within_centimetres_of_the_truth(fps, mirrored):
     assert max(still) < 0.02
 
 
+def test_a_picture_of_another_size_is_scaled_to_the_calibration():
+    """Calibrated on 640x480 pictures (``size``), run at 1280x960: the same floor."""
+    tracker = Tracker()
+    tracker.floor = FloorMap(fit_calibration(**CAM.room(), size=(640, 480)))
+    pose = CAM.pose(2.5, 1.5)
+    pose.xy = pose.xy * 2
+    (person,) = tracker.update([pose], 1280, 960, 1.0).people
+    assert np.hypot(person.floor.x - 2.5, person.floor.y - 1.5) < 0.01
+    unsized = Tracker()
+    unsized.floor = FloorMap(fit_calibration(**CAM.room()))
+    (person,) = unsized.update([pose], 1280, 960, 1.0).people
+    assert np.hypot(person.floor.x - 2.5, person.floor.y - 1.5) > 0.5  # the points as given
+    scene = parse_scene('[room]\nsize = "640x480"\nimage = [[0,0],[9,0],[9,9],[0,9]]\n'
+                        "floor = [[0,0],[1,0],[1,1],[0,1]]\n")  # fmt: skip
+    assert scene.room_settings().calibration.size == (640, 480)
+
+
 def test_no_calibration_no_floor():
     tracker = Tracker()
     (person,) = tracker.update([CAM.pose(2.0, 2.0)], 640, 480, 1.0).people

@@ -147,3 +147,31 @@ def test_leaving_the_stage_leaves_the_zone():
     assert counts[0].dwell == (2.5,) and events == ()
     counts, events = zones.update([], [p], 13.0, False)
     assert counts[0].count == 0 and events == (ZoneEvent("leave", "all", 4, 0, 3.0),)
+
+
+def test_a_scene_switch_with_the_same_zones_keeps_the_visits():
+    """Switching between scenes of the same room (or saving the scene file) is not everyone
+    walking in again: the zones keep who is in and the visits so far."""
+    from posestage import ControlMessage
+    from posestage.testing import run_scene
+
+    cal = CAM.room()
+    room = f"[room]\nimage = {cal['image']}\nfloor = {cal['floor']}\n"
+    room += "[room.zones]\ndoor = [[0, 0], [2, 0], [2, 2], [0, 2]]\n"
+    got = Collect()
+    scenes = [f"[stage]\nmirror = false\n{room}[plugins.watch]\n",
+              f"[stage]\nmirror = false\n{room}[plugins.watch]\n[scene]\nname = \"b\"\n"]  # fmt: skip
+    source = PosedImages([np.zeros((480, 640, 3), np.uint8)], [[CAM.pose(1.0, 1.0)]] * 400)
+
+    def switch(show):
+        assert show.wait_for(lambda: len(got.frames) > 20)
+        assert show.post(ControlMessage("scene", value=2, source="test")).result(10).ok
+        count = len(got.frames)
+        assert show.wait_for(lambda: len(got.frames) > count + 20)
+
+    run = run_scene(scenes, {"watch": got}, source=source, during=switch)
+    assert run.errors == []
+    visits = [f.zone("door").visits for f in got.frames]
+    assert visits[0] == visits[-1] == 1
+    enters = [e for f in got.frames for e in f.zone_events]
+    assert [(e.kind, e.zone) for e in enters] == [("enter", "door")]

@@ -21,6 +21,16 @@ shows it in the window. The room's camera pixels reach this plugin (``stage.room
 PNG, only when the scene lets them leave the window: ``[stage] room_pixels = "plugins"``.
 Otherwise — and before the room was taken, in strict privacy, on a pose replay, or with
 ``background = "grid"`` (no privacy asked) — the PNG is drawn over a plain dark grid.
+
+**On the floor, in metres** (``space = "floor"``, or ``"auto"`` — the default — when the scene
+has a calibrated ``[room]``): the grid is laid on the floor instead, cells of ``cell`` metres
+over ``area`` (``[x0, y0, x1, y1]`` metres; by default the calibration's floor points and the
+zones with half a metre around), and each person counts where they stand
+(:attr:`Person.floor`). The CSV's cell edges are then metres, and the PNG is the floor from
+above — :data:`FLOOR_PX` pixels a metre, a one-metre grid, a scale bar and a legend of the
+heat — over the floor plan ``plan`` (an image file of the room's plan covering ``plan_area``
+metres, by default ``area``) when given. No camera pixel is ever used for it, and the window's
+heat overlay (a camera-image thing) is not drawn.
 """
 
 from __future__ import annotations
@@ -39,7 +49,15 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
-from posestage import KEYPOINT_INDEX, PluginError, Setting, hookimpl, parse_size  # noqa: E402
+from posestage import (  # noqa: E402
+    KEYPOINT_INDEX,
+    PluginError,
+    PosestageError,
+    Setting,
+    hookimpl,
+    open_image,
+    parse_size,
+)
 
 __version__ = "0.1.0"
 PLUGIN_NAME = "footfall"
@@ -56,13 +74,15 @@ CLOSE_SECONDS = 10.0
 PNG_OPACITY = 0.85
 #: The heat overlay in the window is redrawn at most this often (s of frame time).
 REDRAW_SECONDS = 0.5
+#: Pixels per metre of the floor PNG (shrunk for large rooms: at most FLOOR_PNG_MAX a side).
+FLOOR_PX, FLOOR_PNG_MAX = 100, 2400
 
 #: The CSV snapshot: one header line, then one row per grid cell (row-major), numbers only.
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("row", "grid row, 0 at the top"),
     ("col", "grid column, 0 at the left (as the window shows it: mirrored when the stage is)"),
-    ("x0", "left edge of the cell in image pixels"),
-    ("y0", "top edge of the cell in image pixels"),
+    ("x0", "left edge of the cell in image pixels (metres on the floor, space = floor)"),
+    ("y0", "top edge of the cell in image pixels (metres on the floor)"),
     ("x1", "right edge (exclusive)"),
     ("y1", "bottom edge (exclusive)"),
     ("count", "person-frames standing in the cell since the previous snapshot"),
@@ -118,7 +138,32 @@ SETTINGS = (
     Setting(
         "opacity", float, 0.6, "heat overlay opacity in the window (0: hidden)", min=0.0, max=1.0
     ),
+    Setting(
+        "space",
+        str,
+        "auto",
+        "where the grid lies: the camera image, or the floor in metres (auto: the floor when "
+        "the scene's [room] is calibrated)",
+        choices=("auto", "image", "floor"),
+    ),
+    Setting("cell", float, 0.25, "floor cells, metres a side (space = floor)", min=0.02, max=10),
+    Setting("area", list, None, "[x0, y0, x1, y1] metres of floor mapped", item=float),
+    Setting(
+        "plan", str, None, "a floor plan image under the floor PNG", live=False, max_length=1024
+    ),
+    Setting("plan_area", list, None, "[x0, y0, x1, y1] metres the plan covers", item=float),
 )
+
+
+def floor_area(value, floor) -> tuple[float, float, float, float]:
+    """``area`` as given, else the calibration's floor points and the zones, 0.5 m around."""
+    if value is not None:
+        if len(value) != 4 or not (value[0] < value[2] and value[1] < value[3]):
+            raise PluginError("footfall.area: expected [x0, y0, x1, y1] with x0 < x1, y0 < y1")
+        return tuple(float(v) for v in value)
+    pts = list(floor.calibration.floor) + [p for z in floor.zones.values() for p in z]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return min(xs) - 0.5, min(ys) - 0.5, max(xs) + 0.5, max(ys) + 0.5
 
 
 def standing_point(person, threshold: float) -> tuple[float, float] | None:
@@ -182,6 +227,8 @@ class Snapshot:
     heat: np.ndarray
     background: np.ndarray | None  # the stage's empty room, when the scene lets it out
     opacity: float
+    area: tuple | None = None  # metres (x0, y0, x1, y1): a floor map
+    plan: tuple | None = None  # (RGB array, its area in metres): the user's floor plan
 
 
 def write_snapshot(folder: Path, snap: Snapshot) -> tuple[Path, Path]:
@@ -194,8 +241,14 @@ def write_snapshot(folder: Path, snap: Snapshot) -> tuple[Path, Path]:
         n += 1
         stem = f"footfall-{stamp}-{n}"
     rows, cols = snap.count.shape
-    xs = (np.arange(cols + 1) * snap.width) // cols
-    ys = (np.arange(rows + 1) * snap.height) // rows
+    if snap.area is not None:  # metres, to the millimetre
+        x0, y0, x1, y1 = snap.area
+        cell = (x1 - x0) / cols, (y1 - y0) / rows
+        xs = [f"{x0 + c * cell[0]:.3f}" for c in range(cols + 1)]
+        ys = [f"{y0 + r * cell[1]:.3f}" for r in range(rows + 1)]
+    else:
+        xs = (np.arange(cols + 1) * snap.width) // cols
+        ys = (np.arange(rows + 1) * snap.height) // rows
     lines = [",".join(name for name, _ in CSV_COLUMNS)]
     for r in range(rows):
         for c in range(cols):
@@ -207,14 +260,57 @@ def write_snapshot(folder: Path, snap: Snapshot) -> tuple[Path, Path]:
     part = folder / f".{stem}.csv.part"
     part.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(part, csv_path)
-    if snap.background is not None and snap.background.shape[:2] == (snap.height, snap.width):
-        base = snap.background
+    if snap.area is not None:
+        picture = floor_picture(snap)
+    elif snap.background is not None and snap.background.shape[:2] == (snap.height, snap.width):
+        picture = compose(snap.background, snap.heat, snap.opacity)
     else:
-        base = grid_image(snap.width, snap.height, cols, rows)
+        picture = compose(grid_image(snap.width, snap.height, cols, rows), snap.heat, snap.opacity)
     part = folder / f".{stem}.png.part"
-    Image.fromarray(compose(base, snap.heat, snap.opacity)).save(part, format="PNG")
+    Image.fromarray(picture).save(part, format="PNG")
     os.replace(part, png_path)
     return csv_path, png_path
+
+
+def floor_picture(snap: Snapshot) -> np.ndarray:
+    """The floor from above (H, W, 3): the plan (or a dark floor with a one-metre grid), the
+    heat, a scale bar and the heat's legend."""
+    from PIL import Image, ImageDraw
+
+    x0, y0, x1, y1 = snap.area
+    px = min(FLOOR_PX, FLOOR_PNG_MAX / max(x1 - x0, y1 - y0))
+    width, height = max(int(round((x1 - x0) * px)), 1), max(int(round((y1 - y0) * px)), 1)
+    base = np.full((height, width, 3), 28, dtype=np.uint8)
+    if snap.plan is not None:
+        plan, (p0, q0, p1, q1) = snap.plan
+        # the plan's pixel for every floor pixel (nearest), where the plan covers the floor
+        fx = x0 + (np.arange(width) + 0.5) / px
+        fy = y0 + (np.arange(height) + 0.5) / px
+        cols = ((fx - p0) / (p1 - p0) * plan.shape[1]).astype(int)
+        rows = ((fy - q0) / (q1 - q0) * plan.shape[0]).astype(int)
+        ok_c = (cols >= 0) & (cols < plan.shape[1])
+        ok_r = (rows >= 0) & (rows < plan.shape[0])
+        base[np.ix_(ok_r, ok_c)] = plan[np.ix_(rows[ok_r], cols[ok_c])]
+    else:
+        for k in range(math.ceil(x0), math.floor(x1) + 1):
+            base[:, min(int((k - x0) * px), width - 1)] = 64
+        for k in range(math.ceil(y0), math.floor(y1) + 1):
+            base[min(int((k - y0) * px), height - 1), :] = 64
+    image = Image.fromarray(compose(base, snap.heat, snap.opacity))
+    canvas = Image.new("RGB", (width, height + 60), (20, 20, 24))
+    canvas.paste(image, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    y = height + 12
+    draw.line([(10, y), (10 + px, y)], fill=(240, 240, 240), width=3)  # one metre
+    draw.text((16 + px, y - 6), "1 m", fill=(240, 240, 240))
+    ramp = heat_colors(np.linspace(0, 1, 100)[None], 1.0)[0, :, :3]
+    left = max(width - 230, 80 + px)
+    for i, colour in enumerate(ramp):
+        draw.line([(left + i, y - 6), (left + i, y + 6)], fill=tuple(int(c) for c in colour))
+    top = float(snap.heat.max())
+    draw.text((left, y + 10), f"0 … {top:.0f} person-frames (fading)", fill=(240, 240, 240))
+    draw.text((10, y + 22), f"floor {x0:g}..{x1:g} m x {y0:g}..{y1:g} m", fill=(200, 200, 200))
+    return np.asarray(canvas)
 
 
 class Footfall:
@@ -231,6 +327,9 @@ class Footfall:
         self.folder = Path("footfall")
         self.wants_room = False
         self.stage = None
+        self.area: tuple | None = None  # metres: the grid lies on the floor
+        self.cell = 0.25
+        self.plan: tuple | None = None
         self._reset_maps()
         self._queue: queue.Queue | None = None
         self._writer: threading.Thread | None = None
@@ -261,10 +360,26 @@ class Footfall:
 
     @hookimpl
     def posestage_configure(self, stage, settings):
-        try:  # (parsed here, not by Setting(parse=...): the host validates settings twice)
-            self.cols, self.rows = parse_size(settings["grid"])
-        except ValueError as err:
-            raise PluginError(f"footfall.grid: {err}") from None
+        floor = getattr(stage, "floor", None)
+        calibrated = floor is not None and floor.calibrated
+        if settings["space"] == "floor" and not calibrated:
+            raise PluginError(
+                "footfall.space = floor: the scene's floor is not calibrated; add [room] "
+                "image and floor points (or use space = image)"
+            )
+        self.area = None
+        if settings["space"] == "floor" or (settings["space"] == "auto" and calibrated):
+            self.area = floor_area(settings["area"], floor)
+            cell = float(settings["cell"])
+            self.cell = cell
+            self.cols = max(1, math.ceil((self.area[2] - self.area[0]) / cell))
+            self.rows = max(1, math.ceil((self.area[3] - self.area[1]) / cell))
+            self.plan = self._plan(settings)
+        else:
+            try:  # (parsed here, not by Setting(parse=...): the host validates settings twice)
+                self.cols, self.rows = parse_size(settings["grid"])
+            except ValueError as err:
+                raise PluginError(f"footfall.grid: {err}") from None
         if self.cols * self.rows > 1_000_000:
             raise PluginError(f"footfall.grid {self.cols}x{self.rows}: at most 1000000 cells")
         self.threshold = float(settings["threshold"])
@@ -284,7 +399,7 @@ class Footfall:
             ) from None
         self.folder = folder
         self.stage = stage
-        self.wants_room = settings["background"] == "empty"
+        self.wants_room = settings["background"] == "empty" and self.area is None
         self._reset_maps()
         self._overlay = None
         self._queue = queue.Queue(maxsize=QUEUE_SNAPSHOTS)
@@ -297,7 +412,9 @@ class Footfall:
     def posestage_settings_changed(self, settings, changed):
         """Applied live, the maps kept: everything but ``grid``, ``folder`` and ``background``
         (those start over — the counts so far are written out first, at unconfigure)."""
-        if {"grid", "folder", "background"} & set(changed):
+        if {"grid", "folder", "background", "space", "cell", "area", "plan", "plan_area"} & set(
+            changed
+        ):
             return False
         self.threshold = float(settings["threshold"])
         self.half_life = float(settings["half_life"]) * 60.0
@@ -329,11 +446,21 @@ class Footfall:
         for person in frame.people:
             if person.missing:
                 continue  # not seen in this frame: their position is a guess
-            point = standing_point(person, self.threshold)
-            if point is None:
-                continue
-            col = min(max(int(point[0] * self.cols / width), 0), self.cols - 1)
-            row = min(max(int(point[1] * self.rows / height), 0), self.rows - 1)
+            if self.area is not None:  # on the floor, in metres
+                if person.floor is None:
+                    continue
+                x0, y0, x1, y1 = self.area
+                fx, fy = person.floor.x, person.floor.y
+                if not (x0 <= fx < x1 and y0 <= fy < y1):
+                    continue  # outside the mapped floor
+                col = min(int((fx - x0) / self.cell), self.cols - 1)
+                row = min(int((fy - y0) / self.cell), self.rows - 1)
+            else:
+                point = standing_point(person, self.threshold)
+                if point is None:
+                    continue
+                col = min(max(int(point[0] * self.cols / width), 0), self.cols - 1)
+                row = min(max(int(point[1] * self.rows / height), 0), self.rows - 1)
             self.heat[row, col] += 1.0
             self.count[row, col] += 1
             self.total[row, col] += 1
@@ -346,8 +473,8 @@ class Footfall:
 
     @hookimpl
     def posestage_draw(self, canvas, frame):
-        if self.opacity <= 0 or self.observed == 0:
-            return
+        if self.opacity <= 0 or self.observed == 0 or self.area is not None:
+            return  # (a floor map is not drawn over the camera's image)
         size = canvas.get_size()
         now = float(frame.timestamp)
         stale = self._overlay is None or self._overlay[1] != size
@@ -408,6 +535,8 @@ class Footfall:
             heat=self.heat.copy(),
             background=self._room(),
             opacity=PNG_OPACITY,
+            area=self.area,
+            plan=self.plan if self.area is not None else None,
         )
         try:
             box.put(snap, timeout=wait) if wait else box.put_nowait(snap)
@@ -417,6 +546,21 @@ class Footfall:
             return
         self.snapshots += 1
         self.count[:] = 0
+
+    def _plan(self, settings) -> tuple | None:
+        """The floor plan image (RGB array) and the metres it covers, or None."""
+        if not settings["plan"]:
+            return None
+        try:
+            plan = np.asarray(open_image(Path(settings["plan"]).expanduser(), "footfall.plan"))
+        except PosestageError as err:
+            raise PluginError(str(err)) from None
+        area = settings["plan_area"]
+        if area is None:
+            return plan, self.area
+        if len(area) != 4 or not (area[0] < area[2] and area[1] < area[3]):
+            raise PluginError("footfall.plan_area: expected [x0, y0, x1, y1], x0 < x1, y0 < y1")
+        return plan, tuple(float(v) for v in area)
 
     def _room(self) -> np.ndarray | None:
         """The stage's empty room, when this plugin asked for it and the scene lets its pixels

@@ -20,7 +20,9 @@ whatever the points were measured in (x along one wall, y along the other, say).
 :class:`Calibration` is the plane-to-plane map (a homography fitted to the points by least
 squares) and its reprojection error in pixels — how far the image points are from where the
 fitted map puts their floor points; more than a few pixels means a point was mistyped or
-mis-clicked. Without ``image``/``floor`` the stage is uncalibrated: zones are then polygons
+mis-clicked. ``floor`` alone (measured with a tape) waits for its image points: the window's
+calibration mode (key C) asks for a click on each and writes ``image`` into the scene file.
+Without ``image`` the stage is uncalibrated: zones are then polygons
 in camera pixels and people get no floor position.
 
 numpy is imported only when a calibration is fitted, so the command line can read scenes
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posestage.config.schema import Setting
+from posestage.config.vocabulary import SIZE
 from posestage.errors import SceneError
 
 __all__ = [
@@ -113,6 +116,14 @@ ROOM_SETTINGS: tuple[Setting, ...] = (
         "calibrated)",
         parse=_zones,
     ),
+    Setting(
+        "size",
+        str,
+        None,
+        'the camera picture\'s size the image points were taken in, "WxH": another size is '
+        "scaled to it (not set: the points are used as they are)",
+        parse=SIZE,
+    ),
     Setting("view", bool, False, "show the floor view in the window at start (key: V)"),
 )
 
@@ -123,13 +134,15 @@ class Calibration:
 
     ``homography`` maps camera pixels (not mirrored) to floor metres, as 3x3 nested tuples;
     ``error`` is the reprojection error in pixels (root mean square over the points);
-    ``image``/``floor`` the points it was fitted to.
+    ``image``/``floor`` the points it was fitted to; ``size`` the (width, height) of the
+    picture the image points were taken in (None: any).
     """
 
     image: tuple[tuple[float, float], ...]
     floor: tuple[tuple[float, float], ...]
     homography: tuple[tuple[float, float, float], ...]
     error: float
+    size: tuple[int, int] | None = None
 
     def to_floor(self, points):
         """(N, 2) camera pixels → (N, 2) floor metres (numpy float64). Points on or beyond
@@ -166,7 +179,10 @@ def _normalizer(points):
 
 
 def fit_calibration(
-    image: Sequence[Sequence[float]], floor: Sequence[Sequence[float]], where: str = "[room]"
+    image: Sequence[Sequence[float]],
+    floor: Sequence[Sequence[float]],
+    where: str = "[room]",
+    size: tuple[int, int] | None = None,
 ) -> Calibration:
     """The homography taking ``image`` points to ``floor`` points (normalized DLT, least
     squares over all points) and its reprojection error. :class:`SceneError` when the points
@@ -209,7 +225,7 @@ def fit_calibration(
         )
     homography = tuple(tuple(float(v) for v in row) for row in h)
     return Calibration(tuple(map(tuple, src.tolist())), tuple(map(tuple, dst.tolist())),
-                       homography, err)  # fmt: skip
+                       homography, err, size)  # fmt: skip
 
 
 def _spread(points) -> bool:
@@ -224,11 +240,14 @@ def _spread(points) -> bool:
 @dataclass(frozen=True)
 class RoomSettings:
     """The ``[room]`` table, read: a :class:`Calibration` (None when the scene has none), the
-    zones (name → corners) and whether the floor view shows at start."""
+    zones (name → corners), whether the floor view shows at start, and the floor points
+    written without their image points yet (``to_click``: the window's calibration mode asks
+    for them, one click each)."""
 
     calibration: Calibration | None = None
     zones: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
     view: bool = False
+    to_click: tuple[tuple[float, float], ...] = ()
 
     @property
     def calibrated(self) -> bool:
@@ -238,10 +257,11 @@ class RoomSettings:
     def from_values(cls, values: Mapping[str, Any], where: str = "[room]") -> RoomSettings:
         """From the validated ``[room]`` values (:data:`ROOM_SETTINGS`)."""
         image, floor = values.get("image"), values.get("floor")
-        if (image is None) != (floor is None):
-            missing = "floor" if floor is None else "image"
+        if image is not None and floor is None:
             raise SceneError(
-                f"{where}.{missing}: missing; a calibration needs both image and floor points"
+                f"{where}.floor: missing; a calibration needs both image and floor points"
             )
-        calibration = None if image is None else fit_calibration(image, floor, where)
-        return cls(calibration, dict(values.get("zones") or {}), bool(values.get("view")))
+        size = values.get("size")
+        calibration = None if image is None else fit_calibration(image, floor, where, size)
+        zones, view = dict(values.get("zones") or {}), bool(values.get("view"))
+        return cls(calibration, zones, view, tuple(floor or ()) if image is None else ())

@@ -36,6 +36,7 @@ BUILTIN_DISTRIBUTIONS = frozenset(
         "posestage-footfall",
         "posestage-mqtt",
         "posestage-psn",
+        "posestage-counts",
     }
 )
 

@@ -138,9 +138,15 @@ class PosePipeline:
         """Change what is given (between two frames, never inside one)."""
         with self._lock:
             if room is not None:
-                self.room_settings = room
-                metres = room.calibrated or getattr(self.source, "gives_floor", False)
-                self.zones = Zones(room.zones, metres)
+                if room.calibration is not None and room != self.room_settings:
+                    cal = room.calibration
+                    log.info("room: floor calibrated from %d points, reprojection error %.1f px",
+                             len(cal.floor), cal.error)  # fmt: skip
+                old, self.room_settings = self.room_settings, room
+                if (room.zones, room.calibrated) != (old.zones, old.calibrated):
+                    # a source whose people stand on the floor (the MQTT merger): metres too
+                    metres = room.calibrated or getattr(self.source, "gives_floor", False)
+                    self.zones = Zones(room.zones, metres)  # else: visits go on
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)
             if mirror is not None:

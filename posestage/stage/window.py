@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from posestage.draw.floor import FloorView
 from posestage.errors import PosestageError
 from posestage.host import PluginHost
 from posestage.model.frames import PoseFrame
+from posestage.stage.calibrate import Calibrating
 from posestage.stage.control import SceneControl
 from posestage.stage.options import StageOptions
 from posestage.stage.overlay import Overlay, StageStatus
@@ -34,7 +36,7 @@ MAX_WINDOW = (1280, 800)
 def _stage_keys() -> frozenset[int]:
     import pygame
 
-    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t]
+    keys = [pygame.K_ESCAPE, pygame.K_q, pygame.K_f, pygame.K_h, pygame.K_t, pygame.K_v, pygame.K_c]
     return frozenset(keys + list(range(pygame.K_1, pygame.K_9 + 1)))
 
 
@@ -194,6 +196,8 @@ class Window(Display):
             )
         pygame.display.set_caption(self._caption())
         self.overlay = Overlay()
+        self.floor_view = FloorView()  # the room from above (V; [room] view)
+        self.calibrating = Calibrating()  # the floor calibrated by clicking (C)
 
     def close(self) -> None:
         if self._surface is not None:
@@ -251,6 +255,9 @@ class Window(Display):
                         animate = self.paint(frame, ask=ask, within=period) or (animate and not ask)
                         drawn = frame
                         self._present(window, self.canvas)
+                        if self.floor_view.visible(self.pipeline.room_settings):
+                            self.floor_view.draw(window, frame, self.pipeline.room_settings)
+                        self.calibrating.draw(window, (frame.width, frame.height), frame.mirrored)
                     else:
                         window.fill((0, 0, 0))
                     timings = self.host.timing_summary() if overlay.show_timings else None
@@ -315,6 +322,22 @@ class Window(Display):
             overlay.show_help = not overlay.show_help
         elif event.type == pygame.KEYDOWN and event.key == pygame.K_t:
             overlay.show_timings = not overlay.show_timings
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_v:
+            self.floor_view.toggle(self.pipeline.room_settings)
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_c:
+            room, scene = self.pipeline.room_settings, self.control.current_scene
+            marks = room.to_click or (room.calibration.floor if room.calibration else ())
+            self.calibrating.toggle(marks, scene.path)
+        elif self.calibrating.active and event.type in (pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
+            frame = self.pipeline.frame
+            if event.type == pygame.KEYDOWN and event.key == pygame.K_BACKSPACE:
+                self.calibrating.undo()
+            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and frame is not None:
+                size, mirrored = (frame.width, frame.height), frame.mirrored
+                window_size = pygame.display.get_surface().get_size()
+                self.calibrating.click(event.pos, window_size, size, mirrored)
+            else:
+                mine = False
         elif event.type == pygame.KEYDOWN and pygame.K_1 <= event.key <= pygame.K_9:
             self.control.switch_scene(event.key - pygame.K_1)
         elif event.type == pygame.KEYUP and event.key in _stage_keys():

@@ -27,18 +27,19 @@ RETURN_REACH = 0.35
 def edge_direction(
     xy: np.ndarray, conf: np.ndarray, width: int, height: int, margin: float
 ) -> np.ndarray:
-    """Outward unit direction (x, y) of the image edges the confident keypoints touch, else 0."""
-    pts = xy[conf] if conf.any() else xy
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    mx, my = margin * width, margin * height
-    out = np.array(
-        [
-            float(hi[0] >= width - 1 - mx) - float(lo[0] <= mx),
-            float(hi[1] >= height - 1 - my) - float(lo[1] <= my),
-        ]
-    )
-    norm = np.hypot(*out)
-    return out / norm if norm else out
+    """Outward unit direction (x, y) of the image edges the confident keypoints touch, else 0:
+    (2,) for one pose's (17, 2) keypoints, (D, 2) for (D, 17, 2)."""
+    one = xy.ndim == 2
+    xy, conf = xy.reshape(-1, xy.shape[-2], 2), conf.reshape(-1, conf.shape[-1])
+    use = (conf | ~conf.any(axis=1, keepdims=True))[..., None]  # none confident: all 17
+    lo = np.where(use, xy, np.inf).min(axis=1)
+    hi = np.where(use, xy, -np.inf).max(axis=1)
+    limit = np.array([width - 1, height - 1], dtype=np.float64)
+    room = margin * np.array([width, height], dtype=np.float64)
+    out = (hi >= limit - room).astype(np.float64) - (lo <= room)
+    norm = np.hypot(out[:, 0], out[:, 1])[:, None]
+    out = np.divide(out, norm, out=out, where=norm > 0)
+    return out[0] if one else out
 
 
 class Exit:

@@ -116,11 +116,16 @@ class FloorMap:
         self.mirrored = bool(mirrored)
         self._h = np.asarray(calibration.homography, dtype=np.float64)
 
-    def to_floor(self, points: np.ndarray, width: int) -> np.ndarray:
-        """(N, 2) stage pixels → (N, 2) metres (NaN for no point or beyond the horizon)."""
+    def to_floor(self, points: np.ndarray, width: int, height: int | None = None) -> np.ndarray:
+        """(N, 2) stage pixels of a ``width`` x ``height`` picture → (N, 2) metres (NaN for no
+        point or beyond the horizon). A picture of another size than the calibration's
+        ``size`` is scaled to it first."""
         p = np.array(points, dtype=np.float64).reshape(-1, 2)
         if self.mirrored:
             p[:, 0] = (width - 1) - p[:, 0]
+        size = self.calibration.size
+        if size is not None and height and (width, height) != tuple(size):
+            p *= (size[0] / width, size[1] / height)
         w = p @ self._h[2, :2] + self._h[2, 2]
         with np.errstate(divide="ignore", invalid="ignore"):
             out = (p @ self._h[:2, :2].T + self._h[:2, 2]) / w[:, None]
@@ -128,21 +133,26 @@ class FloorMap:
         return out
 
     def measure(
-        self, xy: np.ndarray, scores: np.ndarray, width: int, min_score: float = 0.3
+        self,
+        xy: np.ndarray,
+        scores: np.ndarray,
+        width: int,
+        min_score: float = 0.3,
+        height: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(N, 2) floor metres, (N,) scores, (N,) bases for (N, 17, 2) keypoints."""
         point, score, basis = ground_points(xy, scores, min_score)
-        return self.to_floor(point, width), score, basis
+        return self.to_floor(point, width, height), score, basis
 
 
-def measure_poses(floor: FloorMap | None, poses, xy, scores, width: int, min_score: float):
+def measure_poses(floor: FloorMap | None, poses, xy, scores, size: tuple[int, int], min_score):
     """(D, 2) floor metres (NaN: none), (D,) scores, (D,) bases ("feet"/"hips") of the
     detections: a pose's own ``floor`` as it came, else measured through ``floor``."""
     n = len(poses)
     point, score = np.full((n, 2), np.nan), np.zeros(n)
     basis = ["feet"] * n
     if floor is not None:
-        point, score, codes = floor.measure(xy, scores, width, min_score)
+        point, score, codes = floor.measure(xy, scores, size[0], min_score, size[1])
         basis = ["feet" if c == FEET else "hips" for c in codes.tolist()]
     for j, pose in enumerate(poses):
         given = getattr(pose, "floor", None)

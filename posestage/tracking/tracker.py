@@ -233,8 +233,9 @@ class Tracker:
             det_scores = np.stack([p.scores for p in dets]).astype(np.float64)
             det_conf = det_scores >= s.min_keypoint_score
             det_size = _sizes(det_xy, det_conf, floor)
+            det_edge = edge_direction(det_xy, det_conf, width, height, s.edge_margin)
             det_floor = measure_poses(
-                self.floor, dets, det_xy, det_scores, width, s.min_keypoint_score
+                self.floor, dets, det_xy, det_scores, (width, height), s.min_keypoint_score
             )
         if tracks and dets:
             cost = self._cost(tracks, det_xy, det_scores, det_conf, det_size, timestamp)
@@ -275,7 +276,7 @@ class Tracker:
                 track.person = self._person(track, track.person.xy)
 
         for track, j in matched:
-            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp,
+            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], det_edge[j], timestamp,
                           measured(det_floor, j))  # fmt: skip
 
         # New people take the lowest free slots, in order of pose score; someone returning
@@ -298,7 +299,7 @@ class Tracker:
                 track = _Track(self._next_id, slot, timestamp, filt)
                 self._next_id += 1
             track.age = 1
-            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], timestamp,
+            self._observe(track, dets[j], det_xy[j], det_conf[j], det_size[j], det_edge[j], timestamp,
                           measured(det_floor, j))  # fmt: skip
             kept.append(track)
             entered.append(track.person)
@@ -334,7 +335,7 @@ class Tracker:
         mean = np.where(n_both >= MIN_COMMON_KEYPOINTS, mean_conf, mean_weighted)
         return mean / np.maximum(trk_size[:, None], det_size[None])
 
-    def _observe(self, track: _Track, pose: Pose, xy, conf, size, timestamp, floor) -> None:
+    def _observe(self, track: _Track, pose: Pose, xy, conf, size, edge, timestamp, floor) -> None:
         """Take a matched/new detection into ``track`` and build its :class:`Person`."""
         s = self._settings
         track.where.observe(floor, timestamp, track.seen, bool(track.missing), VELOCITY_GAIN)
@@ -355,8 +356,7 @@ class Tracker:
         if track.missing:  # re-acquired after a dropout: restart smoothing from here
             track.filter.reset()
             track.missing = 0
-        width, height = self._image_size
-        edge = edge_direction(xy, conf, width, height, s.edge_margin)
+        height = self._image_size[1]
         outward = float(edge @ track.velocity) >= EDGE_SPEED * height if track.observed else True
         track.edge = edge if outward else np.zeros(2)
         track.xy = xy

@@ -57,8 +57,23 @@ class Zones:
         self.names = tuple(polygons)
         self.polygons = [np.asarray(p, dtype=np.float64) for p in polygons.values()]
         self.calibrated = bool(calibrated)
+        # every zone's edges in one array (a → b), so one test finds who is in which zone
+        if self.polygons:
+            self._a = np.concatenate(self.polygons)
+            self._b = np.concatenate([np.roll(p, -1, axis=0) for p in self.polygons])
+            self._starts = np.cumsum([0] + [len(p) for p in self.polygons[:-1]])
         self._since: list[dict[int, float]] = [{} for _ in self.names]  # id → came in at
         self._visits = [0] * len(self.names)
+
+    def inside_all(self, points: np.ndarray) -> np.ndarray:
+        """(N, Z) True where point n is inside zone z (even-odd rule, all zones at once)."""
+        a, b = self._a, self._b
+        x, y = points[:, 0:1], points[:, 1:2]
+        crosses = (a[:, 1] > y) != (b[:, 1] > y)  # (N, E)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+        hits = (crosses & (x < at)).astype(np.int32)
+        return (np.add.reduceat(hits, self._starts, axis=1) % 2) == 1
 
     def places(self, people: Sequence[Person], mirrored: bool) -> np.ndarray:
         """(N, 2) where each person is, in the zones' units (NaN: nowhere known)."""
@@ -93,16 +108,18 @@ class Zones:
         known = np.isfinite(places).all(axis=1)
         height = people[0].height if people else 1
         margin = HYSTERESIS if self.calibrated else HYSTERESIS_PIXELS * height
+        ins = np.zeros((len(people), len(self.names)), dtype=bool)
+        if known.any():
+            ins[known] = self.inside_all(places[known])
         counts = []
         for z, (name, polygon) in enumerate(zip(self.names, self.polygons, strict=True)):
             since = self._since[z]
-            far = np.full(len(people), np.inf)
-            if known.any():
-                far[known] = outside_by(places[known], polygon)
             here = []
             for i, p in enumerate(people):
                 was = p.id in since
-                if (not was and far[i] == 0.0) or (was and far[i] <= margin):
+                if ins[i, z] or (
+                    was and known[i] and outside_by(places[i : i + 1], polygon)[0] <= margin
+                ):
                     if not was:
                         since[p.id] = timestamp
                         self._visits[z] += 1

@@ -103,6 +103,24 @@ def messages(
             if m.per == per:
                 for p in who:
                     out.append((fill(m.address, key_of(p)), [("i", p.id)]))
+    for zone in frame.zones:
+        for m in layout.messages:
+            if m.per == "zone":
+                out.append((m.address.replace("{zone}", zone.name),
+                            [("i", zone.count), ("i", zone.visits)]))  # fmt: skip
+    for kind in ("leave", "enter"):
+        for e in frame.zone_events:
+            for m in layout.messages:
+                if e.kind == kind and m.per == "zone " + kind:
+                    values = {"id": ("i", e.id), "slot": ("i", e.slot), "dwell": ("f", e.dwell)}
+                    out.append((m.address.replace("{zone}", e.zone),
+                                [values[a.name] for a in m.args]))  # fmt: skip
+    for p in people:
+        for m in layout.messages:
+            if m.per == "floor" and p.floor is not None:
+                score = 0.0 if p.missing else p.floor.score
+                out.append((fill(m.address, key_of(p)),
+                            [("f", p.floor.x), ("f", p.floor.y), ("f", score)]))  # fmt: skip
     for m in layout.messages:
         if m.per != "slot":
             continue

@@ -28,6 +28,31 @@ def walk(frames: int):
     return [[CAM.pose(0.5 + 2.5 * i / frames, 1.5, noise=0.5, rng=rng)] for i in range(frames)]
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("extra", [{}, {"address_by": "id", "max_datagram": 512}])
+def test_floor_and_zone_bytes_equal_python_osc(layout, extra):
+    from dataclasses import replace
+
+    from posestage_osc import reference
+    from posestage_osc.encoder import FrameEncoder, Options
+
+    from posestage import FloorPosition, ZoneCount, ZoneEvent
+    from posestage.testing import frame, person
+
+    people = [
+        replace(person(id=4, slot=0), floor=FloorPosition(1.25, 2.5, 0.9, "feet")),
+        replace(person(id=9, slot=1, missing=2), floor=FloorPosition(3.0, 0.5, 0.3, "hips")),
+        person(id=11, slot=2),
+    ]
+    zones = (ZoneCount("door", (4,), (2.5,), 3), ZoneCount("bar-2", (), (), 0))
+    events = (ZoneEvent("enter", "door", 4, 0), ZoneEvent("leave", "bar-2", 9, 1, 12.75))
+    f = frame(7, people, zones=zones, zone_events=events)
+    options = Options(layout=layout, **extra)
+    ours = FrameEncoder(options).encode(f, now=f.captured + 0.01, dropped=0, device="")
+    theirs = reference.datagrams(f, options, latency_ms=10.0, dropped=0, device="")
+    assert ours == theirs
+
+
 def test_every_layout_describes_floor_and_zone_messages():
     for layout in LAYOUTS.values():
         assert FLOOR in layout.messages and all(z in layout.messages for z in ZONES)
