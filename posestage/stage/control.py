@@ -122,6 +122,7 @@ class SceneControl:
             tracking=tracking,
             empty_seconds=scene.stage_value("empty_seconds", 2.0),
             room=scene.room_settings(),
+            scene=scene.name,
         )
 
     def _privacy(self, scene: Scene) -> bool:

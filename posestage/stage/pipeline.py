@@ -101,6 +101,10 @@ class PosePipeline:
         #: people a source tracked itself (``SourceFrame.people``): entered/left from the ids
         self.given = GivenPeople()
         self.frame: PoseFrame | None = None  #: the latest dispatched frame
+        #: the scene ``frame`` was made under (its mirror, privacy, room): the watchers' label,
+        #: never ahead of the frame when a switch lands between two frames
+        self.frame_scene = ""
+        self._scene = ""
         #: called with each dispatched frame on the pose thread: each must only hand it over
         self.watchers: list[Callable[[PoseFrame], None]] = []
         self._recorded: int | None = None  # a replay's last recorded frame index (loops)
@@ -138,9 +142,13 @@ class PosePipeline:
         tracking: TrackingSettings | None = None,
         empty_seconds: float | None = None,
         room: RoomSettings | None = None,
+        scene: str | None = None,
     ) -> None:
-        """Change what is given (between two frames, never inside one)."""
+        """Change what is given (between two frames, never inside one); ``scene``: the name
+        the frames made from now on were made under (:attr:`frame_scene`)."""
         with self._lock:
+            if scene is not None:
+                self._scene = scene
             if room is not None:
                 if room.calibration is not None and room != self.room_settings:
                     cal = room.calibration
@@ -250,6 +258,7 @@ class PosePipeline:
         with self._lock:
             mirror = self._mirror and sf.people is None  # given people are never mirrored
             strict = self._strict
+            scene = self._scene
             # The tracker's clock: the media's own (a file at fast pace steps as recorded)
             clock = sf.timestamp if sf.media is None else sf.media
             looped = self._looped(sf)  # a replay that started again: everyone leaves
@@ -290,7 +299,7 @@ class PosePipeline:
         for person in update.entered:
             host.person_enter(person, frame)
         host.frame(frame)
-        self.frame = frame
+        self.frame, self.frame_scene = frame, scene
         for watch in self.watchers:
             watch(frame)
         if self.host.dispatcher.has("posestage_draw"):

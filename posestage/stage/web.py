@@ -106,6 +106,7 @@ class WebServer:
         self._pose_clients: set = set()
         self.oscquery = OscQueryService(self)
         self._frame: Any = None
+        self._frame_scene: tuple[int, str] = (-1, "")  # (index, the scene it was made under)
         self._encoded: tuple[int, str] = (-1, "")
         self._frame_event: asyncio.Event | None = None
         self.served = {"http": 0, "refused": 0, "websockets": 0}
@@ -168,6 +169,7 @@ class WebServer:
 
     def _on_frame(self, frame: Any) -> None:
         """Pose thread: keep the newest frame; wake the loop only when someone watches."""
+        self._frame_scene = (frame.index, self.stage.pipeline.frame_scene)  # before the frame
         self._frame = frame
         if self._pose_clients and self.loop is not None:
             try:
@@ -385,7 +387,9 @@ class WebServer:
     def _encode(self, frame: Any) -> str:
         index, text = self._encoded
         if index != frame.index:
-            text = pose_json.frame_message(frame, self.stage.context.scene)
+            index, scene = self._frame_scene
+            scene = scene if index == frame.index and scene else self.stage.context.scene
+            text = pose_json.frame_message(frame, scene)
             self._encoded = (frame.index, text)
         return text
 
