@@ -57,7 +57,7 @@ async def hostile_http(port: int, token: str, rng: random.Random) -> dict:
                     "http://evil.example"  # another site's page, even with the token
                 )
                 body = rng.choice([b"{", b"[]", json.dumps({"action": "set", "target": "osc",
-                                   "name": "target", "value": "10.0.0.1:1"}).encode(),
+                                   "name": "target", "value": "127.0.0.1:9"}).encode(),
                                    b"x" * 70000])  # fmt: skip
             try:
                 async with session.request(method, base + path, headers=headers, data=body) as r:
@@ -87,7 +87,7 @@ async def hostile_websockets(port: int, token: str, rng: random.Random) -> dict:
                         await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": f"/p/{_}"}))
                     await ws.send_bytes(bytes(rng.getrandbits(8) for _ in range(64)))
                     await ws.send_bytes(
-                        wire.message("/posestage/plugin/osc/target", ["10.0.0.1:1"])
+                        wire.message("/posestage/plugin/osc/target", ["127.0.0.1:9"])
                     )
                     await ws.send_bytes(
                         wire.message("/posestage/plugin/skeleton/thickness", ["fat"])
