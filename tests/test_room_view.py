@@ -112,3 +112,24 @@ def test_the_v_key_shows_the_floor_in_the_window(tmp_path):
     presser.join()
     assert report.error is None and report.stopped_by == "quit"
     assert seen["before"] is False and seen["after"] is True and seen["drawn"]
+
+
+def test_in_a_narrow_tall_panel_the_scale_bar_and_legend_sit_under_the_floor():
+    """The window's side column (200 px at 640 wide, as tall as the picture): the title on two
+    lines, the one-metre bar and the legend just under the floor drawn, not at the panel's
+    foot far below it."""
+    from posestage.draw.palette import TEXT
+
+    view = FloorView()
+    surface = pygame.Surface((200, 480))
+    f = frame(0, [someone(1, 0, 0.5, 0.5)], zones=(ZoneCount("door", (1,), (1.0,), 1),))
+    view.draw(surface, f, room(), pygame.Rect(0, 0, 200, 480))
+    x0, x1, y0, y1, scale = view._view
+    floor_bottom = int(view._fit(room(), f, (200, 480))(x0, y1)[1])
+    bar = floor_bottom + 14
+    assert tuple(surface.get_at((10 + int(scale) // 2, bar)))[:3] == TEXT
+    assert floor_bottom < 300  # the floor fits the width: the bar follows it, not the foot
+    pixels = pygame.surfarray.array3d(surface)
+    panel = pixels[-1, -1]  # the panel's own colour, at its foot
+    assert (pixels[:, bar + 6 : bar + 50] != panel).any()  # the legend
+    assert (pixels[:, bar + 60 :] == panel).all()  # nothing further down

@@ -18,7 +18,8 @@ when the plugin stops: ``counts-<start>.csv`` (one row per interval and zone,
 :data:`CSV_COLUMNS`) and ``counts-<start>.png`` (visitors and mean occupancy per interval, one
 line per zone, with axes, a legend and the zone names). Numbers only: the plugin never looks
 at ``frame.image`` and no pixel of the camera reaches either file. Times are frame times
-(``frame.timestamp``), so a replayed day writes the same files as the live one.
+(``frame.clock``: a camera's capture time, a video's or replay's own steps), so a replayed day
+writes the same intervals and dwell as the live one, at any pace.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ class Counts:
 
     @hookimpl
     def posestage_frame(self, frame):
-        now = float(frame.timestamp)
+        now = float(frame.clock)
         if self.stem is None:
             self.stem = "counts-" + time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
         start = math.floor(now / self.interval) * self.interval

@@ -2,7 +2,8 @@
 setting up.
 
 :class:`FloorView` draws, into a panel of a pygame surface, the calibrated floor seen from
-above: a one-metre grid and a scale bar, the calibration's floor points, the scene's zones
+above: a one-metre grid, the scale bar and a legend just under it (so they read in the
+window's narrow side column), the calibration's floor points and error, the scene's zones
 (filled, named, with how many people are in each now), and every person as a dot in their
 colour with ``slot:id`` and a short trail (the last :data:`TRAIL_SECONDS` of frame time). The
 view fits everything known (calibration points, zones, people) with a margin, x to the right
@@ -27,6 +28,7 @@ TRAIL_SECONDS = 2.0
 #: Grid lines every this many metres.
 GRID_METRES = 1.0
 _MARGIN = 0.5  # metres around what is shown
+_TOP, _BELOW = 48, 82  # pixels above the floor (two lines of title), below it (scale, legend)
 
 
 class FloorView:
@@ -119,8 +121,8 @@ class FloorView:
         x0, x1 = min(xs) - _MARGIN, max(xs) + _MARGIN
         y0, y1 = min(ys) - _MARGIN, max(ys) + _MARGIN
         w, h = size
-        scale = min((w - 20) / max(x1 - x0, 1e-6), (h - 50) / max(y1 - y0, 1e-6))
-        ox, oy = 10 - x0 * scale, 30 - y0 * scale
+        scale = min((w - 20) / max(x1 - x0, 1e-6), (h - _TOP - _BELOW) / max(y1 - y0, 1e-6))
+        ox, oy = 10 - x0 * scale, _TOP - y0 * scale
         self._view = (x0, x1, y0, y1, scale)
         return lambda x, y: (ox + x * scale, oy + y * scale)
 
@@ -140,12 +142,15 @@ class FloorView:
         pygame.draw.line(panel, (200, 80, 80, 255), (ox, oy), (ox + scale, oy), 2)  # x
         pygame.draw.line(panel, (80, 200, 80, 255), (ox, oy), (ox, oy + scale), 2)  # y
         w, h = size
-        pygame.draw.line(panel, TEXT, (10, h - 14), (10 + scale, h - 14), 3)  # scale bar
-        self._text(panel, "1 m", (16 + scale, h - 21))
+        below = min(to_px(x0, y1)[1] + 14, h - _BELOW + 14)  # just under the floor drawn
+        pygame.draw.line(panel, TEXT, (10, below), (10 + scale, below), 3)  # scale bar
+        self._text(panel, "1 m", (16 + scale, below - 7))
+        self._text(panel, "dot: slot:id", (10, below + 14))  # the legend
+        self._text(panel, "zone: people in it now", (10, below + 32))
         error = room.calibration.error
         people = sum(p.floor is not None for p in frame.people) if frame is not None else 0
-        self._text(panel, f"floor from above · {people} on it · reprojection {error:.1f} px",
-                   (10, 8))  # fmt: skip
+        self._text(panel, f"floor from above · {people} on it", (10, 8))
+        self._text(panel, f"reprojection error {error:.1f} px", (10, 26))
 
     def _text(self, panel, text: str, at) -> None:
         import pygame

@@ -102,6 +102,23 @@ def test_the_csv_sums_equal_the_frames_observed_and_no_pixel_is_kept(tmp_path):
     assert not (picture == CAMERA).all(axis=2).any()  # no camera pixel
 
 
+def test_a_replay_at_any_pace_counts_its_own_time(tmp_path):
+    """Frame time is the replay's: played as fast as it goes, the dwell and the intervals are
+    the recorded seconds, not the few wall-clock milliseconds the replay took."""
+    from posestage.testing import write_stream
+
+    stream = write_stream(tmp_path / "s.jsonl", [[CAM.pose(0.6, 0.7)]] * 150, t0=T0, fps=15)
+    out = tmp_path / "out"
+    run = run_plugins([("counts", {"folder": str(out), "interval": 5.0})], source=stream,
+                      room=CAM.room(zones=ZONES), mirror=False)  # fmt: skip
+    assert run.errors == [] and len(run.frames) == 150
+    (table,) = out.glob("counts-*.csv")
+    door = [r for r in csv.DictReader(table.open()) if r["zone"] == "door"]
+    assert sum(int(r["frames"]) for r in door) == 150
+    assert len(door) in (2, 3)  # 10 s of replay in 5 s intervals (aligned to the clock)
+    assert sum(float(r["dwell_seconds"]) for r in door) == pytest.approx(149 / 15, abs=1e-3)
+
+
 def test_bad_folder_is_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
