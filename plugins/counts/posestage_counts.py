@@ -126,7 +126,9 @@ def draw_chart(rows: list[list], zones: list[str], size=(1200, 700)) -> pygame.S
     surface = pygame.Surface(size)
     surface.fill((24, 24, 28))
     starts = sorted({float(r[0]) for r in rows})
-    t0, t1 = (starts[0], starts[-1]) if starts else (0.0, 1.0)
+    # the time axis covers every interval whole, from the first start to the last one's end
+    t0 = starts[0] if starts else 0.0
+    t1 = max((float(r[0]) + float(r[2]) for r in rows), default=1.0)
     t1 = t1 if t1 > t0 else t0 + 1.0
     colour = {z: (240, 240, 240) if z == ALL else COLOURS[i % len(COLOURS)]
               for i, z in enumerate(z for z in zones if z != ALL)}  # fmt: skip
@@ -159,7 +161,7 @@ def draw_chart(rows: list[list], zones: list[str], size=(1200, 700)) -> pygame.S
             text = small.render(time.strftime(clock, time.localtime(t)), True, (200, 200, 200))
             surface.blit(text, (x - text.get_width() / 2, bottom + 8))
         for z in zones:
-            pts = [(left + (right - left) * (float(r[0]) - t0) / (t1 - t0),
+            pts = [(left + (right - left) * (float(r[0]) + float(r[2]) / 2 - t0) / (t1 - t0),
                     bottom - (bottom - top) * float(r[col]) / peak) for r in rows if r[3] == z]  # fmt: skip
             if len(pts) > 1:
                 pygame.draw.lines(surface, colour[z], False, pts, 2)
