@@ -52,7 +52,7 @@ MAX_CLIENTS = 32
 #: The files the page folder serves, with their content types.
 PAGES = {
     "index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css",
-    "p5.html": "text/html", "p5-sketch.js": "text/javascript",
+    "p5.html": "text/html", "p5-sketch.js": "text/javascript", "room.js": "text/javascript",
 }  # fmt: skip
 _CONTROL_WORDS = ("scene", "set", "enable", "disable", "recapture", "room")
 
