@@ -150,6 +150,18 @@ def test_the_page_edits_the_room_and_the_stage_counts_in_the_new_zone(tmp_path):
 
                 page.click("[data-testid=add-zone]")
                 page.wait_for_selector("[data-corner='zone1.0.x']", timeout=20000)
+                # a corner dragged on the (mirrored) preview to its middle
+                first = room_table(page)["zones"]["zone1"][0]
+                page.evaluate("window.scrollTo(0, 0)")
+                box = page.locator("#preview").bounding_box()
+                at = ((width - 1 - first[0]) / width, first[1] / height)
+                page.mouse.move(box["x"] + at[0] * box["width"], box["y"] + at[1] * box["height"])
+                page.mouse.down()
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+                page.mouse.up()
+                page.wait_for_function("window.posestage.room.state.table.zones.zone1[0][1] "
+                                       f"!== {first[1]}", timeout=20000)  # fmt: skip
+                dragged = room_table(page)["zones"]["zone1"][0]
                 # the new zone, in camera pixels, stretched over the whole picture
                 for j, (x, y) in enumerate([(0, 0), (width, 0), (width, height), (0, height)]):
                     type_in(
@@ -215,6 +227,7 @@ def test_the_page_edits_the_room_and_the_stage_counts_in_the_new_zone(tmp_path):
 
     reloaded = load_scene(tmp_path / "scene0.toml").room_settings()
     assert not errors, errors
+    assert abs(dragged[0] - (width - 1 - width / 2)) < 2 and abs(dragged[1] - height / 2) < 2
     assert counted >= 1 and renamed == ["door"]
     assert "door" in refused and "at least 3" in refused and "\n" not in refused and kept == 3
     assert state["table"]["floor"] == [[0, 0], [4, 0], [4, 1], [0, 1]]

@@ -61,7 +61,7 @@ def room_table(scene: Scene) -> dict[str, Any]:
 def room_state(scene: Scene, mirror: bool) -> dict[str, Any]:
     """What the control page shows and edits: the ``table``, whether the stage is
     ``calibrated``, the reprojection ``error`` (px), ``to_image`` (floor metres → camera
-    pixels, 3×3, None when uncalibrated), the zones' ``units``, the calibration's ``size``,
+    pixels, 3×3, None when uncalibrated) and ``to_floor`` (back), the zones' ``units``, the calibration's ``size``,
     whether the picture is mirrored and the file a save writes to."""
     import numpy as np
 
@@ -70,13 +70,14 @@ def room_state(scene: Scene, mirror: bool) -> dict[str, Any]:
     except SceneError:
         settings = None
     calibration = settings.calibration if settings is not None else None
-    to_image = None
+    to_image = to_floor = None
     if calibration is not None:
+        to_floor = [list(row) for row in calibration.homography]
         to_image = np.linalg.inv(np.array(calibration.homography)).tolist()
     return {
         "table": room_table(scene), "calibrated": calibration is not None,
         "error": None if calibration is None else round(calibration.error, 3),
-        "to_image": to_image, "units": "m" if calibration is not None else "px",
+        "to_image": to_image, "to_floor": to_floor, "units": "m" if calibration is not None else "px",
         "size": None if calibration is None or calibration.size is None
         else list(calibration.size),
         "mirror": bool(mirror), "file": scene.path.name if scene.path else None,

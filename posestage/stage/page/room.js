@@ -1,9 +1,10 @@
 // The room on the control page: the running scene's floor calibration and zones, shown over the
 // skeletons and edited here. Every change sends the whole [room] table ({action: "room"}): the
 // stage checks it as a scene file's and applies it at once; "Save" writes it into the scene file.
-// Image points come from clicks on the skeleton preview (stream coordinates), never the camera.
+// Image points come from clicks on the skeleton preview (stream coordinates), never the camera;
+// a zone's corner is dragged there too.
 "use strict";
-const room = (window.posestage.room = { state: null, draft: null, seen: "", picking: -1 });
+const room = (window.posestage.room = { state: null, draft: null, seen: "", picking: -1, dragging: null });
 
 const copy = (v) => JSON.parse(JSON.stringify(v));
 const units = () => (room.state && room.state.units) || "px";
@@ -183,7 +184,7 @@ function roomRender(state) {
   if (!state) return;
   room.state = state;
   const seen = JSON.stringify(state.table);
-  if (seen === room.seen) return;
+  if (seen === room.seen || room.dragging) return;
   room.seen = seen;
   room.draft = copy(state.table);
   room.picking = -1;
@@ -202,6 +203,55 @@ function toPreview(p, f) { // a zone corner or mark (zones' units) → canvas fr
   return [x / f.width, y / f.height];
 }
 
+function fromPreview(u, v, f) { // a canvas fraction → zones' units (the inverse of toPreview)
+  const st = room.state;
+  let x = u * f.width, y = v * f.height;
+  if (st.mirror) x = f.width - 1 - x;
+  if (!st.to_floor) return [round(x, "px"), round(y, "px")];
+  if (st.size) { x *= st.size[0] / f.width; y *= st.size[1] / f.height; }
+  const m = st.to_floor, w = m[2][0] * x + m[2][1] * y + m[2][2];
+  return [round((m[0][0] * x + m[0][1] * y + m[0][2]) / w, "m"), round((m[1][0] * x + m[1][1] * y + m[1][2]) / w, "m")];
+}
+
+function fraction(event) {
+  const r = event.currentTarget.getBoundingClientRect();
+  return [(event.clientX - r.left) / r.width, (event.clientY - r.top) / r.height, r];
+}
+
+// Dragging a zone's corner on the preview: the nearest corner within 20 screen pixels follows.
+function dragStart(event) {
+  const f = posestage.lastFrame, d = room.draft;
+  if (room.picking >= 0 || !f || !d || !d.zones) return;
+  const [u, v, r] = fraction(event);
+  let best = null, nearest = 20;
+  for (const [name, corners] of Object.entries(d.zones)) {
+    corners.forEach((c, j) => {
+      const [x, y] = toPreview(c, f);
+      const away = Math.hypot((x - u) * r.width, (y - v) * r.height);
+      if (away < nearest) { nearest = away; best = [name, j]; }
+    });
+  }
+  if (!best) return;
+  room.dragging = best;
+  event.currentTarget.setPointerCapture(event.pointerId);
+  event.preventDefault();
+}
+
+function dragMove(event) {
+  const f = posestage.lastFrame;
+  if (!room.dragging || !f) return;
+  const [u, v] = fraction(event);
+  const p = fromPreview(u, v, f);
+  if (p.every(isFinite)) room.draft.zones[room.dragging[0]][room.dragging[1]] = p;
+}
+
+function dragEnd() {
+  if (!room.dragging) return;
+  room.dragging = null;
+  roomEditor();
+  send();
+}
+
 // Drawn over the skeletons each frame: the zones (with who is in them now) and the marks.
 function roomDraw(ctx, w, h, frame) {
   const st = room.state, d = room.draft;
@@ -213,7 +263,7 @@ function roomDraw(ctx, w, h, frame) {
   }
   ctx.lineWidth = 2;
   ctx.font = "16px system-ui";
-  for (const [name, corners] of Object.entries(st.table.zones || {})) {
+  for (const [name, corners] of Object.entries(d.zones || {})) { // the draft: a drag shows
     const pts = corners.map((c) => toPreview(c, frame));
     if (pts.some(([x, y]) => !isFinite(x) || !isFinite(y))) continue;
     const busy = counts[name] && counts[name].count > 0;
@@ -265,4 +315,9 @@ document.getElementById("pick-marks").addEventListener("click", () => {
 document.getElementById("save-room").addEventListener("click", async () => {
   await control({ action: "room", name: "save" });
 });
-document.getElementById("preview").addEventListener("click", previewClick);
+const preview = document.getElementById("preview");
+preview.addEventListener("click", previewClick);
+preview.addEventListener("pointerdown", dragStart);
+preview.addEventListener("pointermove", dragMove);
+preview.addEventListener("pointerup", dragEnd);
+preview.addEventListener("pointercancel", dragEnd);
