@@ -3,7 +3,8 @@
 The main thread takes posted messages out of the context's inbox between frames, checks them
 (any message, any field, any type: a bad one is refused with one line and counted, never
 more), and hands the work that calls plugin code — a scene switch, ``set``, ``enable``,
-``disable`` — to the **control thread**. There, plugins are unconfigured / configured without
+``disable``, a ``room`` edit (the scene again with another ``[room]``, as a reload) — to the
+**control thread**. There, plugins are unconfigured / configured without
 holding up the window (main thread) or the frames (pose thread); a configured plugin joins
 dispatch when its configure returns. The reply goes back to the main thread, which resolves
 the sender's future.
