@@ -175,3 +175,38 @@ def test_a_scene_switch_with_the_same_zones_keeps_the_visits():
     assert visits[0] == visits[-1] == 1
     enters = [e for f in got.frames for e in f.zone_events]
     assert [(e.kind, e.zone) for e in enters] == [("enter", "door")]
+
+
+def test_editing_one_zone_live_keeps_the_others_visits():
+    """The control page's room edit (a ``room`` control message): a zone added, another left
+    as it was — who is in that one and its visits go on; the new one counts at once."""
+    from posestage import ControlMessage
+    from posestage.testing import run_scene
+
+    cal = CAM.room()
+    door = [[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]
+    room = f"[room]\nimage = {cal['image']}\nfloor = {cal['floor']}\n"
+    room += f"[room.zones]\ndoor = {door}\n"
+    got = Collect()
+    scenes = [f"[stage]\nmirror = false\n{room}[plugins.watch]\n"]
+    source = PosedImages([np.zeros((480, 640, 3), np.uint8)], [[CAM.pose(1.0, 1.0)]] * 400)
+    table = {"image": cal["image"], "floor": cal["floor"],
+             "zones": {"door": door, "big": [[-1, -1], [3, -1], [3, 3], [-1, 3]]}}  # fmt: skip
+    replies = []
+
+    def edit(show):
+        assert show.wait_for(lambda: len(got.frames) > 20)
+        replies.append(show.post(ControlMessage("room", value=table, source="test")).result(10))
+        replies.append(show.post(ControlMessage("room", value={"zones": {"x": [[0, 0]]}},
+                                                source="test")).result(10))  # fmt: skip
+        count = len(got.frames)
+        assert show.wait_for(lambda: len(got.frames) > count + 20)
+
+    run = run_scene(scenes, {"watch": got}, source=source, during=edit)
+    assert replies[0].ok and replies[0].text.startswith("room: 2 zones, calibrated")
+    assert not replies[1].ok and "zone x" in replies[1].text
+    assert [f.zone("door").visits for f in got.frames[::50]] == [1] * len(got.frames[::50])
+    assert got.frames[-1].zone("big").count == 1 and got.frames[-1].zone("big").visits == 1
+    enters = [(e.kind, e.zone) for f in got.frames for e in f.zone_events]
+    assert enters == [("enter", "door"), ("enter", "big")]
+    assert run.errors == [f"control message refused (1 so far): {replies[1].text}"]

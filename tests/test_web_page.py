@@ -117,3 +117,122 @@ def test_the_page_switches_a_scene_moves_a_setting_and_draws_the_skeletons(tmp_p
     assert len(after) == len(before) == 1 and before[0] < 0.3, (before, after)
     assert all(abs(a - m) < 0.01 for a, m in zip(after, mirrored)), (before, after)
     assert any(abs(a - b) > 0.03 for a, b in zip(after, before)), (before, after)
+
+
+def room_table(page) -> dict:
+    return page.evaluate("window.posestage.room.state && window.posestage.room.state.table")
+
+
+def type_in(page, selector: str, value: float, until: str) -> None:
+    """Type ``value`` into the field, and wait for the stage's room to say ``until`` (JS)."""
+    field = page.locator(selector)
+    field.fill(str(value))
+    field.dispatch_event("change")
+    page.wait_for_function(f"(() => {{ const t = window.posestage.room.state.table; return {until}; }})()",
+                           timeout=20000)  # fmt: skip
+
+
+def test_the_page_edits_the_room_and_the_stage_counts_in_the_new_zone(tmp_path):
+    assert CHROMIUM is not None, "CI installs chromium"
+    replay = still_replay(tmp_path)
+    with Running([scene("mirrored", True, replay)], tmp_path) as run:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                errors: list[str] = []
+                page.on("pageerror", lambda err: errors.append(str(err)))
+                page.goto(run.base + "/")
+                page.wait_for_function("window.posestage.frames > 3 && window.posestage.room.state",
+                                       timeout=20000)  # fmt: skip
+                frame = page.evaluate("window.posestage.lastFrame")
+                width, height = frame["width"], frame["height"]
+
+                page.click("[data-testid=add-zone]")
+                page.wait_for_selector("[data-corner='zone1.0.x']", timeout=20000)
+                # a corner dragged on the (mirrored) preview to its middle
+                first = room_table(page)["zones"]["zone1"][0]
+                page.evaluate("window.scrollTo(0, 0)")
+                box = page.locator("#preview").bounding_box()
+                at = ((width - 1 - first[0]) / width, first[1] / height)
+                page.mouse.move(box["x"] + at[0] * box["width"], box["y"] + at[1] * box["height"])
+                page.mouse.down()
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+                page.mouse.up()
+                page.wait_for_function("window.posestage.room.state.table.zones.zone1[0][1] "
+                                       f"!== {first[1]}", timeout=20000)  # fmt: skip
+                dragged = room_table(page)["zones"]["zone1"][0]
+                # the new zone, in camera pixels, stretched over the whole picture
+                for j, (x, y) in enumerate([(0, 0), (width, 0), (width, height), (0, height)]):
+                    type_in(
+                        page, f"[data-corner='zone1.{j}.x']", x, f"t.zones.zone1[{j}][0] === {x}"
+                    )
+                    type_in(
+                        page, f"[data-corner='zone1.{j}.y']", y, f"t.zones.zone1[{j}][1] === {y}"
+                    )
+                page.wait_for_function("(window.posestage.lastFrame.zones || []).some("
+                                       "(z) => z.name === 'zone1' && z.count > 0)", timeout=20000)  # fmt: skip
+                counted = run.stage.pipeline.frame.zone("zone1").count
+                page.wait_for_function("document.querySelector('[data-count=zone1]')"
+                                       ".textContent.startsWith('1 in')", timeout=20000)  # fmt: skip
+
+                type_in(page, "[data-testid=zone-name-zone1]", "door", "'door' in t.zones")
+                renamed = list(run.stage.pipeline.room_settings.zones)
+
+                page.click("[data-testid=zone-add-corner-door]")  # 5 corners
+                page.wait_for_function("window.posestage.room.state.table.zones.door.length === 5")
+                # a bad zone from the page: fewer than 3 corners is refused, nothing changes
+                corners = page.locator("[data-zone=door] .row button")
+                for n in (4, 3):
+                    corners.last.click()
+                    page.wait_for_function(
+                        f"window.posestage.room.state.table.zones.door.length === {n} && "
+                        f"document.querySelectorAll('[data-zone=door] .row').length === {n + 1}",
+                        timeout=20000,
+                    )
+                corners.last.click()
+                page.wait_for_function("document.getElementById('reply').className === 'error'",
+                                       timeout=20000)  # fmt: skip
+                refused = page.text_content("#reply")
+                kept = len(run.stage.pipeline.room_settings.zones["door"])
+
+                # floor marks: a 1 m square, then a click on each on the preview (mirrored)
+                page.click("#add-mark")
+                page.wait_for_function("(window.posestage.room.state.table.floor || []).length === 4",
+                                       timeout=20000)  # fmt: skip
+                for i in (1, 2):  # a 4 × 1 m rectangle
+                    type_in(page, f"[data-testid=mark-{i}] input[aria-label='floor x']", 4,
+                            f"t.floor[{i}][0] === 4")  # fmt: skip
+                page.click("#pick-marks")
+                page.locator("#preview").scroll_into_view_if_needed()
+                box = page.locator("#preview").bounding_box()
+                clicks = [(0.2, 0.6), (0.8, 0.6), (0.9, 0.9), (0.1, 0.9)]
+                for u, v in clicks:
+                    page.mouse.click(box["x"] + u * box["width"], box["y"] + v * box["height"])
+                page.wait_for_function("window.posestage.room.state.calibrated", timeout=20000)
+                state = page.evaluate("window.posestage.room.state")
+                calibrated = run.stage.pipeline.room_settings.calibrated
+                status = page.text_content("[data-testid=room-status]")
+
+                page.click("[data-testid=save-room]")
+                page.wait_for_function(
+                    "document.getElementById('reply').textContent.includes('written')",
+                    timeout=20000,
+                )  # fmt: skip
+                saved = page.text_content("#reply")
+            finally:
+                browser.close()
+        running = run.stage.control.current_scene.room_settings()
+    from posestage.config.scenes import load_scene
+
+    reloaded = load_scene(tmp_path / "scene0.toml").room_settings()
+    assert not errors, errors
+    assert abs(dragged[0] - (width - 1 - width / 2)) < 2 and abs(dragged[1] - height / 2) < 2
+    assert counted >= 1 and renamed == ["door"]
+    assert "door" in refused and "at least 3" in refused and "\n" not in refused and kept == 3
+    assert state["table"]["floor"] == [[0, 0], [4, 0], [4, 1], [0, 1]]
+    for (u, v), (x, y) in zip(clicks, state["table"]["image"], strict=True):
+        assert abs(x - (width - 1 - u * width)) < 2 and abs(y - v * height) < 2  # not mirrored
+    assert state["table"]["size"] == f"{width}x{height}"
+    assert calibrated and status.startswith("calibrated, reprojection error")
+    assert saved.startswith("room: written to scene0.toml") and reloaded == running

@@ -3,7 +3,8 @@
 The main thread takes posted messages out of the context's inbox between frames, checks them
 (any message, any field, any type: a bad one is refused with one line and counted, never
 more), and hands the work that calls plugin code — a scene switch, ``set``, ``enable``,
-``disable`` — to the **control thread**. There, plugins are unconfigured / configured without
+``disable``, a ``room`` edit (the scene again with another ``[room]``, as a reload) — to the
+**control thread**. There, plugins are unconfigured / configured without
 holding up the window (main thread) or the frames (pose thread); a configured plugin joins
 dispatch when its configure returns. The reply goes back to the main thread, which resolves
 the sender's future.
@@ -36,6 +37,7 @@ from posestage.stage.options import StageOptions
 from posestage.stage.osc_targets import with_osc_targets
 from posestage.stage.pipeline import PosePipeline
 from posestage.stage.report import StageReport
+from posestage.stage.room_edit import edited, save_room
 from posestage.stage.show import Show
 
 __all__ = ["SCENE_POLL_SECONDS", "SceneControl"]
@@ -201,6 +203,8 @@ class SceneControl:
                 self._submit(future, lambda: self._disable_plugin(target, origin), origin)
             elif action == "enable":
                 self._submit(future, lambda: self._enable_plugin(target, origin), origin)
+            elif action == "room":  # the page's calibration and zones (name "save": the file)
+                self._room_message(name, value, origin, future)
             elif action == "recapture":  # the empty room is the stage's (any target: the room)
                 self.pipeline.room.recapture()
                 self._reply(future, True, "recapture: waiting for an empty room")
@@ -259,6 +263,31 @@ class SceneControl:
             return
         self._check_privacy_ends(scene, origin)
         self.switch_scene(index, future=future, reply=text, origin=origin)
+
+    def _room_message(self, name: str, value: Any, origin: str, future: Future | None) -> None:
+        """``room``: a whole ``[room]`` table, checked as a scene file's, made the running
+        scene's room as a reload of its file would (the file untouched); named ``save``: the
+        running room written into the scene file (:mod:`posestage.stage.room_edit`)."""
+        scene = self.scenes[self.scene_index]
+        if name == "save":
+            text = save_room(scene)
+            self._done(origin, text)
+            self._reply(future, True, text)
+            return
+        new = edited(scene, value, origin)
+        self.scenes[self.scene_index] = new
+        zones = len(new.room["zones"] or {})
+        text = f"room: {zones} zone{'s' if zones != 1 else ''}"
+        if new.room["image"] is not None:
+            text += f", calibrated (error {new.room_settings().calibration.error:.1f} px)"
+
+        def change() -> None:
+            ok = self._change_scene(new)
+            if ok:
+                self._done(origin, text)
+            self._reply(future, ok, text if ok else "room: not applied; see the log")
+
+        self.jobs.submit(change)
 
     def _check_privacy_ends(self, scene: Scene, origin: str) -> None:
         """The privacy rule for switches from outside (every control message: the control

@@ -157,7 +157,8 @@ class PosePipeline:
                 old, self.room_settings = self.room_settings, room
                 metres = room.calibrated or getattr(self.source, "gives_floor", False)
                 if (room.zones, metres) != (old.zones, self.zones_metres):
-                    self.zones = Zones(room.zones, metres)  # else: visits go on
+                    same = metres == self.zones_metres  # zones left as they were go on
+                    self.zones = Zones(room.zones, metres, self.zones if same else None)
                 self.zones_metres = metres
             if empty_seconds is not None:
                 self.room.wait = float(empty_seconds)

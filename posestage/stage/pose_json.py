@@ -10,7 +10,9 @@ Unity and Unreal::
                  "floor": {"x": 1.2, "y": 3.4, "score": 0.9} or null}]}
 
 x and y are 0..1 of the image (x right, y down; multiply by width and height for pixels), in
-the keypoint order of :func:`hello` (``keypoints``, with ``bones`` to draw). Numbers only: no
+the keypoint order of :func:`hello` (``keypoints``, with ``bones`` to draw); ``zones``: the
+scene's zones (``[room.zones]``) this frame, who is in each and how many came in so far
+(``[]`` without zones). Numbers only: no
 camera pixel is ever in the stream.
 """
 
@@ -53,6 +55,11 @@ def _person(person: Any, width: float, height: float) -> dict:
     }  # fmt: skip
 
 
+def _zone(zone: Any) -> dict:
+    return {"name": zone.name, "count": int(zone.count),
+            "people": [int(i) for i in zone.people], "visits": int(zone.visits)}  # fmt: skip
+
+
 def frame_message(frame: Any, scene: str) -> str:
     """One frame as the stream's JSON text."""
     width, height = max(int(frame.width), 1), max(int(frame.height), 1)
@@ -60,5 +67,6 @@ def frame_message(frame: Any, scene: str) -> str:
         "type": "frame", "index": int(frame.index), "timestamp": _num(frame.timestamp, 3),
         "width": width, "height": height, "fps": _num(frame.fps, 2),
         "latency_ms": _num(frame.latency_ms, 2), "inference_ms": _num(frame.inference_ms, 2),
-        "scene": scene, "people": [_person(p, width, height) for p in frame.people],
+        "scene": scene, "zones": [_zone(z) for z in frame.zones],
+        "people": [_person(p, width, height) for p in frame.people],
     }, separators=(",", ":"))  # fmt: skip

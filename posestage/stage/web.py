@@ -13,7 +13,9 @@ One port serves:
   and takes binary OSC as control messages;
 - ``/_/poses``: the JSON pose stream (:mod:`posestage.stage.pose_json`), one message a frame;
 - ``/_/state`` (GET) and ``/_/control`` (POST ``{"action", "target", "name", "value"}``): what
-  the page shows and does — a control message like the control port's, marked remote.
+  the page shows and does — a control message like the control port's, marked remote; the
+  room's calibration and zones too (``{"action": "room", "value": {…the [room] table…}}``,
+  ``{"action": "room", "name": "save"}``: :mod:`posestage.stage.room_edit`).
 
 Who may: :class:`~posestage.stage.web_access.WebAccess` (the control port's authority). The
 values OSCQuery streams are the osc plugin's own datagrams: every target of the running scene
@@ -36,6 +38,7 @@ from posestage.hookspecs import ControlMessage
 from posestage.stage import oscquery, pose_json
 from posestage.stage.authority import Authority
 from posestage.stage.messages import REMOTE
+from posestage.stage.room_edit import room_state
 from posestage.stage.web_access import COOKIE, TOKEN_PAGE, WebAccess
 from posestage.stage.web_mdns import Announcement
 from posestage.stage.web_oscquery import OscQueryService, Tap
@@ -49,9 +52,9 @@ MAX_CLIENTS = 32
 #: The files the page folder serves, with their content types.
 PAGES = {
     "index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css",
-    "p5.html": "text/html", "p5-sketch.js": "text/javascript",
+    "p5.html": "text/html", "p5-sketch.js": "text/javascript", "room.js": "text/javascript",
 }  # fmt: skip
-_CONTROL_WORDS = ("scene", "set", "enable", "disable", "recapture")
+_CONTROL_WORDS = ("scene", "set", "enable", "disable", "recapture", "room")
 
 
 def _reachable() -> str:
@@ -305,7 +308,10 @@ class WebServer:
                                      "choices": list(s.choices) if s.choices else None})  # fmt: skip
             plugins.append({"name": name, "settings": settings})
         errors = self.stage.show.errors
+        running = self.stage.control.current_scene if self.stage.control is not None else None
+        room = None if running is None else room_state(running, bool(facts.mirror))
         return web.json_response({
+            "room": room,
             "scene": facts.scene, "scenes": list(facts.scenes), "plugins": plugins,
             "privacy": bool(facts.privacy), "source": facts.source, "device": facts.device,
             "health": {

@@ -53,7 +53,14 @@ def outside_by(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
 class Zones:
     """The scene's zones (name → corners), followed frame by frame (:meth:`update`)."""
 
-    def __init__(self, polygons: Mapping[str, Sequence[Sequence[float]]], calibrated: bool):
+    def __init__(
+        self,
+        polygons: Mapping[str, Sequence[Sequence[float]]],
+        calibrated: bool,
+        keep: Zones | None = None,
+    ):
+        """``keep``: the zones these replace (same units): a zone of the same name and the
+        same corners goes on with who is in it and its visits."""
         self.names = tuple(polygons)
         self.polygons = [np.asarray(p, dtype=np.float64) for p in polygons.values()]
         self.calibrated = bool(calibrated)
@@ -64,6 +71,11 @@ class Zones:
             self._starts = np.cumsum([0] + [len(p) for p in self.polygons[:-1]])
         self._since: list[dict[int, float]] = [{} for _ in self.names]  # id → came in at
         self._visits = [0] * len(self.names)
+        if keep is not None:
+            for z, name in enumerate(self.names):
+                k = keep.names.index(name) if name in keep.names else None
+                if k is not None and np.array_equal(keep.polygons[k], self.polygons[z]):
+                    self._since[z], self._visits[z] = keep._since[k], keep._visits[k]
 
     def inside_all(self, points: np.ndarray) -> np.ndarray:
         """(N, Z) True where point n is inside zone z (even-odd rule, all zones at once)."""

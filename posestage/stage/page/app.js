@@ -1,5 +1,6 @@
 // The posestage control page: scenes, settings from the plugins' declarations, health, and the
 // live skeletons drawn from the JSON pose stream (/_/poses). Numbers only, never camera pixels.
+// The room (calibration and zones) is room.js's.
 "use strict";
 const posestage = (window.posestage = { frames: 0, lastFrame: null, hello: null, state: null });
 const $ = (id) => document.getElementById(id);
@@ -97,6 +98,7 @@ function render(state, rebuild) {
     }));
   }
   for (const b of scenes.children) b.classList.toggle("on", b.dataset.scene === state.scene);
+  if (window.roomRender) window.roomRender(state.room); // room.js: calibration and zones
   const plugins = $("plugins");
   const shape = JSON.stringify(state.plugins.map((p) => [p.name, p.settings.map((s) => s.name)]));
   if (rebuild || plugins.dataset.shape !== shape) {
@@ -150,6 +152,7 @@ function draw(frame) {
     ctx.font = "20px system-ui";
     ctx.fillText(String(p.slot), k[0][0] * w + 8, k[0][1] * h - 8);
   }
+  if (window.roomDraw) window.roomDraw(ctx, w, h, frame);
 }
 
 function stream() {
