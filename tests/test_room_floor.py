@@ -60,6 +60,21 @@ def test_a_bad_room_is_one_line_naming_it(room, message):
     assert "\n" not in str(err.value)
 
 
+def test_a_camera_looking_across_the_room_has_its_horizon_in_the_picture():
+    # the docs' example: the picture's corner (0, 0) is sky, above the floor's horizon; the fit
+    # must still face the floor (it was refused as "on or above the horizon")
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "room.md").read_text()
+    table = re.search(r"```toml\n(\[room\]\n.*?)```", text, re.S).group(1)
+    cal = parse_scene(table).room_settings().calibration
+    assert cal.error < 0.01
+    floor = np.array(cal.floor, dtype=float)
+    assert np.allclose(cal.to_floor(cal.image), floor, atol=1e-6)
+    assert np.isnan(cal.to_floor([(320.0, 0.0)])).all()  # the sky has no floor
+
+
 def test_ground_points_feet_then_knees_then_hips():
     pose = CAM.pose(2.0, 2.0)
     xy, scores = pose.xy[None], pose.scores[None].copy()

@@ -210,6 +210,10 @@ def fit_calibration(
     degenerate = sing[-2] < 1e-9 * sing[0] or abs(h[2, 2]) < 1e-12
     if not degenerate:
         h = h / h[2, 2]
+        # the sign that puts the image points in front of the camera (w > 0), wherever the
+        # picture's corner (0, 0) lies: above the horizon for a camera looking across a room
+        if np.median(src @ h[2, :2] + h[2, 2]) < 0:
+            h = -h
         degenerate = abs(np.linalg.det(h)) < 1e-15 or not _spread(src) or not _spread(dst)
     if degenerate:
         raise SceneError(
