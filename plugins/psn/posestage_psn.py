@@ -154,8 +154,7 @@ class PsnOut:
         self.next_data = self.next_info = -1.0
         self.last: dict[int, tuple[float, float, float]] = {}  # id → (t, x, y)
         self.speed: dict[int, tuple[float, float]] = {}
-        if stage is not None and not stage.floor.calibrated:
-            log.warning("psn: the scene has no calibrated [room]: no tracker will be sent")
+        self.said = False  # the no-floor line, said once (a source may bring floor positions)
 
     def _take(self, settings) -> None:
         self.name = settings["system_name"].encode()
@@ -172,11 +171,15 @@ class PsnOut:
 
     @hookimpl
     def posestage_frame(self, frame):
-        now = float(frame.timestamp)
+        now = float(frame.clock)  # the content's time: speeds right at any replay pace
         if self.start is None:
             self.start = now
         stamp = int(round((now - self.start) * 1e6))
         people = [p for p in frame.people if p.floor is not None]
+        if frame.people and not people and not self.said:
+            self.said = True
+            log.warning("psn: people without floor positions (the scene has no calibrated "
+                        "[room]; docs/room.md): no tracker is sent for them")  # fmt: skip
         seen = set()
         for p in people:
             seen.add(p.id)

@@ -169,3 +169,34 @@ def test_packets_fit_a_datagram_and_settings_are_checked():
 
     with pytest.raises(PluginError, match="expected HOST:PORT"):
         plugin.posestage_configure(None, validate({"target": "nowhere"}, SETTINGS, "psn"))
+
+
+NO_FLOOR = r"""
+import logging
+said = []
+
+class Keep(logging.Handler):
+    def emit(self, record):
+        said.append(record.getMessage())
+
+logging.getLogger("posestage").addHandler(Keep())
+cam = RoomCamera()
+people = [[cam.pose(1.0 + 0.05 * i, 2.0)] for i in range(20)]
+source = PosedImages([np.zeros((480, 640, 3), np.uint8)], people)
+run = run_plugins([("psn", {})], source=source, mirror=False)  # no [room]: no floor
+assert run.errors == [], run.errors
+time.sleep(0.3)
+rx.stop()
+data, info = decoded()
+print(json.dumps({"said": [s for s in said if s.startswith("psn:")],
+                  "trackers": sum(len(p["trackers"]) for p in data)}))
+"""
+
+
+def test_people_without_floor_positions_are_said_once_and_sent_as_no_tracker():
+    from_stage = "from posestage.testing import PosedImages, RoomCamera, run_plugins\n"
+    out = json.loads(
+        in_a_network_namespace(RECEIVE + from_stage + NO_FLOOR).strip().splitlines()[-1]
+    )
+    assert out["trackers"] == 0
+    assert len(out["said"]) == 1 and "without floor positions" in out["said"][0]
