@@ -14,6 +14,7 @@ import time
 from posestage.errors import SourceError, one_line
 from posestage.sources.base import Source, SourceFrame, SourceOptions
 from posestage.sources.devices import Camera, Driver, Request, pick_mode
+from posestage.sources.live import LiveReader
 from posestage.sources.platforms import driver, ffmpeg_log
 
 __all__ = [
@@ -83,7 +84,7 @@ def find_camera(arg: str | None, cameras: list[Camera], spec: str) -> Camera:
     raise SourceError(f"--source {spec}: no such camera; cameras found: {found}")
 
 
-class CameraSource(Source):
+class CameraSource(LiveReader, Source):
     """A live camera opened through PyAV in the mode :func:`pick_mode` chose."""
 
     live = True
@@ -179,31 +180,12 @@ class CameraSource(Source):
             self._open()
 
     def _read(self) -> SourceFrame | None:
-        import av
-
-        if self._frames is None:
-            raise SourceError(f"{self.name}: the camera is away; waiting for it")
-        try:
-            item = next(self._frames, None)
-        except (av.FFmpegError, OSError) as err:
-            self._close()
-            raise SourceError(f"{self.name}: the camera stopped ({one_line(err)})") from None
-        if item is None:
-            if self.closed:
-                return None
-            self._close()
-            raise SourceError(f"{self.name}: the camera stopped sending frames (unplugged?)")
-        frame, arrived = item
-        image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
-        return SourceFrame(image, arrived, time.perf_counter(), self.width, self.height)
-
-    def _close(self) -> None:
-        container, self._container, self._frames = self._container, None, None
-        if container is not None:
-            try:
-                container.close()
-            except Exception:  # noqa: BLE001 - a gone device may fail to close
-                pass
+        item = self._next_item(
+            "the camera is away; waiting for it",
+            "the camera stopped",
+            "the camera stopped sending frames (unplugged?)",
+        )
+        return None if item is None else self._picture(*item)
 
 
 BUSY_OR_ELSEWHERE = "is another program using it? Close it, or pick another with camera:N"

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from posestage.errors import SourceError, one_line
 from posestage.sources.base import Source, SourceFrame, SourceOptions
+from posestage.sources.live import LiveReader
 
 __all__ = [
     "NETWORK_SCHEMES",
@@ -76,7 +77,7 @@ def low_latency_options(scheme: str) -> dict[str, str]:
     return options
 
 
-class StreamSource(Source):
+class StreamSource(LiveReader, Source):
     """A live network stream through PyAV, reconnected when it drops."""
 
     live = True
@@ -168,37 +169,19 @@ class StreamSource(Source):
             self.reconnects += 1
 
     def _read(self) -> SourceFrame | None:
-        import av
-
         while True:
-            if self._frames is None:
-                raise SourceError(f"{self.name}: the stream is down; reconnecting")
-            try:
-                item = next(self._frames, None)
-            except (av.FFmpegError, OSError) as err:
-                self._close()
-                if self.closed:
-                    return None
-                raise SourceError(f"{self.name}: the stream dropped ({one_line(err)})") from None
+            item = self._next_item(
+                "the stream is down; reconnecting",
+                "the stream dropped",
+                "the stream ended (the sender stopped?)",
+            )
             if item is None:
-                self._close()
-                if self.closed:
-                    return None
-                raise SourceError(f"{self.name}: the stream ended (the sender stopped?)")
+                return None
             frame, arrived, waited = item
             if self._stale(frame, arrived, waited):
                 self.skipped += 1
                 continue
-            image = frame.to_ndarray(format="rgb24", width=self.width, height=self.height)
-            return SourceFrame(image, arrived, time.perf_counter(), self.width, self.height)
-
-    def _close(self) -> None:
-        container, self._container, self._frames = self._container, None, None
-        if container is not None:
-            try:
-                container.close()
-            except Exception:  # noqa: BLE001 - a dropped connection may fail to close
-                pass
+            return self._picture(frame, arrived)
 
 
 def open_stream(url: str, options: SourceOptions) -> StreamSource:
